@@ -1,0 +1,61 @@
+"""metarec: recommend and warm-start learners for a new dataset from meta-knowledge of OpenML tasks.
+
+The public API is small; heavy parts are imported lazily on first use so that ``import metarec`` and
+``metarec --help`` stay fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+__version__ = "0.1.0"
+
+from .exceptions import (  # noqa: E402  (light)
+    DataError,
+    KnowledgeBaseError,
+    MetaFeatureError,
+    MetarecError,
+    MissingDependencyError,
+    PluginError,
+)
+from .hookspecs import hookimpl  # noqa: E402  (light: pluggy only)
+
+_LAZY = {
+    "Dataset": "metarec.data",
+    "load_dataset": "metarec.data",
+    "extract_metafeatures": "metarec.metafeatures",
+    "Learner": "metarec.learners",
+    "get_learner": "metarec.learners",
+    "get_learners": "metarec.learners",
+}
+
+__all__ = [
+    "__version__",
+    "hookimpl",
+    "MetarecError",
+    "DataError",
+    "PluginError",
+    "KnowledgeBaseError",
+    "MetaFeatureError",
+    "MissingDependencyError",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'metarec' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .data import Dataset, load_dataset
+    from .learners import Learner, get_learner, get_learners
+    from .metafeatures import extract_metafeatures

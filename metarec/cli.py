@@ -1,0 +1,113 @@
+"""The ``metarec`` command line: a thin click layer.
+
+Each command parses its options, calls one API function and prints a table (rich) or JSON. Commands
+themselves live in plugins (built-ins in :mod:`metarec.cli_commands`) attached through the
+``register_commands`` hook. Errors are converted at one boundary (:func:`main`): a
+:class:`~metarec.exceptions.MetarecError` becomes one ``Error: ...`` line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from . import __version__
+from .exceptions import MetarecError
+
+EXIT_USER_ERROR = 2
+
+
+class MetarecGroup(click.Group):
+    """A group that lists commands in a stable order and fills itself from plugins on first use."""
+
+    _loaded = False
+
+    def _ensure(self) -> None:
+        if not self._loaded:
+            self._loaded = True
+            from .plugins import get_plugin_host
+
+            get_plugin_host().register_commands(self)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._ensure()
+        return sorted(self.commands)
+
+    def get_command(self, ctx: click.Context, name: str):
+        self._ensure()
+        return self.commands.get(name)
+
+
+@click.group(cls=MetarecGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="metarec")
+@click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
+def cli(verbose: int) -> None:
+    """metarec: which learners to use on a new dataset, and where to start tuning them.
+
+    \b
+    Examples:
+      metarec learners --task classification
+      metarec metafeatures data.csv --target y
+      metarec plugins --json
+    """
+    import logging
+
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+def echo_json(obj: Any) -> None:
+    """Print ``obj`` as JSON (NaN becomes null)."""
+    click.echo(json.dumps(_jsonable(obj), indent=2, allow_nan=False))
+
+
+def _jsonable(obj: Any) -> Any:
+    import math
+
+    if isinstance(obj, float):
+        return None if math.isnan(obj) or math.isinf(obj) else obj
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if hasattr(obj, "item") and callable(obj.item):  # numpy scalars
+        return _jsonable(obj.item())
+    return obj
+
+
+def console():
+    """A rich console writing to click's stdout (so CliRunner captures it)."""
+    from rich.console import Console
+
+    return Console(file=sys.stdout, width=120, soft_wrap=False)
+
+
+def warn(message: str) -> None:
+    click.echo(f"Warning: {message}", err=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``metarec`` console script: user errors become one line and exit code 2."""
+    try:
+        cli.main(args=argv, prog_name="metarec", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except MetarecError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(EXIT_USER_ERROR)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,479 @@
+"""Loading and validating datasets into a :class:`Dataset` (X, y, task type, categorical mask)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .exceptions import DataError
+
+CLASSIFICATION = "classification"
+REGRESSION = "regression"
+
+
+@dataclass
+class Dataset:
+    """A validated supervised dataset.
+
+    Attributes
+    ----------
+    X : pandas.DataFrame
+        Features. Nominal columns are ``category`` dtype whose categories are the *declared* levels (ARFF /
+        OpenML) or the sorted observed values (CSV and other files); ``object`` columns hold free text
+        (OpenML's STRING attributes); numbers are float/int; ``bool`` is kept as bool.
+    y : pandas.Series
+        The target, in file order (row order matters to some meta-features). Classification targets are
+        ``category``; regression targets are float.
+    task_type : str
+        ``"classification"`` or ``"regression"``.
+    name, source, target : str
+        Human-readable name, where it came from (path, ``openml:ID``, ``DataFrame``), target column name.
+    categorical : list of bool
+        One flag per column of ``X``: True for nominal (category/bool/object) columns.
+    warnings : list of str
+        Things noticed while loading (constant columns, ID-like columns, dropped rows...).
+    """
+
+    X: Any
+    y: Any
+    task_type: str
+    name: str = "dataset"
+    source: str = "DataFrame"
+    target: str = "target"
+    categorical: list[bool] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    openml_id: int | None = None
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        return int(self.X.shape[1])
+
+    @property
+    def n_classes(self) -> int | None:
+        if self.task_type != CLASSIFICATION:
+            return None
+        return int(self.y.dropna().nunique())
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-able description: shape, task type, column kinds, warnings."""
+        return {
+            "name": self.name,
+            "source": self.source,
+            "target": self.target,
+            "task_type": self.task_type,
+            "n_rows": self.n_rows,
+            "n_features": self.n_features,
+            "n_categorical": int(sum(self.categorical)),
+            "n_classes": self.n_classes,
+            "columns": {str(c): str(t) for c, t in self.X.dtypes.items()},
+            "warnings": list(self.warnings),
+        }
+
+
+#: Fewest rows a dataset may have (fewer is a DataError naming this minimum).
+MIN_ROWS = 2
+#: An integer target with at most this many distinct values is treated as classification.
+MAX_INT_CLASSES = 20
+#: An object/string column with more distinct values than this share of rows stays free text.
+TEXT_CARDINALITY = 0.5
+
+FILE_FORMATS = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".data": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".feather": "feather",
+    ".arrow": "feather",
+    ".arff": "arff",
+}
+
+
+def load_dataset(
+    source: Any,
+    target: str | None = None,
+    task_type: str | None = None,
+    *,
+    y: Any = None,
+    name: str | None = None,
+    min_rows: int = MIN_ROWS,
+    openml_cache: str | None = None,
+) -> Dataset:
+    """Load and validate a dataset from a file, an OpenML id, a DataFrame or numpy arrays.
+
+    Parameters
+    ----------
+    source : Dataset, str, path, pandas.DataFrame or numpy.ndarray
+        A :class:`Dataset` (returned as is); a file (CSV/TSV with sniffed delimiter, Parquet, Feather,
+        ARFF); ``"openml:ID"``; a DataFrame holding the target column; or a feature matrix with ``y``.
+    target : str, optional
+        The target column. Required for files and DataFrames (there is no silent guess); OpenML datasets
+        default to their declared default target.
+    task_type : {"classification", "regression"}, optional
+        Overrides inference. Inferred as classification for categorical, boolean and string targets and
+        for integer targets with at most ``MAX_INT_CLASSES`` distinct values; regression otherwise.
+    y : array-like, optional
+        The target when ``source`` holds features only.
+    name : str, optional
+        A display name (default: file stem, ``openml`` name, or ``"dataset"``).
+    min_rows : int
+        Fewer rows (after dropping rows with a missing target) is a :class:`DataError`.
+    openml_cache : str, optional
+        The ``openml`` cache directory (default: ``$METAREC_OPENML_CACHE`` or openml's own default).
+
+    Raises
+    ------
+    DataError
+        With a message naming the problem and the fix.
+    """
+    if isinstance(source, Dataset):
+        return source
+    if task_type is not None and task_type not in (CLASSIFICATION, REGRESSION):
+        raise DataError(f"unknown task type {task_type!r}; use 'classification' or 'regression'")
+    import numpy as np
+    import pandas as pd
+
+    warnings: list[str] = []
+    openml_id = None
+    if isinstance(source, (str, os.PathLike)) and str(source).startswith("openml:"):
+        frame, target, name, declared_target, openml_id = _load_openml(str(source), target, openml_cache)
+        src = str(source)
+    elif isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        frame = read_table(path, warnings)
+        src = str(path)
+        name = name or path.stem
+    elif isinstance(source, pd.DataFrame):
+        frame = source.copy()
+        src = "DataFrame"
+    elif isinstance(source, np.ndarray) or hasattr(source, "__array__"):
+        arr = np.asarray(source)
+        if arr.ndim != 2:
+            raise DataError(f"X must be 2-dimensional, got shape {arr.shape}; reshape it to (n_rows, n_features)")
+        frame = pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
+        src = "ndarray"
+    else:
+        raise DataError(
+            f"cannot load a dataset from {type(source).__name__}; pass a file path, 'openml:ID', a DataFrame or arrays"
+        )
+    if y is not None:
+        ys = pd.Series(np.asarray(y) if not isinstance(y, pd.Series) else y.to_numpy(), name=target or "target")
+        if len(ys) != len(frame):
+            raise DataError(f"X has {len(frame)} rows but y has {len(ys)}; pass a target of the same length")
+        target = str(ys.name)
+        if target in frame.columns:
+            raise DataError(f"X already has a column named {target!r}; rename the target")
+        frame = frame.reset_index(drop=True)
+        frame[target] = ys.to_numpy()
+    return _validate(frame, target, task_type, name or "dataset", src, warnings, min_rows, openml_id)
+
+
+def _duplicates(columns) -> list[str]:
+    seen: set = set()
+    return sorted({str(c) for c in columns if (c in seen or seen.add(c))})
+
+
+def _validate(frame, target, task_type, name, src, warnings, min_rows, openml_id) -> Dataset:
+    import numpy as np
+    import pandas as pd
+
+    dups = _duplicates(frame.columns)
+    if dups:
+        raise DataError(f"{src}: duplicate column names {', '.join(dups)}; give every column a unique name")
+    frame.columns = [str(c) for c in frame.columns]
+    if frame.shape[1] == 0:
+        raise DataError(f"{src}: no columns; check the file")
+    if target is None:
+        raise DataError(f"{src}: no target given; name the target column with --target (columns: {_cols(frame)})")
+    if target not in frame.columns:
+        import difflib
+
+        lowered = {c.lower(): c for c in frame.columns}
+        close = [lowered[target.lower()]] if target.lower() in lowered else []
+        close += [c for c in difflib.get_close_matches(target, list(frame.columns), n=3, cutoff=0.5) if c not in close]
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else f" (columns: {_cols(frame)})"
+        raise DataError(f"{src}: target column {target!r} not found{hint}")
+    if frame.shape[0] == 0:
+        raise DataError(f"{src}: the data has a header but no rows; add data rows")
+    yraw = frame[target]
+    X = frame.drop(columns=[target])
+    # infinities are undefined values to every learner here
+    num = X.select_dtypes("number")
+    if num.shape[1] and np.isinf(num.to_numpy(dtype=float, na_value=np.nan)).any():
+        n_inf = int(np.isinf(num.to_numpy(dtype=float, na_value=np.nan)).sum())
+        X[num.columns] = num.replace([np.inf, -np.inf], np.nan)
+        warnings.append(f"{n_inf} infinite values treated as missing")
+    missing = yraw.isna()
+    if pd.api.types.is_numeric_dtype(yraw) and not pd.api.types.is_bool_dtype(yraw):
+        missing = missing | np.isinf(yraw.astype(float))
+    if missing.all():
+        raise DataError(f"{src}: target {target!r} is missing in every row; choose another target column")
+    if missing.any():
+        warnings.append(f"dropped {int(missing.sum())} rows with a missing target")
+        X = X.loc[~missing.to_numpy()].reset_index(drop=True)
+        yraw = yraw.loc[~missing.to_numpy()].reset_index(drop=True)
+    if len(X) < min_rows:
+        raise DataError(f"{src}: {len(X)} row(s) with a target, fewer than the minimum of {min_rows}; add rows")
+    X = _type_columns(X, warnings)
+    task, y = _type_target(yraw, task_type, src, warnings)
+    if X.shape[1] == 0:
+        warnings.append("no feature columns besides the target")
+    _report_columns(X, warnings)
+    cat = [not pd.api.types.is_numeric_dtype(X[c]) or pd.api.types.is_bool_dtype(X[c]) for c in X.columns]
+    return Dataset(X, y, task, name, src, target, cat, warnings, openml_id)
+
+
+def _cols(frame, n: int = 8) -> str:
+    cols = [str(c) for c in frame.columns]
+    return ", ".join(cols[:n]) + (", ..." if len(cols) > n else "")
+
+
+def _type_columns(X, warnings):
+    """Category for low-cardinality text, numbers from numeric text, free text kept as object."""
+    import pandas as pd
+
+    out = {}
+    for c in X.columns:
+        col = X[c]
+        if isinstance(col.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(col):
+            out[c] = col
+        elif pd.api.types.is_datetime64_any_dtype(col):
+            ms = col.astype("int64").astype(float) / 1e6
+            out[c] = ms.where(col.notna())
+            warnings.append(f"column {c!r}: dates converted to epoch milliseconds")
+        elif pd.api.types.is_numeric_dtype(col):
+            out[c] = col
+        else:
+            nonnull = col.dropna()
+            as_num = pd.to_numeric(nonnull, errors="coerce")
+            if len(nonnull) and as_num.notna().all():
+                out[c] = pd.to_numeric(col, errors="coerce")
+                continue
+            values = nonnull.map(str)
+            n_unique = values.nunique()
+            if len(nonnull) and n_unique > max(20, TEXT_CARDINALITY * len(nonnull)):
+                out[c] = col.astype(object).where(col.notna(), None)
+                warnings.append(f"column {c!r}: free text ({n_unique} distinct values) kept as text, not one-hot encoded")
+            else:
+                if as_num.notna().any():
+                    warnings.append(f"column {c!r}: mixes numbers and text; treated as categorical")
+                levels = sorted(values.unique())
+                out[c] = pd.Categorical(col.map(lambda v: None if v is None or v != v else str(v)), categories=levels)
+    return pd.DataFrame(out, index=X.index)
+
+
+def _type_target(y, task_type, src, warnings):
+    import numpy as np
+    import pandas as pd
+
+    if task_type is None:
+        if isinstance(y.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(y) or not pd.api.types.is_numeric_dtype(y):
+            task_type = CLASSIFICATION
+        else:
+            values = y.to_numpy(dtype=float)
+            integral = np.all(np.mod(values, 1) == 0)
+            n_unique = len(np.unique(values))
+            if integral and n_unique <= MAX_INT_CLASSES:
+                task_type = CLASSIFICATION
+                warnings.append(
+                    f"integer target with {n_unique} distinct values treated as classification; "
+                    f"pass task_type='regression' (--task regression) to override"
+                )
+            else:
+                task_type = REGRESSION
+    if task_type == REGRESSION:
+        try:
+            y = pd.to_numeric(y, errors="raise").astype(float)
+        except (ValueError, TypeError):
+            raise DataError(f"{src}: target {y.name!r} is not numeric, so it cannot be a regression target; "
+                            f"use --task classification") from None
+        if y.nunique() < 2:
+            raise DataError(f"{src}: target {y.name!r} is constant; choose a target that varies")
+        return task_type, y
+    if not isinstance(y.dtype, pd.CategoricalDtype):
+        if pd.api.types.is_bool_dtype(y):
+            y = pd.Series(pd.Categorical(y, categories=[True, False]), name=y.name)
+        elif pd.api.types.is_numeric_dtype(y):
+            vals = np.sort(y.unique())
+            y = pd.Series(pd.Categorical(y, categories=vals), name=y.name)
+        else:
+            s = y.map(str)
+            y = pd.Series(pd.Categorical(s, categories=sorted(s.unique())), name=y.name)
+    if y.nunique() < 2:
+        raise DataError(
+            f"{src}: target {y.name!r} has a single class ({y.iloc[0]!r}); classification needs at least two"
+        )
+    return task_type, y
+
+
+def _report_columns(X, warnings):
+    import pandas as pd
+
+    n = len(X)
+    for c in X.columns:
+        col = X[c]
+        nun = col.nunique(dropna=True)
+        if col.isna().all():
+            warnings.append(f"column {c!r} is missing in every row")
+        elif nun <= 1 and n > 1:
+            warnings.append(f"column {c!r} is constant")
+        elif n >= 20 and nun == n and (pd.api.types.is_integer_dtype(col) or col.dtype == object):
+            warnings.append(f"column {c!r} looks like an ID (a distinct value in every row); consider dropping it")
+
+
+def read_table(path: Path, warnings: list[str] | None = None):
+    """Read a data file by its extension; every failure is a :class:`DataError` naming the fix."""
+    import pandas as pd
+
+    warnings = warnings if warnings is not None else []
+    if not path.exists():
+        raise DataError(f"{path}: no such file; check the path")
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory, not a data file; pass a file inside it")
+    fmt = FILE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise DataError(
+            f"{path}: unknown format {path.suffix or '(no extension)'!r}; use one of {', '.join(sorted(FILE_FORMATS))}"
+        )
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: the file is empty; check the path or re-export the data")
+    try:
+        if fmt == "parquet":
+            return pd.read_parquet(path)
+        if fmt == "feather":
+            return pd.read_feather(path)
+    except Exception as exc:
+        raise DataError(f"{path}: not a readable {fmt} file ({type(exc).__name__}); check the file") from None
+    if fmt == "arff":
+        frame, _ = read_arff(path)
+        return frame
+    return _read_csv(path, warnings)
+
+
+def _read_csv(path: Path, warnings: list[str]):
+    import csv
+    import io
+
+    import pandas as pd
+
+    raw = path.read_bytes()
+    if b"\x00" in raw[:65536]:
+        raise DataError(f"{path}: looks like a binary file, not text; export the data as CSV")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+        warnings.append(f"{path.name} is not UTF-8; read it as Latin-1")
+    sample = text[:65536]
+    if not sample.strip():
+        raise DataError(f"{path}: the file holds only whitespace; check the path or re-export the data")
+    if path.suffix.lower() == ".tsv":
+        sep = "\t"
+    else:
+        try:
+            sep = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+        except csv.Error:
+            sep = ","
+    header = next(csv.reader(io.StringIO(sample), delimiter=sep))
+    dups = _duplicates([h.strip() for h in header])
+    if dups:
+        raise DataError(f"{path}: duplicate column names {', '.join(dups)}; give every column a unique name")
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=sep, skipinitialspace=True, na_values=["?", "NA", "nan", ""])
+    except Exception as exc:
+        raise DataError(f"{path}: not a readable CSV file ({type(exc).__name__}: {exc}); check the delimiter and quoting") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if frame.shape[1] == 1 and len(header) == 1 and any(d in sample for d in ";\t|"):
+        warnings.append(f"{path.name}: only one column was found; check the delimiter")
+    return frame
+
+
+def _load_openml(source: str, target: str | None, cache: str | None):
+    import openml
+
+    ident = source.split(":", 1)[1]
+    try:
+        did = int(ident)
+    except ValueError:
+        raise DataError(f"{source}: an OpenML dataset is written openml:ID with a number, e.g. openml:31") from None
+    cache = cache or os.environ.get("METAREC_OPENML_CACHE")
+    if cache:
+        openml.config.set_root_cache_directory(os.path.expanduser(cache))
+    server = os.environ.get("METAREC_OPENML_SERVER")
+    if server:
+        openml.config.server = server
+    try:
+        openml.config.connection_n_retries = 1
+    except Exception:  # pragma: no cover - older/newer openml
+        pass
+    try:
+        d = openml.datasets.get_dataset(
+            did, download_data=True, download_qualities=False, download_features_meta_data=True
+        )
+    except Exception as exc:
+        where = cache or "openml's default cache"
+        raise DataError(
+            f"{source}: OpenML dataset {did} is neither in the cache ({where}) nor reachable "
+            f"({type(exc).__name__}); download it on a connected machine or pass a local file"
+        ) from None
+    declared = d.default_target_attribute
+    target = target or declared
+    if not target:
+        raise DataError(f"{source}: the dataset declares no default target; name one with --target")
+    try:
+        frame, _, _, _ = d.get_data(target=None, include_row_id=False, include_ignore_attribute=False)
+    except Exception as exc:
+        raise DataError(f"{source}: OpenML data could not be read ({type(exc).__name__}: {exc})") from None
+    return frame, target, d.name, declared, did
+
+
+def read_arff(path) -> tuple[Any, dict[str, Any]]:
+    """Read an ARFF file into a DataFrame keeping Weka/OpenML semantics.
+
+    Nominal attributes become ``category`` columns whose categories are the *declared* levels in declared
+    order (unused levels included); numeric attributes become float64; STRING attributes stay ``object``;
+    DATE attributes become float64 epoch milliseconds (what Weka uses). ``?`` becomes missing. Returns the
+    frame and ``{"relation": name, "types": {column: arff type}}``.
+    """
+    import arff  # liac-arff, a dependency of openml
+    import numpy as np
+    import pandas as pd
+
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            decoded = arff.load(fh)
+    except Exception as exc:
+        raise DataError(f"{path}: not a readable ARFF file ({type(exc).__name__}: {exc}); check the file") from None
+    attrs = decoded["attributes"]
+    names = [a[0] for a in attrs]
+    data = decoded["data"]
+    if isinstance(data, tuple):  # COO from sparse files
+        raise DataError(f"{path}: sparse ARFF is not supported; convert it to a dense file")
+    cols: dict[str, Any] = {}
+    types: dict[str, Any] = {}
+    rows = list(zip(*data)) if data else [[] for _ in names]
+    for (name, atype), values in zip(attrs, rows):
+        if isinstance(atype, list):
+            cat = pd.Categorical(list(values), categories=pd.Index(atype, dtype=object), ordered=False)
+            cols[name] = cat
+            types[name] = "nominal"
+        elif isinstance(atype, str) and atype.upper() in ("NUMERIC", "REAL", "INTEGER"):
+            cols[name] = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+            types[name] = "numeric"
+        elif isinstance(atype, str) and atype.upper().startswith("DATE"):
+            ts = pd.to_datetime(pd.Series(list(values), dtype=object), errors="coerce", utc=True)
+            ms = ts.astype("int64", copy=False).astype(np.float64) / 1e6
+            cols[name] = np.where(ts.isna(), np.nan, ms)
+            types[name] = "date"
+        else:
+            cols[name] = pd.array(list(values), dtype=object)
+            types[name] = "string"
+    frame = pd.DataFrame(cols, columns=names)
+    return frame, {"relation": decoded.get("relation", ""), "types": types}

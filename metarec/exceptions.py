@@ -1,0 +1,52 @@
+"""The one exception hierarchy of metarec.
+
+Every user-facing failure raises a subclass of :class:`MetarecError`. Its message is one readable line that
+names the problem and the fix; the CLI prints it as is (no traceback) and exits with code 2.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "MetarecError",
+    "DataError",
+    "PluginError",
+    "KnowledgeBaseError",
+    "MetaFeatureError",
+    "MissingDependencyError",
+]
+
+
+class MetarecError(Exception):
+    """Root of metarec's errors."""
+
+
+class DataError(MetarecError, ValueError):
+    """A dataset could not be loaded or is unusable (missing file, bad target, ...)."""
+
+
+class PluginError(MetarecError):
+    """A plugin failed to load, raised in a hook, or registered a name that another plugin owns."""
+
+
+class KnowledgeBaseError(MetarecError):
+    """A knowledge base is missing, corrupt, of an unknown schema, or inconsistent."""
+
+
+class MetaFeatureError(MetarecError):
+    """A meta-feature group is unknown or cannot be computed."""
+
+
+class MissingDependencyError(MetarecError, ImportError):
+    """An optional dependency is not installed; the message names the extra to install."""
+
+
+def require(module: str, extra: str):
+    """Import ``module`` or raise :class:`MissingDependencyError` naming ``pip install 'metarec[extra]'``."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:  # pragma: no cover - exercised when the extra is absent
+        raise MissingDependencyError(
+            f"{module} is not installed; install it with: pip install 'metarec[{extra}]'"
+        ) from exc

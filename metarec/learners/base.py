@@ -1,0 +1,169 @@
+"""The learner contract.
+
+A :class:`Learner` builds a *complete* scikit-learn :class:`~sklearn.pipeline.Pipeline` for a config:
+the preprocessing the model needs (imputation, one-hot encoding of categoricals, scaling where the model
+needs it) followed by the estimator. Columns are routed by dtype at fit time (``category``, ``object``
+and ``bool`` are categorical; numbers are numeric), so a pipeline works on any :class:`pandas.DataFrame`
+that :mod:`metarec.data` produces.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from ..exceptions import PluginError
+
+CLASSIFICATION = "classification"
+REGRESSION = "regression"
+TASK_TYPES = (CLASSIFICATION, REGRESSION)
+
+CATEGORICAL_DTYPES = ["category", "object", "bool", "string"]
+
+
+@dataclass(frozen=True)
+class Learner:
+    """A model family that metarec can recommend and tune.
+
+    Parameters
+    ----------
+    name : str
+        Stable key of knowledge-base rows (renaming is a KB migration).
+    task_types : tuple of str
+        ``("classification",)``, ``("regression",)`` or both.
+    estimator : callable
+        ``estimator(config: dict, random_state: int | None) -> sklearn estimator`` (the final step).
+    search_space : callable
+        ``search_space(trial: optuna.Trial) -> dict``: samples a config. Parameter names are used as is
+        in ``trial.suggest_*``; :meth:`suggest` prefixes them with the learner name so that several
+        learners can share one study (conditional spaces).
+    default_config : dict
+        The config used when nothing better is known.
+    scale : bool
+        Whether numeric columns are standardised before the estimator.
+    dense : bool
+        Whether the estimator needs a dense matrix.
+    nonnegative : bool
+        Whether the estimator needs non-negative inputs (min-max scaling instead of standardising).
+    lcdb_name : str or None
+        The learner's name in the LCDB learning-curve database, if it has one.
+    description : str
+        One or two sentences, including how it differs from the LCDB original where it does.
+    """
+
+    name: str
+    task_types: tuple[str, ...]
+    estimator: Callable[[dict, int | None], Any]
+    search_space: Callable[[Any], dict]
+    default_config: Mapping[str, Any] = field(default_factory=dict)
+    scale: bool = False
+    dense: bool = False
+    nonnegative: bool = False
+    lcdb_name: str | None = None
+    family: str = ""
+    description: str = ""
+
+    def validate(self) -> None:
+        if not self.name or not isinstance(self.name, str):
+            raise PluginError("a learner needs a non-empty string name")
+        bad = [t for t in self.task_types if t not in TASK_TYPES]
+        if not self.task_types or bad:
+            raise PluginError(
+                f"learner {self.name!r}: task_types must be a non-empty subset of {TASK_TYPES}, got {self.task_types!r}"
+            )
+        if not callable(self.estimator) or not callable(self.search_space):
+            raise PluginError(f"learner {self.name!r}: estimator and search_space must be callable")
+
+    def make_pipeline(self, config: Mapping[str, Any] | None = None, random_state: int | None = 0):
+        """A fresh, unfitted pipeline (preprocessing + estimator) for ``config`` (default when None)."""
+        from sklearn.pipeline import Pipeline
+
+        cfg = dict(self.default_config)
+        if config:
+            cfg.update(config)
+        pre = make_preprocessor(scale=self.scale, dense=self.dense, nonnegative=self.nonnegative)
+        return Pipeline([("preprocess", pre), ("model", self.estimator(cfg, random_state))])
+
+    def suggest(self, trial: Any, prefix: bool = False) -> dict:
+        """Sample a config from the search space with an Optuna ``trial``.
+
+        With ``prefix=True`` parameter names are namespaced as ``"<learner>:<param>"`` in the trial (so
+        several learners can share one study); the returned config always has plain names.
+        """
+        if not prefix:
+            return dict(self.search_space(trial))
+        return dict(self.search_space(_PrefixedTrial(trial, self.name + ":")))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "task_types": list(self.task_types),
+            "lcdb_name": self.lcdb_name,
+            "family": self.family,
+            "description": self.description,
+            "default_config": dict(self.default_config),
+        }
+
+
+class _PrefixedTrial:
+    """Wrap an Optuna trial so ``suggest_*`` names get a prefix."""
+
+    def __init__(self, trial: Any, prefix: str):
+        self._trial = trial
+        self._prefix = prefix
+
+    def __getattr__(self, attr: str):
+        fn = getattr(self._trial, attr)
+        if not attr.startswith("suggest_"):
+            return fn
+
+        def wrapped(name, *args, **kwargs):
+            return fn(self._prefix + name, *args, **kwargs)
+
+        return wrapped
+
+
+def make_preprocessor(scale: bool = False, dense: bool = False, nonnegative: bool = False):
+    """Impute, one-hot encode categoricals and (optionally) scale numerics, routed by dtype.
+
+    Numeric columns: median imputation (with missing indicators dropped to keep the shape stable), then
+    standardisation (``scale``) or min-max scaling (``nonnegative``). Categorical columns (``category``,
+    ``object``, ``bool``): most-frequent imputation and one-hot encoding that ignores unseen levels.
+    """
+    import numpy as np
+    from sklearn.compose import ColumnTransformer, make_column_selector
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, OneHotEncoder, StandardScaler
+
+    num_steps: list = [("impute", SimpleImputer(strategy="median", keep_empty_features=True))]
+    if nonnegative:
+        num_steps.append(("scale", MinMaxScaler(clip=True)))
+    elif scale:
+        num_steps.append(("scale", StandardScaler()))
+    cat_steps = [
+        ("to_str", FunctionTransformer(_categoricals_as_str, feature_names_out="one-to-one")),
+        ("impute", SimpleImputer(strategy="constant", fill_value="__missing__", keep_empty_features=True)),
+        (
+            "onehot",
+            OneHotEncoder(handle_unknown="ignore", sparse_output=not dense, dtype=np.float64, min_frequency=None),
+        ),
+    ]
+    return ColumnTransformer(
+        [
+            ("num", Pipeline(num_steps), make_column_selector(dtype_include="number")),
+            ("cat", Pipeline(cat_steps), make_column_selector(dtype_include=CATEGORICAL_DTYPES)),
+        ],
+        remainder="drop",
+        sparse_threshold=0.0 if dense else 0.3,
+    )
+
+
+def _categoricals_as_str(X):
+    """Categorical columns as object arrays of strings, missing kept as NaN (for the imputer)."""
+    import numpy as np
+    import pandas as pd
+
+    df = pd.DataFrame(X)
+    out = df.astype(object).where(df.notna(), np.nan)
+    return out.map(lambda v: v if (isinstance(v, float) and v != v) else str(v))

@@ -1,0 +1,236 @@
+"""The plugin manager: built-ins plus entry points of group ``metarec``, loaded once.
+
+A plugin that fails to import, or raises inside a hook, is recorded with its name and the error (see
+:func:`plugin_report`, ``metarec plugins``) and skipped; the rest of metarec keeps working.
+
+Environment variables
+---------------------
+``METAREC_DISABLE_PLUGIN_AUTOLOAD``
+    Set to ``1`` to load only the built-ins (no entry points). Useful in tests.
+``METAREC_PLUGINS``
+    A comma-separated allow-list of entry-point names; other third-party plugins are not loaded.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .exceptions import PluginError
+from .registry import Registry
+
+logger = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "metarec"
+DISABLE_ENV = "METAREC_DISABLE_PLUGIN_AUTOLOAD"
+ALLOW_ENV = "METAREC_PLUGINS"
+
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "metarec.learners.builtin",
+    "metarec.metafeatures.builtin",
+    "metarec.cli_commands",
+)
+
+
+@dataclass
+class PluginInfo:
+    """What metarec knows about one plugin: where it came from, what it registered, what went wrong."""
+
+    name: str
+    module: str
+    version: str | None = None
+    builtin: bool = False
+    registered: dict[str, list[str]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "module": self.module,
+            "version": self.version,
+            "builtin": self.builtin,
+            "registered": self.registered,
+            "errors": self.errors,
+        }
+
+
+class PluginHost:
+    """A pluggy manager plus the registries that the ``register_*`` hooks fill."""
+
+    def __init__(self, *, autoload: bool | None = None, builtins: tuple[str, ...] = DEFAULT_PLUGINS):
+        self.pm = pluggy.PluginManager("metarec")
+        self.pm.add_hookspecs(hookspecs)
+        self.infos: dict[str, PluginInfo] = {}
+        self._registries: dict[str, Registry] = {}
+        self._lock = threading.RLock()
+        from . import __version__
+
+        for modname in builtins:
+            self._load_module(modname, modname, version=__version__, builtin=True)
+        if autoload is None:
+            autoload = os.environ.get(DISABLE_ENV, "").strip().lower() not in {"1", "true", "yes"}
+        if autoload:
+            self.load_entrypoints()
+
+    # -- loading -------------------------------------------------------------------------------------
+    def _load_module(self, name: str, modname: str, version: str | None, builtin: bool) -> None:
+        info = self.infos.setdefault(name, PluginInfo(name, modname, version, builtin))
+        try:
+            module = importlib.import_module(modname)
+        except Exception as exc:  # a broken plugin must not break metarec
+            info.errors.append(f"failed to import {modname}: {type(exc).__name__}: {exc}")
+            logger.warning("plugin %s failed to import: %s", name, exc)
+            return
+        self.register_plugin(module, name=name, info=info)
+
+    def register_plugin(self, plugin: object, name: str, info: PluginInfo | None = None) -> None:
+        """Register an already imported plugin object (a module or an instance with hookimpls)."""
+        if info is None:
+            info = self.infos.setdefault(name, PluginInfo(name, getattr(plugin, "__name__", name)))
+        try:
+            self.pm.register(plugin, name=name)
+        except Exception as exc:
+            info.errors.append(f"failed to register: {type(exc).__name__}: {exc}")
+        # registries built before this plugin arrived are rebuilt lazily
+        self._registries.clear()
+        for i in self.infos.values():
+            i.registered.clear()
+            i.errors[:] = [e for e in i.errors if not e.startswith("hook ")]
+
+    def load_entrypoints(self) -> None:
+        from importlib.metadata import entry_points
+
+        allow = os.environ.get(ALLOW_ENV)
+        allowed = None if allow is None else {a.strip() for a in allow.split(",") if a.strip()}
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            if ep.name in self.infos:
+                continue
+            if allowed is not None and ep.name not in allowed:
+                logger.info("plugin %s not loaded: not in %s", ep.name, ALLOW_ENV)
+                continue
+            version = getattr(ep.dist, "version", None) if getattr(ep, "dist", None) else None
+            info = self.infos.setdefault(ep.name, PluginInfo(ep.name, ep.value, version, False))
+            try:
+                plugin = ep.load()
+            except Exception as exc:
+                info.errors.append(f"failed to import {ep.value}: {type(exc).__name__}: {exc}")
+                logger.warning("plugin %s failed to import: %s", ep.name, exc)
+                continue
+            self.register_plugin(plugin, name=ep.name, info=info)
+
+    # -- registries ----------------------------------------------------------------------------------
+    def registry(self, kind: str) -> Registry:
+        """The registry for ``kind`` (``learner``, ``metafeature group``, ``metamodel``), built once."""
+        with self._lock:
+            if kind not in self._registries:
+                self._registries[kind] = self._build(kind)
+            return self._registries[kind]
+
+    def _build(self, kind: str) -> Registry:
+        hookname, validate, adapt = _KINDS[kind]
+        reg: Registry = Registry(kind, validate=validate)
+        hook = getattr(self.pm.hook, hookname)
+        # builtins first, in registration order (pluggy calls the last registered first)
+        for impl in reversed(hook.get_hookimpls()):
+            plugin_name = self.pm.get_name(impl.plugin) or repr(impl.plugin)
+            info = self.infos.setdefault(plugin_name, PluginInfo(plugin_name, repr(impl.plugin)))
+
+            def register(*args, _p=plugin_name, _i=info, **kwargs):
+                try:
+                    name, obj = adapt(*args, **kwargs)
+                    reg.add(name, obj, _p)
+                except PluginError as exc:
+                    _i.errors.append(f"hook {hookname}: {exc}")
+                    logger.warning("%s", exc)
+                    return
+                _i.registered.setdefault(kind, []).append(name)
+
+            try:
+                impl.function(register=register)
+            except Exception as exc:
+                info.errors.append(f"hook {hookname} raised {type(exc).__name__}: {exc}")
+                logger.warning("plugin %s raised in %s: %s", plugin_name, hookname, exc)
+        return reg
+
+    def register_commands(self, cli) -> None:
+        for impl in reversed(self.pm.hook.register_commands.get_hookimpls()):
+            plugin_name = self.pm.get_name(impl.plugin) or repr(impl.plugin)
+            try:
+                impl.function(cli=cli)
+            except Exception as exc:
+                self.infos.setdefault(plugin_name, PluginInfo(plugin_name, "?")).errors.append(
+                    f"hook register_commands raised {type(exc).__name__}: {exc}"
+                )
+
+    def report(self) -> list[dict[str, Any]]:
+        for kind in _KINDS:
+            self.registry(kind)
+        return [i.as_dict() for i in self.infos.values()]
+
+
+def _validate_learner(obj: Any) -> None:
+    from .learners.base import Learner
+
+    if not isinstance(obj, Learner):
+        raise PluginError(f"register_learners expects a metarec.learners.Learner, got {type(obj).__name__}")
+    obj.validate()
+
+
+def _validate_group(obj: Any) -> None:
+    from .metafeatures.base import MetaFeatureGroup
+
+    if not isinstance(obj, MetaFeatureGroup):
+        raise PluginError(
+            f"register_metafeatures expects a metarec.metafeatures.MetaFeatureGroup, got {type(obj).__name__}"
+        )
+    obj.validate()
+
+
+def _adapt_single(obj):
+    return getattr(obj, "name", None), obj
+
+
+def _adapt_metamodel(name, factory, description=""):
+    if not callable(factory):
+        raise PluginError(f"meta-model {name!r}: factory must be callable")
+    from .metamodels.base import MetaModelSpec
+
+    return name, MetaModelSpec(name=name, factory=factory, description=description)
+
+
+_KINDS = {
+    "learner": ("register_learners", _validate_learner, _adapt_single),
+    "metafeature group": ("register_metafeatures", _validate_group, _adapt_single),
+    "metamodel": ("register_metamodels", None, _adapt_metamodel),
+}
+
+_HOST: PluginHost | None = None
+_HOST_LOCK = threading.Lock()
+
+
+def get_plugin_host() -> PluginHost:
+    """The process-wide plugin host, created (and plugins loaded) on first use."""
+    global _HOST
+    with _HOST_LOCK:
+        if _HOST is None:
+            _HOST = PluginHost()
+        return _HOST
+
+
+def reset_plugin_host(host: PluginHost | None = None) -> None:
+    """Replace the process-wide host (tests); ``None`` makes the next use load plugins afresh."""
+    global _HOST
+    with _HOST_LOCK:
+        _HOST = host
+
+
+def plugin_report() -> list[dict[str, Any]]:
+    """Every plugin with its version, what it registered and its errors."""
+    return get_plugin_host().report()
