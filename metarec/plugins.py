@@ -137,8 +137,8 @@ class PluginHost:
         hookname, validate, adapt = _KINDS[kind]
         reg: Registry = Registry(kind, validate=validate)
         hook = getattr(self.pm.hook, hookname)
-        # builtins first, in registration order (pluggy calls the last registered first)
-        for impl in reversed(hook.get_hookimpls()):
+        # registration order: built-ins first, so a third-party clash never shadows a built-in
+        for impl in hook.get_hookimpls():
             plugin_name = self.pm.get_name(impl.plugin) or repr(impl.plugin)
             info = self.infos.setdefault(plugin_name, PluginInfo(plugin_name, repr(impl.plugin)))
 
@@ -160,7 +160,7 @@ class PluginHost:
         return reg
 
     def register_commands(self, cli) -> None:
-        for impl in reversed(self.pm.hook.register_commands.get_hookimpls()):
+        for impl in self.pm.hook.register_commands.get_hookimpls():
             plugin_name = self.pm.get_name(impl.plugin) or repr(impl.plugin)
             try:
                 impl.function(cli=cli)

@@ -124,7 +124,9 @@ def check_learner(
     from .learners.base import Learner
 
     if not isinstance(learner, Learner):
-        raise AssertionError(f"check_learner: expected a metarec.learners.Learner, got {type(learner).__name__}")
+        raise AssertionError(
+            f"check_learner: expected a metarec.learners.Learner, got {type(learner).__name__}"
+        )
     name = learner.name
 
     def fail(step: str, msg: str) -> AssertionError:
@@ -263,8 +265,9 @@ def _check_default_in_space(learner, fail) -> None:
         if cfg != default:
             raise fail(
                 step,
-                f"the default config enqueued into a study gives {cfg!r}, not {default!r}: the default config "
-                "must use the search space's parameter names and only its active (conditional) parameters",
+                f"the default config enqueued into a study gives {cfg!r}, not {default!r}: "
+                "the default config must use the search space's parameter names and only its active "
+                "(conditional) parameters",
             )
         outside = {
             k: v for k, v in trial.params.items() if not _in_distribution(trial.distributions[k], v)
@@ -284,7 +287,8 @@ def _check_predictions(pred: Any, n: int, task_type: str, labels: set, fail, ste
     if task_type == CLASSIFICATION:
         unknown = {p for p in pred.tolist() if p not in labels}
         if unknown:
-            raise fail(step, f"predicted labels {sorted(map(repr, unknown))[:5]} not among training labels {sorted(labels)}")
+            shown = sorted(map(repr, unknown))[:5]
+            raise fail(step, f"predicted labels {shown} not among the training labels {sorted(labels)}")
     else:
         if not np.issubdtype(pred.dtype, np.floating):
             raise fail(step, f"regression predictions have dtype {pred.dtype}, expected a float dtype")
@@ -294,7 +298,7 @@ def _check_predictions(pred: Any, n: int, task_type: str, labels: set, fail, ste
 
 
 def _fingerprint(pipe, X):
-    """The most sensitive numeric output of a fitted pipeline: probabilities, decision values or predictions."""
+    """The most sensitive numeric output of a fitted pipeline: probabilities, decision values, predictions."""
     import numpy as np
 
     for method in ("predict_proba", "decision_function"):

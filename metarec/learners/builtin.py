@@ -454,7 +454,10 @@ _D_LGBM = {
 }
 
 _SVC = "sklearn.svm.SVC"
-_PREDICT_ONLY = " Built without probability estimates (SVC(probability=...) is deprecated in scikit-learn 1.9): predict and decision_function only."
+_PREDICT_ONLY = (
+    " Built without probability estimates (SVC(probability=...) is deprecated in scikit-learn 1.9):"
+    " predict and decision_function only."
+)
 
 
 BUILTIN_LEARNERS: tuple[Learner, ...] = (

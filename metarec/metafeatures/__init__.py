@@ -132,15 +132,6 @@ def _resolve(groups: str | Iterable[str | MetaFeatureGroup] | None) -> tuple[lis
             items.append(g)
     if any(g == "all" for g in items):
         return get_groups(), []
-    names = [g for g in items if isinstance(g, str)]
-    if names:
-        reg = _registry()
-        unknown = [g for g in names if g not in reg]
-        if unknown:
-            raise MetaFeatureError(
-                f"unknown meta-feature group{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
-                f"known groups: {', '.join(reg.names()) or 'none'}"
-            )
     chosen: list[MetaFeatureGroup] = []
     for g in items:
         if not isinstance(g, (str, MetaFeatureGroup)):

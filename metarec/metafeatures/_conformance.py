@@ -142,6 +142,10 @@ def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
     if a.keys() != b.keys():
         return False
     for k in a:
+        if a[k] is None or b[k] is None:  # a feature missing from one run (skipped)
+            if a[k] is not b[k]:
+                return False
+            continue
         x, y = float(a[k]), float(b[k])
         if math.isnan(x) and math.isnan(y):
             continue
@@ -198,11 +202,9 @@ def check_metafeature_group(group: MetaFeatureGroup, *, zero_budget_seconds: flo
 
     for dataset in datasets[:2]:
         again, _ = _compute(group, dataset, Budget(None))
-        if not _same(first[dataset.name], again):
-            diff = sorted(
-                k for k in set(again) | set(first[dataset.name])
-                if not _same({k: first[dataset.name].get(k, math.nan)}, {k: again.get(k, math.nan)})
-            )
+        before = first[dataset.name]
+        if not _same(before, again):
+            diff = sorted(k for k in set(before) | set(again) if not _same({k: before.get(k)}, {k: again.get(k)}))
             raise AssertionError(f"group {group.name!r} is not deterministic on dataset {dataset.name!r}: {diff}")
 
     larger = _larger_dataset()

@@ -8,6 +8,7 @@ metrics (error rate, kappa, class-weighted ROC AUC). See ``shared/specs/openml-q
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import ndtr  # Weka's Statistics.normalProbability is the same Cephes ndtr
 
 _MULT = 0x5DEECE66D
 _ADD = 0xB
@@ -153,12 +154,6 @@ def stratify(order: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return np.concatenate([order[0::2], order[1::2]])
 
 
-def _ndtr(z):
-    from scipy.special import ndtr
-
-    return ndtr(z)
-
-
 def _fit_predict(columns, ycodes, n_classes, train, test):
     """Weka NaiveBayes fit on rows ``train``; class probabilities (K x len(test)) for rows ``test``."""
     K = n_classes
@@ -198,15 +193,21 @@ def _fit_predict(columns, ycodes, n_classes, train, test):
             floor = prec / (2 * 3)
             sd = np.where(has & (sd > 1e-10), np.maximum(floor, sd), floor)[:, None]
             miss = np.isnan(xte)
-            dm = (np.rint(xte / prec) * prec)[None, :] - mu[:, None]
             half = prec / 2
-            temp = np.maximum(1e-75, _ndtr((dm + half) / sd) - _ndtr((dm - half) / sd))
+            # Phi((x~ - mu + prec/2) / sd) - Phi((x~ - mu - prec/2) / sd), computed in place
+            temp = (np.rint(xte / prec) * prec)[None, :] - mu[:, None]
+            low = temp - half
+            temp += half
+            temp /= sd
+            low /= sd
+            ndtr(temp, out=temp)
+            ndtr(low, out=low)
+            temp -= low
+            np.maximum(temp, 1e-75, out=temp)
             if miss.any():
-                temp[:, miss] = 1.0
+                np.copyto(temp, 1.0, where=miss[None, :])
         probs *= temp
-        mx = probs[0].copy()
-        for k in range(1, K):
-            np.maximum(mx, probs[k], out=mx)
+        mx = probs.max(axis=0)
         resc = (mx < 1e-75) & (mx > 0) & ~miss  # danger of underflow: rescale
         if resc.any():
             probs[:, resc] *= 1e75
@@ -220,7 +221,7 @@ def _fit_predict(columns, ycodes, n_classes, train, test):
 
 def _mann_whitney_u(scores: np.ndarray, pos: np.ndarray) -> float:
     """Sum over positives of (#negatives scored lower + 0.5 * #negatives tied): Weka's ROC area numerator."""
-    o = np.argsort(scores, kind="stable")
+    o = np.argsort(scores)  # tie order is irrelevant: equal scores are grouped below
     s, p = scores[o], pos[o]
     new = np.empty(len(s), dtype=bool)
     new[:1] = True

@@ -11,13 +11,15 @@ Procedure (fixed ``random_state`` throughout, so repeated runs give identical va
 
 1. rows with a missing target are dropped; above ``max_rows`` rows a sample is drawn (stratified by class
    for classification);
-2. nominal columns keep their ``max_levels`` most frequent levels (the rest are pooled), then
+2. nominal columns keep their ``max_levels`` most frequent levels (the rest are pooled; entirely missing
+   ones are dropped), then
    :func:`metarec.learners.base.make_preprocessor` (``scale=True, dense=True``) imputes, one-hot encodes
    and standardises, once for the whole sample (a small leak that does not matter for meta-features);
 3. k-fold cross-validation with ``n_folds`` folds (stratified for classification, fewer folds on tiny
    data), the same folds for every learner. 1-NN, LDA and linear regression see at most ``max_columns``
    encoded columns (a fixed-seed sample of them) to bound their cost. A training fold with a single class
-   predicts that class.
+   predicts that class. LDA is a small pooled-covariance implementation with a tiny ridge, so singular
+   covariances (collinear one-hot columns, tiny folds) need no special case.
 
 The budget is checked before each landmarker and each fold; a landmarker that fails or runs out of time
 is NaN and recorded in ``skipped``. Fewer than two labelled rows (or classes) leave everything NaN.
@@ -28,7 +30,7 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from .base import Budget, BudgetExceeded, MetaFeatureGroup
-from .statistical import NAN, is_numeric_column, run_steps, subsample_rows
+from .statistical import NAN, is_numeric_column, numeric_values, run_steps, subsample_rows
 
 CLASSIFICATION_LANDMARKERS = ("1nn", "stump", "random_node", "lda", "naive_bayes")
 REGRESSION_LANDMARKERS = ("1nn", "stump", "random_node", "linear")
@@ -51,9 +53,7 @@ def _estimator(landmarker: str, classification: bool, seed: int):
     if landmarker == "random_node":
         return tree(max_depth=1, max_features=1, random_state=seed)
     if landmarker == "lda":
-        from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
-
-        return LinearDiscriminantAnalysis(solver="lsqr")  # least squares: copes with singular covariances
+        return _LinearDiscriminant()
     if landmarker == "naive_bayes":
         from sklearn.naive_bayes import GaussianNB
 
@@ -63,6 +63,38 @@ def _estimator(landmarker: str, classification: bool, seed: int):
 
         return LinearRegression()
     raise ValueError(f"unknown landmarker {landmarker!r}")
+
+
+class _LinearDiscriminant:
+    """Linear discriminant analysis: Gaussian classes sharing one pooled covariance, class priors.
+
+    Solved with a tiny ridge (1e-6 of the mean variance), so singular covariances (collinear one-hot
+    columns, constant data, fewer rows than columns) are fine; much faster than scikit-learn's SVD/lstsq
+    solvers on a few hundred columns, and the same decision rule on well-conditioned data.
+    """
+
+    def fit(self, X, y):
+        import numpy as np
+
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        n, p = X.shape
+        k = self.classes_.size
+        counts = np.bincount(codes, minlength=k).astype(np.float64)
+        onehot = np.zeros((n, k))
+        onehot[np.arange(n), codes] = 1.0
+        means = (onehot.T @ X) / counts[:, None]
+        centred = X - means[codes]
+        cov = centred.T @ centred / max(n - k, 1)
+        scale = float(np.trace(cov)) / p if p else 0.0
+        ridge = 1e-6 * scale if scale > 0 else 1.0
+        self.coef_ = np.linalg.solve(cov + ridge * np.eye(p), means.T).T
+        self.intercept_ = -0.5 * np.sum(means * self.coef_, axis=1) + np.log(counts / n)
+        return self
+
+    def predict(self, X):
+        import numpy as np
+
+        return self.classes_[np.argmax(X @ self.coef_.T + self.intercept_, axis=1)]
 
 
 def _kappa(y, pred) -> float:
@@ -140,9 +172,11 @@ class LandmarkerGroup(MetaFeatureGroup):
             try:
                 budget.check("landmarkers")
                 prepared = self._prepare(dataset, classification)
-            except Exception as exc:  # BudgetExceeded included: nothing can be scored
-                reason = str(exc) if isinstance(exc, BudgetExceeded) else f"preprocessing failed: {type(exc).__name__}: {exc}"
-                skipped.update(dict.fromkeys(all_names, reason))
+            except BudgetExceeded as exc:
+                skipped.update(dict.fromkeys(all_names, str(exc)))
+                return out
+            except Exception as exc:  # nothing can be scored without the encoded matrix
+                skipped.update(dict.fromkeys(all_names, f"preprocessing failed: {type(exc).__name__}: {exc}"))
                 return out
             if prepared is None:  # undefined: too few labelled rows or classes, or no usable column
                 return out
@@ -165,7 +199,6 @@ class LandmarkerGroup(MetaFeatureGroup):
         import pandas as pd
 
         from ..learners.base import make_preprocessor
-        from .statistical import numeric_values
 
         if classification:
             codes, _ = pd.factorize(dataset.y, sort=True)
@@ -211,8 +244,6 @@ class LandmarkerGroup(MetaFeatureGroup):
         import numpy as np
         import pandas as pd
 
-        from .statistical import numeric_values
-
         cols: dict[str, Any] = {}
         for j in range(X.shape[1]):
             col = X.iloc[:, j]
@@ -244,10 +275,6 @@ class LandmarkerGroup(MetaFeatureGroup):
 
             X = prepared["capped"] if landmarker in _COLUMN_CAPPED else prepared["X"]
             y = prepared["y"]
-            if landmarker == "lda" and any(
-                train.size <= np.unique(y[train]).size for train, _ in prepared["folds"]
-            ):  # LDA needs more training rows than classes: undefined on tiny data
-                return {}
             pred = np.empty_like(y)
             for i, (train, test) in enumerate(prepared["folds"]):
                 budget.check(f"landmarker {landmarker} fold {i + 1}")

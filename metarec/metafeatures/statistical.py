@@ -121,17 +121,15 @@ def _kurtosis(x) -> float:
     return float(n * (n + 1) / ((n - 1) * (n - 2) * (n - 3)) * m4 - 3 * (n - 1) ** 2 / ((n - 2) * (n - 3)))
 
 
-def _orthonormal_basis(M):
-    """An orthonormal basis of the column space of ``M`` (numerical rank by a relative tolerance)."""
+def _whitener(S):
+    """``W`` with ``W.T @ S @ W = I`` on the numerical range of the PSD matrix ``S`` (rank by tolerance)."""
     import numpy as np
 
-    if M.size == 0:
-        return M[:, :0]
-    U, s, _ = np.linalg.svd(M, full_matrices=False)
-    if s.size == 0 or s[0] <= 0:
-        return U[:, :0]
-    tol = s[0] * max(M.shape) * np.finfo(np.float64).eps
-    return U[:, s > tol]
+    if S.size == 0:
+        return np.zeros((S.shape[0], 0))
+    lam, V = np.linalg.eigh(S)
+    keep = lam > 1e-10 * max(float(lam[-1]), 0.0) if lam[-1] > 0 else np.zeros(lam.size, dtype=bool)
+    return V[:, keep] / np.sqrt(lam[keep])
 
 
 # -- the group -----------------------------------------------------------------------------------------
@@ -275,7 +273,8 @@ class StatisticalGroup(MetaFeatureGroup):
 
     # -- O(n p^2) parts on a sample ------------------------------------------------------------------------
     def _matrix(self, dataset: Any, state: dict[str, Any]) -> dict[str, Any]:
-        """The sampled, imputed, standardised numeric matrix ``Z`` and the sampled target (built once)."""
+        """The sampled, imputed, standardised numeric matrix ``Z``, its correlation matrix ``C`` and the sampled
+        target (built once)."""
         if "Z" in state:
             return state
         import numpy as np
@@ -310,31 +309,29 @@ class StatisticalGroup(MetaFeatureGroup):
             Z = (M[:, keep] - mean[keep]) / sd[keep]
         else:
             Z = np.zeros((n, 0))
-        state.update(Z=Z, target=target, classification=classification)
+        C = Z.T @ Z / (n - 1) if Z.shape[1] else np.zeros((0, 0))
+        state.update(Z=Z, C=C, target=target, classification=classification)
         return state
 
     @staticmethod
     def _correlation(state: dict[str, Any]) -> dict[str, float]:
         import numpy as np
 
-        Z = state["Z"]
-        n, q = Z.shape
+        n, q = state["Z"].shape
         if n < 3 or q < 2:
             return {}
-        C = np.abs(Z.T @ Z) / (n - 1)
-        upper = np.clip(C[np.triu_indices(q, k=1)], 0.0, 1.0)
+        upper = np.clip(np.abs(state["C"][np.triu_indices(q, k=1)]), 0.0, 1.0)
         return {"stat_mean_abs_correlation": float(upper.mean()), "stat_max_abs_correlation": float(upper.max())}
 
     @staticmethod
     def _pca(state: dict[str, Any]) -> dict[str, float]:
         import numpy as np
 
-        Z = state["Z"]
-        n, q = Z.shape
+        n, q = state["Z"].shape
         if n < 2 or q < 1:
             return {}
-        s = np.linalg.svd(Z, compute_uv=False)
-        eig = s**2 / (n - 1)
+        # eigenvalues of the correlation matrix, largest first (as many as the SVD of Z would give)
+        eig = np.clip(np.linalg.eigvalsh(state["C"])[::-1][: min(n, q)], 0.0, None)
         total = eig.sum()
         if not total > 0:
             return {}
@@ -366,9 +363,11 @@ class StatisticalGroup(MetaFeatureGroup):
         Zc = Z - Z.mean(axis=0)
         Yc = Y - Y.mean(axis=0)
         out: dict[str, float] = {}
-        Qx, Qy = _orthonormal_basis(Zc), _orthonormal_basis(Yc)
-        if Qx.shape[1] and Qy.shape[1]:
-            out["stat_canonical_correlation"] = float(np.clip(np.linalg.norm(Qx.T @ Qy, ord=2), 0.0, 1.0))
+        # canonical correlations: singular values of the cross-covariance between whitened blocks
+        Wx, Wy = _whitener(Zc.T @ Zc), _whitener(Yc.T @ Yc)
+        if Wx.shape[1] and Wy.shape[1]:
+            cross = Wx.T @ (Zc.T @ Yc) @ Wy
+            out["stat_canonical_correlation"] = float(np.clip(np.linalg.norm(cross, ord=2), 0.0, 1.0))
         ss_total = np.sum(Zc**2, axis=0)
         valid = ss_total > 0
         if not valid.any() or not np.any(np.sum(Yc**2, axis=0) > 0):
