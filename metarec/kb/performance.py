@@ -1,0 +1,217 @@
+"""Learner performance per dataset, as the meta-models see it.
+
+:func:`performance_table` turns a knowledge base's long ``runs`` table into wide datasets x learners
+frames: one score per (dataset, learner), higher is always better.
+
+Definitions (chosen so that figures compare with other systems):
+
+LCDB part (``source == "lcdb"``)
+    the score of a learner on a dataset is its mean test score over seeds at the largest training size
+    that learner reached on that dataset; its fit time and training size are those of that point.
+HPO part (``source == "hpo"``)
+    the score of a learner on a dataset is the best ``ok`` trial's (cross-validation) score; fit time and
+    training size are that trial's.
+
+A metric where lower is better (``METRICS[m]["higher_is_better"] is False``, e.g. log loss) is negated.
+Datasets without any score are dropped. :func:`best_configs` returns the best configs of a learner on
+some datasets (HPO part) for warm starts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ..exceptions import KnowledgeBaseError
+from .format import METRICS, KnowledgeBase
+
+__all__ = ["PerformanceTable", "performance_table", "best_configs"]
+
+
+@dataclass
+class PerformanceTable:
+    """Wide views of a KB's performance (rows: datasets, aligned across all frames).
+
+    Attributes
+    ----------
+    scores : pandas.DataFrame
+        datasets x learners, higher is better; NaN where the learner has no score on the dataset.
+    fit_times : pandas.DataFrame
+        datasets x learners, mean seconds per fit at the scored point.
+    train_sizes : pandas.DataFrame
+        datasets x learners, training rows at the scored point.
+    evidence : pandas.Series
+        learner -> number of datasets where it has a score.
+    metafeatures : pandas.DataFrame
+        datasets x meta-feature columns of ``kb.datasets`` (NaN allowed), rows aligned with ``scores``.
+    metric, task_type, source : str
+        What the table was built from (``source`` None means every source).
+    """
+
+    scores: Any
+    fit_times: Any
+    train_sizes: Any
+    evidence: Any
+    metafeatures: Any
+    metric: str = "accuracy"
+    task_type: str = "classification"
+    source: str | None = None
+
+    @property
+    def datasets(self) -> list[str]:
+        return list(self.scores.index)
+
+    @property
+    def learners(self) -> list[str]:
+        return list(self.scores.columns)
+
+    def subset(self, dataset_ids) -> "PerformanceTable":
+        """The table restricted to ``dataset_ids`` (in that order)."""
+        ids = list(dataset_ids)
+        scores = self.scores.loc[ids]
+        return PerformanceTable(
+            scores=scores,
+            fit_times=self.fit_times.loc[ids],
+            train_sizes=self.train_sizes.loc[ids],
+            evidence=scores.notna().sum().astype(int),
+            metafeatures=self.metafeatures.loc[ids],
+            metric=self.metric,
+            task_type=self.task_type,
+            source=self.source,
+        )
+
+
+def performance_table(
+    kb: KnowledgeBase,
+    metric: str = "accuracy",
+    task_type: str = "classification",
+    source: str | None = None,
+) -> PerformanceTable:
+    """Wide datasets x learners performance of ``kb`` for ``metric`` on ``task_type`` datasets.
+
+    Parameters
+    ----------
+    kb : KnowledgeBase
+    metric : str
+        A metric of the KB (see :data:`metarec.kb.format.METRICS`).
+    task_type : {"classification", "regression"}
+    source : {"lcdb", "hpo"}, optional
+        Only runs of this source; default every source (per dataset x learner, LCDB's point when the
+        pair has LCDB runs, else the best HPO trial).
+
+    Raises
+    ------
+    KnowledgeBaseError
+        When the KB has no ``ok`` runs of ``metric`` on ``task_type`` datasets (of ``source``).
+    """
+    import numpy as np
+    import pandas as pd
+
+    if metric not in METRICS:
+        raise KnowledgeBaseError(f"unknown metric {metric!r}; known: {', '.join(sorted(METRICS))}")
+    ds = kb.datasets[kb.datasets["task_type"] == task_type]
+    runs = kb.runs
+    runs = runs[(runs["metric"] == metric) & (runs["status"] == "ok") & runs["dataset_id"].isin(ds["dataset_id"])]
+    runs = runs[runs["score"].notna()]
+    if source is not None:
+        runs = runs[runs["source"] == source]
+    if runs.empty:
+        where = f" from source {source!r}" if source else ""
+        have = ", ".join(kb.metrics) or "none"
+        raise KnowledgeBaseError(
+            f"the knowledge base has no {metric!r} runs on {task_type} datasets{where} (its metrics: {have})"
+        )
+    cols = ["dataset_id", "learner", "score", "fit_time", "train_size"]
+    parts = []
+    lcdb = runs[runs["source"] == "lcdb"]
+    if len(lcdb):
+        # the largest anchor each learner reached on each dataset
+        idx = lcdb.groupby(["dataset_id", "learner"], sort=False)["train_size"].idxmax()
+        parts.append(lcdb.loc[idx, cols].assign(_prio=0))
+    hpo = runs[runs["source"] != "lcdb"]
+    if len(hpo):
+        sign = 1.0 if METRICS[metric]["higher_is_better"] else -1.0
+        order = hpo.assign(_key=sign * hpo["score"]).sort_values(["_key", "trial"], ascending=[False, True])
+        best = order.drop_duplicates(["dataset_id", "learner"], keep="first")
+        parts.append(best[cols].assign(_prio=1))
+    long = pd.concat(parts, ignore_index=True).sort_values("_prio", kind="stable")
+    long = long.drop_duplicates(["dataset_id", "learner"], keep="first")
+    if not METRICS[metric]["higher_is_better"]:
+        long["score"] = -long["score"]
+
+    order_ds = [d for d in ds["dataset_id"] if d in set(long["dataset_id"])]
+    learners = sorted(long["learner"].unique())
+
+    def wide(col: str):
+        return (
+            long.pivot(index="dataset_id", columns="learner", values=col)
+            .reindex(index=order_ds, columns=learners)
+            .astype(float)
+        )
+
+    scores = wide("score")
+    scores.index.name = "dataset_id"
+    scores.columns.name = "learner"
+    mf = ds.set_index("dataset_id").reindex(order_ds)[kb.metafeature_names].astype(float)
+    mf = mf.replace([np.inf, -np.inf], np.nan)
+    return PerformanceTable(
+        scores=scores,
+        fit_times=wide("fit_time"),
+        train_sizes=wide("train_size"),
+        evidence=scores.notna().sum().astype(int),
+        metafeatures=mf,
+        metric=metric,
+        task_type=task_type,
+        source=source,
+    )
+
+
+def best_configs(
+    kb: KnowledgeBase,
+    dataset_ids,
+    learner: str,
+    metric: str = "accuracy",
+    k: int = 5,
+) -> list[dict]:
+    """The top-``k`` distinct configs of ``learner`` on ``dataset_ids`` from the KB's HPO part, for warm starts.
+
+    Scores of different datasets are not comparable, so configs are ranked within each dataset by their
+    ``ok`` score (higher is better after negating lower-is-better metrics; ties keep the earlier trial),
+    then taken round-robin in the order of ``dataset_ids`` (pass the most similar dataset first): every
+    dataset's best config, then every dataset's second best, and so on; duplicates are kept once.
+
+    Returns a list of at most ``k`` config dicts (empty when the KB has no such HPO trials).
+    """
+    if metric not in METRICS:
+        raise KnowledgeBaseError(f"unknown metric {metric!r}; known: {', '.join(sorted(METRICS))}")
+    ids = list(dict.fromkeys(dataset_ids))
+    runs = kb.runs
+    runs = runs[
+        (runs["source"] == "hpo")
+        & (runs["learner"] == learner)
+        & (runs["metric"] == metric)
+        & (runs["status"] == "ok")
+        & runs["dataset_id"].isin(set(ids))
+        & runs["score"].notna()
+    ]
+    if runs.empty or k <= 0:
+        return []
+    sign = 1.0 if METRICS[metric]["higher_is_better"] else -1.0
+    position = {d: i for i, d in enumerate(ids)}
+    ranked = runs.assign(_key=sign * runs["score"], _pos=runs["dataset_id"].map(position))
+    ranked = ranked.sort_values(["_pos", "_key", "trial"], ascending=[True, False, True])
+    ranked = ranked.drop_duplicates(["dataset_id", "config_id"], keep="first")
+    ranked = ranked.assign(_rank=ranked.groupby("dataset_id", sort=False).cumcount())
+    ranked = ranked.sort_values(["_rank", "_pos"], kind="stable").drop_duplicates("config_id", keep="first")
+    out: list[dict] = []
+    for text in ranked["config"]:
+        try:
+            cfg = json.loads(text)
+        except (TypeError, ValueError):
+            continue
+        if isinstance(cfg, dict):
+            out.append(cfg)
+        if len(out) >= k:
+            break
+    return out
