@@ -52,6 +52,12 @@ def cross_validate_config(learner, config: dict, X, y, task_type: str, cv: int =
     else:
         k = cv
         splitter = KFold(k, shuffle=True, random_state=seed)
+    import warnings
+
+    warnings.filterwarnings("ignore", category=UserWarning)  # convergence & co.: the score tells
+    from sklearn.exceptions import ConvergenceWarning
+
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)
     names = (PRIMARY_METRIC[task_type],) + EXTRA_METRICS[task_type]
     per_metric: dict[str, list[float]] = {m: [] for m in names}
     fit_times = []
@@ -69,8 +75,6 @@ def cross_validate_config(learner, config: dict, X, y, task_type: str, cv: int =
             if m == "accuracy":
                 v = skm.accuracy_score(truth, pred)
             elif m == "balanced_accuracy":
-                import warnings
-
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     v = skm.balanced_accuracy_score(truth, pred)
