@@ -55,7 +55,8 @@ def cli(verbose: int) -> None:
     """
     import logging
 
-    level = logging.WARNING - 10 * min(verbose, 2)
+    # the CLI reports problems itself (one "Warning:" / "Error:" line); -v shows the library's logging
+    level = (logging.ERROR, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 

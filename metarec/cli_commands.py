@@ -116,10 +116,9 @@ def register_commands(cli):
         for w in ds.warnings:
             warn(w)
         values, report = extract_metafeatures(ds, groups=groups, time_budget=time_budget, return_report=True)
-        report = report if isinstance(report, dict) else report.as_dict()
-        for g, r in report.get("groups", {}).items():
-            if r.get("status") != "ok":
-                warn(f"group {g}: {r.get('status')}: {r.get('reason') or ', '.join(sorted(r.get('skipped', {})))}")
+        for line in report.problems():
+            warn(line)
+        report = report.as_dict()
         if as_json:
             echo_json({"dataset": ds.name, "task_type": ds.task_type, "metafeatures": values.to_dict(),
                        "report": report})
@@ -249,3 +248,116 @@ def register_kb_commands(cli):
                           n_jobs=n_jobs, dask_scheduler=dask_scheduler, target=target, progress=progress)
         s = kb.summary()
         click.echo(f"wrote {out}: {s['datasets']} datasets, {s['learners']} learners, {s['runs']} runs")
+
+
+@hookimpl(specname="register_commands")
+def register_recommend_commands(cli):
+    from .cli import console, echo_json, warn
+
+    @cli.command("recommend")
+    @click.argument("data")
+    @click.option("--target", "-t", default=None, help="Target column (OpenML datasets default to theirs).")
+    @_task_option()
+    @click.option("--top-k", type=click.IntRange(min=1), default=5, show_default=True)
+    @click.option("--metric", default=None, help="accuracy (default) | balanced_accuracy | ... | r2 (regression default)")
+    @click.option("--metamodel", default="lightgbm", show_default=True, help="A registered meta-model.")
+    @click.option("--time-budget", type=click.FloatRange(min=0, min_open=True), default=None,
+                  help="Seconds per fit: learners predicted slower are demoted.")
+    @click.option("--kb", "kb_path", default=None, type=click.Path(file_okay=False),
+                  help="Knowledge base directory (default: the shipped one, or $METAREC_KB).")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+    def recommend_cmd(data, target, task_type, top_k, metric, metamodel, time_budget, kb_path, as_json) -> None:
+        """Recommend learners (and starting configs) for DATA (a file or openml:ID)."""
+        from .recommend import recommend
+
+        rec = recommend(data, target, kb=kb_path, metamodel=metamodel, metric=metric, top_k=top_k,
+                        time_budget=time_budget, task_type=task_type)
+        if as_json:
+            echo_json(rec.to_dict())
+            return
+        for w in rec.warnings:
+            warn(w)
+        from rich.table import Table
+
+        d = rec.dataset
+        out = console()
+        table = Table(title=f"{d['name']}: {d['n_rows']} rows x {d['n_features']} features, {rec.task_type}; "
+                            f"predicted {rec.metric} ({rec.metamodel} meta-model)")
+        for col, just in (("#", "right"), ("learner", "left"), ("predicted", "right"), ("80% interval", "right"),
+                          ("fit time", "right"), ("KB tasks", "right"), ("start from", "left")):
+            table.add_column(col, justify=just)
+        for r in rec.learners:
+            ft = "?" if r.fit_time != r.fit_time else f"{r.fit_time:.2g} s"
+            table.add_row(str(r.rank), r.learner + ("" if r.fits_budget else " (over budget)"), f"{r.score:.4f}",
+                          f"{r.lower:.3f} - {r.upper:.3f}", ft, str(r.evidence),
+                          f"{len(r.configs)} config(s): {r.config_source}")
+        out.print(table)
+        if rec.similar:
+            out.print("Most similar knowledge-base tasks: " + "; ".join(
+                f"{s['dataset_id']} {s['name']} (distance {s['distance']:.3f})" for s in rec.similar))
+        if rec.explanation:
+            parts = [f"{c['metafeature']}={c['value']:.4g} ({c['contribution']:+.4f})" if c["value"] is not None
+                     else f"{c['metafeature']}=NaN ({c['contribution']:+.4f})" for c in rec.explanation["contributions"]]
+            out.print(f"Why {rec.explanation['learner']}: " + ", ".join(parts))
+        if rec.no_evidence:
+            names = ", ".join(x["learner"] for x in rec.no_evidence)
+            out.print(f"No knowledge-base evidence (not ranked): {names}")
+            out.print(f"  add evidence: {rec.no_evidence[0]['fix'].replace(rec.no_evidence[0]['learner'], 'NAME', 1)}")
+
+    @cli.command("tune")
+    @click.argument("data")
+    @click.option("--target", "-t", default=None, help="Target column (OpenML datasets default to theirs).")
+    @_task_option()
+    @click.option("--learners", "-l", default="auto", show_default=True,
+                  help="'auto' (the recommended top learners) or a comma-separated list.")
+    @click.option("--trials", "n_trials", type=click.IntRange(min=1), default=50, show_default=True,
+                  help="Trials in the study (a resumed study counts its earlier trials).")
+    @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None, help="Seconds.")
+    @click.option("--warm-start", type=click.IntRange(min=0), default=5, show_default=True,
+                  help="Enqueue this many suggested configurations first (0 = cold start).")
+    @click.option("--metric", default=None, help="Default: accuracy (classification) / r2 (regression).")
+    @click.option("--cv", type=click.IntRange(min=2), default=5, show_default=True, help="Folds.")
+    @click.option("--storage", default="sqlite:///metarec-tune.db", show_default=True,
+                  help="Optuna storage URL (a stopped run resumes with the same command).")
+    @click.option("--study-name", default=None, help="Default: derived from data, target, metric, learners.")
+    @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Save the refit best pipeline here.")
+    @click.option("--report", type=click.Path(file_okay=False), default=None,
+                  help="Directory for optimization_history.png and summary.json.")
+    @click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+    @click.option("--kb", "kb_path", default=None, type=click.Path(file_okay=False), help="Knowledge base.")
+    @click.option("--seed", type=int, default=0, show_default=True)
+    def tune_cmd(data, target, task_type, learners, n_trials, timeout, warm_start, metric, cv, storage,
+                 study_name, out, report, force, kb_path, seed) -> None:
+        """Tune the recommended learners on DATA, warm-started from similar tasks (Optuna TPE)."""
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from .tune import tune
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console(), transient=False) as bar:
+            task = bar.add_task("trials", total=n_trials)
+
+            def callback(study, trial):
+                try:
+                    best = f"best {study.best_value:.4f} ({study.best_trial.params.get('learner')})"
+                except ValueError:
+                    best = "no finished trial yet"
+                bar.update(task, completed=len(study.trials), description=best)
+
+            try:
+                result = tune(data, target, task_type=task_type, learners=learners, n_trials=n_trials,
+                              timeout=timeout, warm_start=warm_start, storage=storage, study_name=study_name,
+                              metric=metric, cv=cv, random_state=seed, kb=kb_path, out=out, report=report,
+                              force=force, callbacks=[callback])
+            except KeyboardInterrupt:
+                bar.stop()
+                warn("interrupted: the study is kept in the storage; run the same command to resume it")
+                raise SystemExit(130) from None
+        s = result.summary()
+        click.echo(f"best {s['metric']} {s['best_score']:.4f}: {s['best_learner']} {s['best_config']}")
+        click.echo(f"study {s['study_name']} in {storage} ({s['n_complete']} complete, {s['n_failed']} failed; "
+                   f"warm start: {len(s['warm_start'])} configs)")
+        if out:
+            click.echo(f"saved the refit pipeline to {out}")
+        if report:
+            click.echo(f"report in {report}/ (optimization_history.png, summary.json)")

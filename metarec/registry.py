@@ -64,7 +64,8 @@ class Registry(Generic[T]):
             close = difflib.get_close_matches(name, list(self._entries), n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise PluginError(
-                f"unknown {self.kind} {name!r}{hint} (list them with `metarec {self.kind}s`)"
+                f"unknown {self.kind} {name!r}{hint} (known: {', '.join(sorted(self.names())[:12])}"
+                f"{', ...' if len(self.names()) > 12 else ''}; see `metarec plugins`)"
             ) from None
 
     def names(self) -> list[str]:

@@ -14,7 +14,8 @@ test runner; with pytest::
 Sections
 --------
 - Learners: :func:`make_conformance_data`, :func:`check_learner`, :func:`learner_conformance_cases`.
-- Meta-feature groups and meta-models: further ``check_*`` functions live in their own sections below.
+- Meta-feature groups: :func:`check_metafeature_group`.
+- Meta-models: :func:`check_metamodel`.
 
 Nothing heavy is imported at module import time.
 """
@@ -29,6 +30,8 @@ __all__ = [
     "make_conformance_data",
     "check_learner",
     "learner_conformance_cases",
+    "check_metafeature_group",
+    "check_metamodel",
 ]
 
 
@@ -390,10 +393,28 @@ def _check_pipeline(
 
 
 # =====================================================================================================
-# Meta-feature groups  (checks to be added here)
+# Meta-feature groups
 # =====================================================================================================
 
 
+def check_metafeature_group(group) -> None:
+    """A meta-feature group declares its names, returns exactly them (finite or NaN), is deterministic,
+    survives degenerate data and respects a spent time budget. See
+    :func:`metarec.metafeatures._conformance.check_metafeature_group`."""
+    from .metafeatures._conformance import check_metafeature_group as _check
+
+    _check(group)
+
+
 # =====================================================================================================
-# Meta-models  (checks to be added here)
+# Meta-models
 # =====================================================================================================
+
+
+def check_metamodel(factory) -> None:
+    """A meta-model fits with NaNs in meta-features and scores, predicts ordered intervals and positive
+    fit times, is deterministic, and round-trips through save/load without pickle. See
+    :func:`metarec.metamodels._conformance.check_metamodel`."""
+    from .metamodels._conformance import check_metamodel as _check
+
+    _check(factory)

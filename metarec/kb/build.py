@@ -174,7 +174,7 @@ def store_metafeatures(storage_url: str, spec, settings: BuildSettings) -> tuple
         "target": ds.target,
     }
     study.set_user_attr("dataset", info)
-    study.set_user_attr("groups", list(report["groups"]) if isinstance(report, dict) else [])
+    study.set_user_attr("groups", list(report.groups))
     study.set_user_attr("metafeatures", {k: (None if v != v else float(v)) for k, v in values.items()})
     return spec.dataset_id, ds.task_type
 

@@ -166,4 +166,5 @@ def _categoricals_as_str(X):
 
     df = pd.DataFrame(X)
     out = df.astype(object).where(df.notna(), np.nan)
-    return out.map(lambda v: v if (isinstance(v, float) and v != v) else str(v))
+    out = out.map(lambda v: v if (isinstance(v, float) and v != v) else str(v))
+    return out.astype(object)  # an all-missing column must stay object for the string imputer

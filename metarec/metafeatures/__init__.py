@@ -86,6 +86,17 @@ class ExtractionReport:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def problems(self) -> list[str]:
+        """One readable line per group that was not computed in full."""
+        lines = []
+        for g, r in self.groups.items():
+            if r.status == OK:
+                continue
+            why = r.error or (next(iter(r.skipped.values())) if r.skipped else "")
+            what = "every feature NaN" if r.status != "partial" else f"{len(r.skipped)} feature(s) NaN"
+            lines.append(f"meta-feature group {g} {r.status}: {what} ({why})")
+        return lines
+
 
 # -- registry access -----------------------------------------------------------------------------------
 
@@ -108,7 +119,7 @@ def get_group(name: str) -> MetaFeatureGroup:
     try:
         return reg.get(name)
     except PluginError as exc:
-        raise MetaFeatureError(f"{exc}; known groups: {', '.join(reg.names()) or 'none'}") from None
+        raise MetaFeatureError(str(exc)) from None
 
 
 def get_groups() -> list[MetaFeatureGroup]:

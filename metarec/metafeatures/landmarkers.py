@@ -21,8 +21,10 @@ Procedure (fixed ``random_state`` throughout, so repeated runs give identical va
    predicts that class. LDA is a small pooled-covariance implementation with a tiny ridge, so singular
    covariances (collinear one-hot columns, tiny folds) need no special case.
 
-The budget is checked before each landmarker and each fold; a landmarker that fails or runs out of time
-is NaN and recorded in ``skipped``. Fewer than two labelled rows (or classes) leave everything NaN.
+Everything runs single-threaded (``threadpoolctl``): on matrices this small, BLAS/OpenMP threads cost more
+than they save, and several extractions can then run side by side. The budget is checked before each
+landmarker and each fold; a landmarker that fails or runs out of time is NaN and recorded in ``skipped``.
+Fewer than two labelled rows (or classes) leave everything NaN.
 """
 
 from __future__ import annotations
@@ -163,11 +165,15 @@ class LandmarkerGroup(MetaFeatureGroup):
     def compute(self, dataset: Any, budget: Budget, skipped: dict[str, str]) -> Mapping[str, float]:
         import warnings
 
+        from threadpoolctl import threadpool_limits
+
         out: dict[str, float] = dict.fromkeys(self.feature_names, NAN)
         classification = dataset.task_type == "classification"
         landmarkers = CLASSIFICATION_LANDMARKERS if classification else REGRESSION_LANDMARKERS
         all_names = [n for lm in landmarkers for n in self._names(lm, classification)]
-        with warnings.catch_warnings():
+        # single-threaded: on these small matrices threads cost more than they save (and oversubscribe
+        # the CPUs when several extractions run in parallel)
+        with warnings.catch_warnings(), threadpool_limits(limits=1):
             warnings.simplefilter("ignore")
             try:
                 budget.check("landmarkers")

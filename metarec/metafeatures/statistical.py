@@ -202,6 +202,8 @@ class StatisticalGroup(MetaFeatureGroup):
     def compute(self, dataset: Any, budget: Budget, skipped: dict[str, str]) -> Mapping[str, float]:
         import warnings
 
+        from threadpoolctl import threadpool_limits
+
         out: dict[str, float] = dict.fromkeys(self.feature_names, NAN)
         state: dict[str, Any] = {}
         steps: list[Step] = [
@@ -211,7 +213,9 @@ class StatisticalGroup(MetaFeatureGroup):
             (_PCA, lambda: self._pca(self._matrix(dataset, state))),
             (_TARGET_LINK, lambda: self._target_link(self._matrix(dataset, state))),
         ]
-        with warnings.catch_warnings():
+        # single-threaded: on these small matrices threads cost more than they save (and oversubscribe
+        # the CPUs when several extractions run in parallel)
+        with warnings.catch_warnings(), threadpool_limits(limits=1):
             warnings.simplefilter("ignore")
             run_steps(steps, out, budget, skipped, "statistical")
         return out

@@ -1,0 +1,285 @@
+"""Recommend learners for a dataset: rank, predicted score with interval, fit time, evidence, configs.
+
+:class:`Recommender` fits a meta-model on a knowledge base (cached by the KB checksum, so recommending
+does not retrain) and ranks the learners for a new dataset from its meta-features, computed by the very
+extractors the KB's meta-features came from. It explains a ranking by the most similar KB tasks and by
+the meta-features that pushed the top pick up or down, and suggests configurations from the KB's HPO
+runs on the most similar tasks (the learner's default when there are none).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .exceptions import MetarecError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class LearnerRecommendation:
+    """One recommended learner."""
+
+    rank: int
+    learner: str
+    score: float
+    lower: float
+    upper: float
+    fit_time: float
+    evidence: int
+    fits_budget: bool = True
+    configs: list[dict] = field(default_factory=list)
+    config_source: str = "default"
+
+
+@dataclass
+class Recommendation:
+    """The answer of :func:`recommend`; ``to_dict()`` is what ``metarec recommend --json`` prints."""
+
+    dataset: dict
+    task_type: str
+    metric: str
+    metamodel: str
+    learners: list[LearnerRecommendation]
+    no_evidence: list[dict]
+    similar: list[dict]
+    explanation: dict
+    metafeatures: Any = None
+    warnings: list[str] = field(default_factory=list)
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def best(self) -> LearnerRecommendation:
+        return self.learners[0]
+
+    def warm_start_configs(self, k: int) -> list[tuple[str, dict]]:
+        """Up to ``k`` (learner, config) pairs: each learner's best config by rank, then second bests..."""
+        out: list[tuple[str, dict]] = []
+        depth = max((len(r.configs) for r in self.learners), default=0)
+        for i in range(depth):
+            for r in self.learners:
+                if i < len(r.configs) and len(out) < k:
+                    out.append((r.learner, r.configs[i]))
+        return out
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame([{k: v for k, v in asdict(r).items() if k != "configs"} for r in self.learners])
+
+    def to_dict(self) -> dict[str, Any]:
+        mf = self.metafeatures
+        return {
+            "dataset": self.dataset,
+            "task_type": self.task_type,
+            "metric": self.metric,
+            "metamodel": self.metamodel,
+            "learners": [asdict(r) for r in self.learners],
+            "no_evidence": self.no_evidence,
+            "similar_datasets": self.similar,
+            "explanation": self.explanation,
+            "warnings": self.warnings,
+            "timings": self.timings,
+            "metafeatures": None if mf is None else {k: (None if v != v else float(v)) for k, v in mf.items()},
+        }
+
+
+class Recommender:
+    """Fit a meta-model on a knowledge base and rank learners for new datasets.
+
+    Parameters
+    ----------
+    kb : KnowledgeBase, path or None
+        Default: the shipped KB (or ``$METAREC_KB``).
+    metamodel : str
+        A registered meta-model (``metarec plugins``); ``lightgbm`` by default.
+    metric : str, optional
+        Default: accuracy for classification, r2 for regression.
+    cache : bool
+        Reuse a fitted meta-model from the user cache (keyed by the KB checksum).
+    """
+
+    def __init__(self, kb: Any = None, metamodel: str = "lightgbm", metric: str | None = None, cache: bool = True):
+        self.kb = kb
+        self.metamodel = metamodel
+        self.metric = metric
+        self.cache = cache
+
+    def _kb(self):
+        from .kb import KnowledgeBase, load_kb
+
+        if not isinstance(self.kb, KnowledgeBase):
+            self.kb = load_kb(self.kb)
+        return self.kb
+
+    def recommend(
+        self,
+        data: Any,
+        target: str | None = None,
+        *,
+        y: Any = None,
+        task_type: str | None = None,
+        top_k: int = 5,
+        time_budget: float | None = None,
+        n_configs: int = 3,
+        n_similar: int = 3,
+        metafeature_budget: float | None = 30.0,
+    ) -> Recommendation:
+        """Rank learners for ``data`` (file, ``openml:ID``, DataFrame + target, arrays)."""
+        import time
+
+        from .data import load_dataset
+        from .kb.performance import best_configs, performance_table
+        from .learners import get_learners
+        from .metafeatures import extract_metafeatures
+        from .metamodels import fit_metamodel
+        from .tune import DEFAULT_METRIC, check_metric
+
+        t0 = time.perf_counter()
+        ds = load_dataset(data, target=target, y=y, task_type=task_type)
+        metric = check_metric(self.metric, ds.task_type)
+        kb = self._kb()
+        t_load = time.perf_counter()
+        perf = performance_table(kb, metric=metric, task_type=ds.task_type)
+        groups = _groups_for(kb.metafeature_names)
+        mf, report = extract_metafeatures(ds, groups=groups, time_budget=metafeature_budget, return_report=True)
+        t_mf = time.perf_counter()
+        model = fit_metamodel(kb, name=self.metamodel, metric=metric, task_type=ds.task_type, cache=self.cache)
+        x = mf.reindex(perf.metafeatures.columns).astype(float).to_frame().T
+        x.index = [ds.name]
+        pred = model.predict(x)
+        t_pred = time.perf_counter()
+
+        evidence = perf.evidence
+        ranked = []
+        for learner in pred.score.columns:
+            n = int(evidence.get(learner, 0))
+            if n == 0:
+                continue
+            ft = float(pred.fit_time.iloc[0][learner]) if pred.fit_time is not None else math.nan
+            ranked.append(LearnerRecommendation(
+                rank=0, learner=learner, score=float(pred.score.iloc[0][learner]),
+                lower=float(pred.lower.iloc[0][learner]), upper=float(pred.upper.iloc[0][learner]),
+                fit_time=ft, evidence=n,
+                fits_budget=time_budget is None or not (ft == ft) or ft <= time_budget,
+            ))
+        ranked.sort(key=lambda r: (not r.fits_budget, -r.score))
+        similar = nearest_datasets(perf.metafeatures, x.iloc[0], kb, n=max(n_similar, 10))
+        similar_ids = [s["dataset_id"] for s in similar]
+        for i, r in enumerate(ranked, start=1):
+            r.rank = i
+            if i <= top_k:
+                cfgs = best_configs(kb, similar_ids, r.learner, metric=metric, k=n_configs)
+                if cfgs:
+                    r.configs, r.config_source = cfgs, "kb: best HPO configs on the most similar tasks"
+                else:
+                    from .learners import get_learner
+
+                    r.configs, r.config_source = [dict(get_learner(r.learner).default_config)], "default"
+        known = set(evidence[evidence > 0].index)
+        no_evidence = [
+            {"learner": lr.name, "reason": "no runs in the knowledge base",
+             "fix": f"metarec kb build {ds.source if ds.source not in ('DataFrame', 'ndarray') else 'DATA'}"
+                    f"{'#' + ds.target if ds.source not in ('DataFrame', 'ndarray') and not ds.source.startswith('openml:') else ''}"
+                    f" --learners {lr.name} --out my_kb && metarec kb merge {kb.path or 'KB'} my_kb --out merged_kb"}
+            for lr in get_learners(ds.task_type) if lr.name not in known
+        ]
+        explanation = {}
+        if ranked:
+            top = ranked[0].learner
+            contrib = model.explain(x.iloc[0], top)
+            if contrib is not None and len(contrib):
+                order = contrib.abs().sort_values(ascending=False).index[:6]
+                explanation = {
+                    "learner": top,
+                    "method": getattr(model, "explain_method_", "per-feature contributions"),
+                    "contributions": [
+                        {"metafeature": f, "value": _num(x.iloc[0].get(f)), "contribution": float(contrib[f])}
+                        for f in order
+                    ],
+                }
+        warnings = list(ds.warnings)
+        warnings.extend(report.problems())
+        if time_budget is not None and any(not r.fits_budget for r in ranked):
+            slow = [r.learner for r in ranked if not r.fits_budget]
+            warnings.append(f"demoted for the time budget of {time_budget:g} s: {', '.join(slow)}")
+        return Recommendation(
+            dataset={"name": ds.name, "source": ds.source, "target": ds.target, "n_rows": ds.n_rows,
+                     "n_features": ds.n_features, "n_classes": ds.n_classes},
+            task_type=ds.task_type, metric=metric or DEFAULT_METRIC[ds.task_type], metamodel=self.metamodel,
+            learners=ranked[:top_k], no_evidence=no_evidence, similar=similar[:n_similar],
+            explanation=explanation, metafeatures=mf, warnings=warnings,
+            timings={"load_kb": round(t_load - t0, 3), "metafeatures": round(t_mf - t_load, 3),
+                     "metamodel": round(t_pred - t_mf, 3), "total": round(time.perf_counter() - t0, 3)},
+        )
+
+
+def recommend(data: Any, target: str | None = None, *, kb: Any = None, metamodel: str = "lightgbm",
+              metric: str | None = None, top_k: int = 5, time_budget: float | None = None,
+              task_type: str | None = None, y: Any = None, cache: bool = True) -> Recommendation:
+    """Recommend learners for ``data``; see :class:`Recommender`.
+
+    Examples
+    --------
+    >>> rec = metarec.recommend(df, target="y")          # doctest: +SKIP
+    >>> rec.best.learner, rec.best.score, rec.similar[0]  # doctest: +SKIP
+    """
+    return Recommender(kb, metamodel=metamodel, metric=metric, cache=cache).recommend(
+        data, target, y=y, task_type=task_type, top_k=top_k, time_budget=time_budget
+    )
+
+
+def nearest_datasets(metafeatures, x, kb, n: int = 3) -> list[dict]:
+    """KB datasets nearest to ``x``: mean L1 distance over shared meta-features, robustly scaled.
+
+    Each meta-feature is centred on its KB median and divided by its inter-quartile range (signed log
+    first, as counts span orders of magnitude); features missing on either side are skipped.
+    """
+    import numpy as np
+
+    M = _slog(metafeatures.to_numpy(dtype=float))
+    v = _slog(x.reindex(metafeatures.columns).to_numpy(dtype=float))
+    med = np.nanmedian(M, axis=0)
+    q75, q25 = np.nanpercentile(M, 75, axis=0), np.nanpercentile(M, 25, axis=0)
+    scale = np.where((q75 - q25) > 0, q75 - q25, 1.0)
+    Z = (M - med) / scale
+    z = (v - med) / scale
+    diff = np.abs(Z - z)
+    ok = ~np.isnan(diff)
+    count = ok.sum(axis=1)
+    dist = np.where(count > 0, np.nansum(diff, axis=1) / np.maximum(count, 1), np.inf)
+    order = np.argsort(dist, kind="stable")[:n]
+    names = kb.datasets.set_index("dataset_id")["name"]
+    return [{"dataset_id": metafeatures.index[i], "name": str(names.get(metafeatures.index[i], "")),
+             "distance": float(dist[i]), "shared_metafeatures": int(count[i])} for i in order]
+
+
+def _slog(a):
+    import numpy as np
+
+    with np.errstate(invalid="ignore"):
+        return np.sign(a) * np.log1p(np.abs(a))
+
+
+def _num(v):
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(v) else v
+
+
+def _groups_for(names: list[str]) -> list[str]:
+    """The registered meta-feature groups providing any of ``names`` (in registry order)."""
+    from .plugins import get_plugin_host
+
+    wanted = set(names)
+    groups = [e.name for e in get_plugin_host().registry("metafeature group").entries()
+              if wanted & set(e.obj.feature_names)]
+    if not groups:
+        raise MetarecError("no registered meta-feature group provides the knowledge base's meta-features; "
+                           "install the plugin that built it (see `metarec kb info`)")
+    return groups
