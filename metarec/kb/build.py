@@ -138,10 +138,15 @@ def run_pair(job: PairJob) -> dict[str, Any]:
             raise _TrialFailed(res.error)
         return res.scores[primary]
 
-    # finish exactly n_trials recorded trials even if some fail
-    while remaining > 0:
-        study.optimize(objective, n_trials=remaining, catch=(_TrialFailed,))
-        remaining = s.n_trials - len(_recorded(study))
+    # one thread per job: parallel jobs (--n-jobs, Dask workers) must not oversubscribe the cores, and
+    # OpenMP learners (HistGradientBoosting) slow down by orders of magnitude when they do
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        # finish exactly n_trials recorded trials even if some fail
+        while remaining > 0:
+            study.optimize(objective, n_trials=remaining, catch=(_TrialFailed,))
+            remaining = s.n_trials - len(_recorded(study))
     study.set_user_attr("finished", True)
     return {"dataset_id": job.dataset_id, "learner": job.learner, "new_trials": s.n_trials - done, "skipped": False}
 
