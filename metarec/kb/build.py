@@ -303,7 +303,7 @@ def assemble(storage_url: str, settings: BuildSettings | None = None) -> Knowled
     for summ in summaries:
         if not summ.study_name.startswith("hpo/"):
             continue
-        _, dataset_id, learner = summ.study_name.split("/", 2)
+        dataset_id, learner = summ.study_name[len("hpo/"):].rsplit("/", 1)  # ids may hold "/"
         study = optuna.load_study(study_name=summ.study_name, storage=storage)
         for t in _recorded(study):
             a = t.user_attrs
