@@ -143,10 +143,10 @@ def run_pair(job: PairJob) -> dict[str, Any]:
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):
-        # finish exactly n_trials recorded trials even if some fail
-        while remaining > 0:
-            study.optimize(objective, n_trials=remaining, catch=(_TrialFailed,))
-            remaining = s.n_trials - len(_recorded(study))
+        # one trial at a time until n_trials are recorded (failed ones count): a second builder on the
+        # same storage overshoots by at most one trial, and `assemble` exports the first n_trials only
+        while len(_recorded(study)) < s.n_trials:
+            study.optimize(objective, n_trials=1, catch=(_TrialFailed,))
     study.set_user_attr("finished", True)
     return {"dataset_id": job.dataset_id, "learner": job.learner, "new_trials": s.n_trials - done, "skipped": False}
 
@@ -305,7 +305,8 @@ def assemble(storage_url: str, settings: BuildSettings | None = None) -> Knowled
             continue
         dataset_id, learner = summ.study_name[len("hpo/"):].rsplit("/", 1)  # ids may hold "/"
         study = optuna.load_study(study_name=summ.study_name, storage=storage)
-        for t in _recorded(study):
+        recorded = sorted(_recorded(study), key=lambda t: t.number)
+        for t in recorded[: settings.n_trials] if settings else recorded:
             a = t.user_attrs
             scores = a.get("scores") or {}
             metrics = list(scores) or [None]
