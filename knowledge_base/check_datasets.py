@@ -43,9 +43,14 @@ def read_specs(path: Path) -> list[tuple[int, str, str | None]]:
             if word in SECTIONS:
                 section = word
             continue
-        spec = _COMMENT.split(line, maxsplit=1)[0].strip()
+        parts = _COMMENT.split(line, maxsplit=1)
+        spec = parts[0].strip()
         if spec:
-            out.append((lineno, spec, section))
+            # the intended task type: the section, else the comment's last word ("regression" / "N classes")
+            intended = section
+            if intended is None and len(parts) > 1:
+                intended = "regression" if parts[1].strip().endswith("regression") else "classification"
+            out.append((lineno, spec, intended))
     return out
 
 
