@@ -142,6 +142,12 @@ def run_pair(job: PairJob) -> dict[str, Any]:
     # OpenMP learners (HistGradientBoosting) slow down by orders of magnitude when they do
     from threadpoolctl import threadpool_limits
 
+    import sklearn.utils._openmp_helpers  # noqa: F401  load OpenMP now, so the limit below reaches it
+
+    try:
+        import lightgbm  # noqa: F401  (its own OpenMP runtime)
+    except ImportError:  # pragma: no cover
+        pass
     with threadpool_limits(1):
         # one trial at a time until n_trials are recorded (failed ones count): a second builder on the
         # same storage overshoots by at most one trial, and `assemble` exports the first n_trials only
