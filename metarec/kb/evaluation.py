@@ -63,6 +63,12 @@ def cross_validate_config(learner, config: dict, X, y, task_type: str, cv: int =
     fit_times = []
     sizes = []
     yv = y.to_numpy()
+    if task_type == "classification":
+        # integer class codes: scikit-learn 1.9 mistakes numeric-looking string labels ("1", "2", "U")
+        # for numbers in class_weight="balanced"; accuracy-type scores do not depend on the coding
+        from sklearn.preprocessing import LabelEncoder
+
+        yv = LabelEncoder().fit_transform(y.astype(str).to_numpy())
     for train, test in splitter.split(X, yv if task_type == "classification" else None):
         pipe = learner.make_pipeline(config, random_state=seed)
         t0 = time.perf_counter()
