@@ -28,6 +28,14 @@ _LAZY = {
     "Learner": "metarec.learners",
     "get_learner": "metarec.learners",
     "get_learners": "metarec.learners",
+    "KnowledgeBase": "metarec.kb",
+    "load_kb": "metarec.kb",
+    "recommend": "metarec.recommend",
+    "Recommender": "metarec.recommend",
+    "Recommendation": "metarec.recommend",
+    "tune": "metarec.tune",
+    "AutoClassifier": "metarec.tune",
+    "AutoRegressor": "metarec.tune",
 }
 
 __all__ = [
@@ -58,4 +66,7 @@ def __dir__():
 if TYPE_CHECKING:  # pragma: no cover
     from .data import Dataset, load_dataset
     from .learners import Learner, get_learner, get_learners
+    from .kb import KnowledgeBase, load_kb
     from .metafeatures import extract_metafeatures
+    from .recommend import Recommendation, Recommender, recommend
+    from .tune import AutoClassifier, AutoRegressor, tune

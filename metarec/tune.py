@@ -99,6 +99,68 @@ def _count(values) -> dict[str, int]:
     return out
 
 
+class LabelEncodedClassifier:
+    """Fit a classification pipeline on integer class codes and predict the original labels.
+
+    scikit-learn 1.9 mistakes numeric-looking string labels (``"1"``, ``"2"``, ``"U"``) for numbers in
+    ``class_weight="balanced"``; fitting on codes sidesteps it and keeps ``classes_`` as the user's labels.
+    """
+
+    _estimator_type = "classifier"
+
+    def __init__(self, pipeline):
+        self.pipeline = pipeline
+
+    def fit(self, X, y):
+        import numpy as np
+
+        self.classes_, codes = np.unique(np.asarray(y, dtype=object).astype(str), return_inverse=True)
+        self._labels = _original_labels(y, self.classes_)
+        self.pipeline.fit(X, codes)
+        return self
+
+    def predict(self, X):
+        return self._labels[self.pipeline.predict(X).astype(int)]
+
+    def predict_proba(self, X):
+        return self.pipeline.predict_proba(X)
+
+    def decision_function(self, X):
+        return self.pipeline.decision_function(X)
+
+    def score(self, X, y):
+        from sklearn.metrics import accuracy_score
+
+        return accuracy_score(y, self.predict(X))
+
+    def __sklearn_tags__(self):
+        return self.pipeline.__sklearn_tags__()
+
+    def get_params(self, deep=True):
+        return {"pipeline": self.pipeline}
+
+    def set_params(self, **params):
+        for k, v in params.items():
+            setattr(self, k, v)
+        return self
+
+
+def _original_labels(y, classes_str):
+    """The first original label for each string class (keeps ints as ints, bools as bools)."""
+    import numpy as np
+
+    values = np.asarray(y, dtype=object)
+    first = {}
+    for v in values:
+        first.setdefault(str(v), v)
+    out = np.empty(len(classes_str), dtype=object)
+    out[:] = [first[c] for c in classes_str]
+    try:
+        return out.astype(np.asarray(y).dtype) if np.asarray(y).dtype.kind in "biuf" else out
+    except (TypeError, ValueError):
+        return out
+
+
 def make_objective(X, y, task_type: str, learners: list, metric: str, cv: int = 5, random_state: int = 0):
     """An Optuna objective: pick a learner, sample its config, return the k-fold CV score."""
     from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
@@ -108,10 +170,15 @@ def make_objective(X, y, task_type: str, learners: list, metric: str, cv: int = 
     if task_type == "classification":
         min_class = int(y.value_counts().min())
         folds = max(2, min(cv, min_class))
-        splitter = StratifiedKFold(folds, shuffle=True, random_state=random_state)
+        splitter = StratifiedKFold(folds, shuffle=True, random_state=random_state) if min_class >= 2 \
+            else KFold(cv, shuffle=True, random_state=random_state)
     else:
         splitter = KFold(cv, shuffle=True, random_state=random_state)
     scorer = SCORERS[metric]
+    if task_type == "classification":  # integer codes; see LabelEncodedClassifier
+        import numpy as np
+
+        y = np.unique(y.astype(str).to_numpy(), return_inverse=True)[1]
 
     def objective(trial):
         name = trial.suggest_categorical("learner", names)
@@ -247,7 +314,10 @@ def tune(
     best_config = {k[len(prefix):]: v for k, v in best.params.items() if k.startswith(prefix)}
     if "config" in best.user_attrs:
         best_config = json.loads(best.user_attrs["config"])
-    pipeline = get_learner(best_learner).make_pipeline(best_config, random_state=random_state).fit(ds.X, ds.y)
+    pipeline = get_learner(best_learner).make_pipeline(best_config, random_state=random_state)
+    if ds.task_type == "classification":
+        pipeline = LabelEncodedClassifier(pipeline)
+    pipeline.fit(ds.X, ds.y)
     result = TuneResult(study, best_learner, best_config, float(best.value), pipeline, metric, ds.task_type,
                         len(study.trials), queued, storage)
     if out is not None:
@@ -300,3 +370,140 @@ def write_report(result: TuneResult, directory: str | Path) -> Path:
     atomic_write_bytes(directory / "summary.json",
                        json.dumps(result.summary(), indent=2, default=str, allow_nan=False).encode())
     return directory
+
+
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin  # noqa: E402  (tune is imported lazily)
+
+
+class _AutoEstimator:
+    """Shared body of :class:`AutoClassifier` and :class:`AutoRegressor` (scikit-learn semantics)."""
+
+    _task_type = "classification"
+
+    def __init__(self, time_budget: float | None = 60.0, metric: str | None = None, warm_start: int = 5,
+                 random_state: int | None = None, n_trials: int | None = None, cv: int = 3,
+                 learners: str | list[str] = "auto", top_k: int = 3, kb: Any = None, metamodel: str = "lightgbm"):
+        self.time_budget = time_budget
+        self.metric = metric
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.n_trials = n_trials
+        self.cv = cv
+        self.learners = learners
+        self.top_k = top_k
+        self.kb = kb
+        self.metamodel = metamodel
+
+    def fit(self, X, y):
+        """Recommend learners for (X, y), tune them within ``time_budget`` seconds, refit the best."""
+        import numpy as np
+        import pandas as pd
+        from sklearn.utils.validation import check_X_y
+
+        if isinstance(X, pd.DataFrame):
+            frame = X.reset_index(drop=True)
+            self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
+            if len(frame) != len(y):
+                raise ValueError(f"X has {len(frame)} rows but y has {len(y)}")
+        else:
+            Xa, _ = check_X_y(X, y, ensure_all_finite="allow-nan", dtype=None, y_numeric=False)
+            frame = pd.DataFrame(Xa, columns=[f"x{i}" for i in range(Xa.shape[1])])
+        yv = np.asarray(y)
+        if yv.ndim != 1:
+            yv = yv.ravel() if yv.ndim == 2 and yv.shape[1] == 1 else yv
+        self.n_features_in_ = frame.shape[1]
+        if self._task_type == "classification":
+            from sklearn.utils.multiclass import check_classification_targets
+
+            check_classification_targets(yv)
+            self.classes_ = np.unique(yv)
+            if len(self.classes_) < 2:
+                raise ValueError(f"y has a single class ({self.classes_[0]!r}); classification needs at least two")
+        else:
+            yv = yv.astype(float)
+        seed = 0 if self.random_state is None else int(self.random_state)
+        n_trials = self.n_trials if self.n_trials is not None else (None if self.time_budget else 50)
+        result = tune(frame, y=pd.Series(yv, name="target"), task_type=self._task_type, learners=self.learners,
+                      n_trials=n_trials, timeout=self.time_budget, warm_start=self.warm_start, storage=None,
+                      metric=self.metric, cv=self.cv, random_state=seed, top_k=self.top_k, kb=self.kb,
+                      metamodel=self.metamodel)
+        self.study_ = result.study
+        self.best_learner_ = result.best_learner
+        self.best_config_ = result.best_config
+        self.best_score_ = result.best_score
+        self.best_pipeline_ = result.best_pipeline
+        return self
+
+    def _frame(self, X):
+        import pandas as pd
+        from sklearn.utils.validation import check_array, check_is_fitted
+
+        check_is_fitted(self, "best_pipeline_")
+        if isinstance(X, pd.DataFrame):
+            if X.shape[1] != self.n_features_in_:
+                raise ValueError(f"X has {X.shape[1]} features, but this estimator was fitted with {self.n_features_in_}")
+            if hasattr(self, "feature_names_in_"):
+                return X.set_axis([str(c) for c in X.columns], axis=1)
+            return X.set_axis([f"x{i}" for i in range(X.shape[1])], axis=1)
+        Xa = check_array(X, ensure_all_finite="allow-nan", dtype=None)
+        if Xa.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {Xa.shape[1]} features, but this estimator was fitted with {self.n_features_in_}")
+        names = list(self.feature_names_in_) if hasattr(self, "feature_names_in_") else [f"x{i}" for i in range(Xa.shape[1])]
+        frame = pd.DataFrame(Xa, columns=names)
+        return frame.infer_objects()
+
+    def predict(self, X):
+        """Predictions of the best pipeline."""
+        return self.best_pipeline_.predict(self._frame(X))
+
+
+class AutoClassifier(ClassifierMixin, _AutoEstimator, BaseEstimator):
+    """Recommend, warm-start and tune a classifier within a time budget (scikit-learn estimator).
+
+    Parameters
+    ----------
+    time_budget : float or None
+        Seconds for tuning (the recommendation itself takes a few seconds more).
+    metric : str, optional
+        accuracy (default), balanced_accuracy, f1, auc, logloss.
+    warm_start : int
+        Suggested configurations enqueued before TPE takes over (0 = cold start).
+    random_state : int, optional
+    n_trials : int, optional
+        Cap on trials (default: as many as fit in ``time_budget``).
+    cv : int
+        Folds of the cross-validation that scores each trial.
+    learners : "auto" or list of str
+        ``"auto"``: the ``top_k`` recommended learners.
+
+    Attributes
+    ----------
+    best_learner_, best_config_, best_score_, best_pipeline_, study_, classes_, n_features_in_
+    """
+
+    _task_type = "classification"
+
+    def predict_proba(self, X):
+        return self.best_pipeline_.predict_proba(self._frame(X))
+
+    def decision_function(self, X):
+        return self.best_pipeline_.decision_function(self._frame(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.non_deterministic = False
+        return tags
+
+class AutoRegressor(RegressorMixin, _AutoEstimator, BaseEstimator):
+    """Recommend, warm-start and tune a regressor within a time budget (scikit-learn estimator).
+
+    Same parameters as :class:`AutoClassifier`; ``metric`` is r2 (default), neg_rmse or neg_mae.
+    """
+
+    _task_type = "regression"
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
