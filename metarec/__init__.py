@@ -7,6 +7,8 @@ The public API is small; heavy parts are imported lazily on first use so that ``
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
@@ -53,9 +55,13 @@ __all__ = [
 
 def __getattr__(name: str):
     if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
+        module = importlib.import_module(_LAZY[name])
+        # bind every public name of that module now: importing ``metarec.tune`` (the module) sets the
+        # package attribute ``tune`` to the module, which must not shadow the function ``tune``
+        for other, modname in _LAZY.items():
+            if modname == _LAZY[name]:
+                globals()[other] = getattr(module, other)
+        return globals()[name]
     raise AttributeError(f"module 'metarec' has no attribute {name!r}")
 
 
@@ -70,3 +76,20 @@ if TYPE_CHECKING:  # pragma: no cover
     from .metafeatures import extract_metafeatures
     from .recommend import Recommendation, Recommender, recommend
     from .tune import AutoClassifier, AutoRegressor, tune
+
+
+class _Package(types.ModuleType):
+    """Keep ``metarec.tune`` / ``metarec.recommend`` the functions when their modules get imported.
+
+    Importing a submodule sets the package attribute of the same name to the module; for these two the
+    public API is the function, so the function is bound instead (``from metarec.tune import X`` still
+    works through ``sys.modules``).
+    """
+
+    def __setattr__(self, name, value):
+        if name in ("tune", "recommend") and isinstance(value, types.ModuleType):
+            value = getattr(value, name, value)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
