@@ -1,14 +1,55 @@
-"""The meta-model registration contract.
+"""The meta-model contract: :class:`MetaModel`, :class:`MetaPrediction`, and the registration record.
 
-A meta-model predicts, from a dataset's meta-features, how well each learner will do. Plugins register
-one with ``register(name, factory, description="")`` in the ``register_metamodels`` hook; ``factory()``
-returns an unfitted object with scikit-learn semantics (``fit(kb) -> self``, ``predict(metafeatures)``).
+A meta-model predicts, from a dataset's meta-features, how well each learner will do on it. Plugins
+register one with ``register(name, factory, description="")`` in the ``register_metamodels`` hook;
+``factory()`` returns an unfitted :class:`MetaModel` with scikit-learn semantics:
+
+- ``__init__`` stores its keyword arguments and nothing else (:meth:`MetaModel.get_params`);
+- :meth:`MetaModel.fit` takes ``X`` (datasets x meta-features, NaN allowed) and ``Y`` (datasets x
+  learners scores, higher is better, NaN where a learner has no score) and returns ``self``; what it
+  learned lives in attributes ending in ``_`` (``learners_``, ``feature_names_``, ...);
+- :meth:`MetaModel.predict` returns a :class:`MetaPrediction`;
+- :meth:`MetaModel.save` / :meth:`MetaModel.load` write and read a directory of JSON (plus LightGBM text
+  models or a torch ``state_dict`` where a model has them); never pickle.
+
+A learner without a score on a training dataset (NaN in ``Y``) is taken to have failed there: the built-in
+models count it as that dataset's worst score when they rank, which is how :mod:`metarec.evaluate`
+scores a pick of it.
+
+Subclasses implement ``_fit(X, Y)`` and ``_predict(X)`` on validated frames, and ``_get_state()`` /
+``_set_state(state, directory)`` for persistence; this base class does validation, the predicted fit
+times (:class:`FitTimeModel`), ordering of the interval, ranking and the JSON envelope.
 """
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import json
+import logging
+import math
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
+
+from ..exceptions import MetarecError
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "MetaModelSpec",
+    "MetaModel",
+    "MetaPrediction",
+    "FitTimeModel",
+    "Standardizer",
+    "NotFittedError",
+    "load_metamodel",
+]
+
+FORMAT = "metarec-metamodel"
+FORMAT_VERSION = 1
+META_FILE = "metamodel.json"
 
 
 @dataclass(frozen=True)
@@ -21,3 +62,597 @@ class MetaModelSpec:
 
     def create(self) -> Any:
         return self.factory()
+
+
+class NotFittedError(MetarecError, AttributeError):
+    """A meta-model was used before :meth:`MetaModel.fit` (or :meth:`MetaModel.load`)."""
+
+
+@dataclass
+class MetaPrediction:
+    """What a meta-model predicts for some datasets (rows, indexed like ``X``) and learners (columns).
+
+    Attributes
+    ----------
+    score : pandas.DataFrame
+        Predicted score of each learner (the units of the ``Y`` it was fitted on, higher is better).
+    lower, upper : pandas.DataFrame
+        A central interval around ``score`` (``interval`` coverage, e.g. 0.8); ``lower <= score <= upper``.
+    fit_time : pandas.DataFrame
+        Predicted seconds to fit the learner on a dataset of ``NumberOfInstances`` rows (NaN when the
+        model was fitted without fit times).
+    preference : pandas.DataFrame or None
+        What the model ranks by, higher is preferred (e.g. the expected score when a failure counts as
+        the worst score, or a mean rank); ``None`` means rank by ``score``.
+    interval : float
+        Nominal coverage of ``[lower, upper]``.
+    """
+
+    score: Any
+    lower: Any
+    upper: Any
+    fit_time: Any
+    preference: Any = None
+    interval: float = 0.8
+
+    @property
+    def learners(self) -> list[str]:
+        return list(self.score.columns)
+
+    def ranking(self) -> Any:
+        """A DataFrame (rows like ``score``) of learner names, best first (columns 1..n_learners)."""
+        import numpy as np
+        import pandas as pd
+
+        key = self.score if self.preference is None else self.preference
+        values = key.to_numpy(dtype=float)
+        values = np.where(np.isnan(values), -np.inf, values)
+        # stable order: ties keep the column order
+        order = np.argsort(-values, axis=1, kind="stable")
+        names = np.asarray(key.columns, dtype=object)[order]
+        return pd.DataFrame(names, index=key.index, columns=range(1, key.shape[1] + 1))
+
+    def top(self, k: int = 3) -> list[list[str]]:
+        """The ``k`` preferred learners of each row."""
+        return [list(r)[:k] for r in self.ranking().itertuples(index=False)]
+
+    def frame(self, row: int | str = 0) -> Any:
+        """One dataset's prediction as a learner-indexed DataFrame, best first."""
+        import pandas as pd
+
+        idx = self.score.index[row] if isinstance(row, int) else row
+        out = pd.DataFrame(
+            {
+                "score": self.score.loc[idx],
+                "lower": self.lower.loc[idx],
+                "upper": self.upper.loc[idx],
+                "fit_time": self.fit_time.loc[idx],
+            }
+        )
+        if self.preference is not None:
+            out["preference"] = self.preference.loc[idx]
+        order = list(self.ranking().loc[idx])
+        out = out.loc[order]
+        out.insert(0, "rank", range(1, len(out) + 1))
+        return out
+
+
+# -- preprocessing shared by the built-ins ------------------------------------------------------------
+def signed_log(a):
+    """``sign(a) * log1p(|a|)``: tames the heavy tails of counts and moments (NaN stays NaN)."""
+    import numpy as np
+
+    a = np.asarray(a, dtype=float)
+    return np.sign(a) * np.log1p(np.abs(a))
+
+
+class Standardizer:
+    """Signed-log transform, then centre/scale with training mean and std; NaN -> 0 (the mean).
+
+    With ``indicators=True`` a 0/1 column per feature that had missing values in training is appended.
+    ``method="minmax"`` scales to [0, 1] instead (auto-sklearn's kNN) and fills NaN with the training
+    median's scaled value.
+    """
+
+    def __init__(self, method: str = "standard", indicators: bool = False, log: bool = True):
+        self.method = method
+        self.indicators = indicators
+        self.log = log
+
+    def fit(self, X) -> "Standardizer":
+        import numpy as np
+
+        A = self._tf(X)
+        with np.errstate(all="ignore"):
+            if self.method == "minmax":
+                lo, hi = np.nanmin(A, axis=0), np.nanmax(A, axis=0)
+                self.center_ = np.where(np.isfinite(lo), lo, 0.0)
+                span = hi - lo
+                self.scale_ = np.where(np.isfinite(span) & (span > 0), span, 1.0)
+                med = np.nanmedian(A, axis=0)
+                self.fill_ = np.where(np.isfinite(med), (med - self.center_) / self.scale_, 0.0)
+            else:
+                mu, sd = np.nanmean(A, axis=0), np.nanstd(A, axis=0)
+                self.center_ = np.where(np.isfinite(mu), mu, 0.0)
+                self.scale_ = np.where(np.isfinite(sd) & (sd > 1e-12), sd, 1.0)
+                self.fill_ = np.zeros(A.shape[1])
+        self.missing_ = np.isnan(A).any(axis=0) if self.indicators else np.zeros(A.shape[1], dtype=bool)
+        return self
+
+    def _tf(self, X):
+        import numpy as np
+
+        A = np.asarray(X, dtype=float)
+        A = np.where(np.isinf(A), np.nan, A)
+        return signed_log(A) if self.log else A
+
+    def transform(self, X):
+        import numpy as np
+
+        A = self._tf(X)
+        Z = (A - self.center_) / self.scale_
+        nan = np.isnan(Z)
+        Z = np.where(nan, self.fill_, Z)
+        if self.method == "standard":
+            Z = np.clip(Z, -6.0, 6.0)
+        if self.missing_.any():
+            Z = np.hstack([Z, nan[:, self.missing_].astype(float)])
+        return Z
+
+    def get_state(self) -> dict:
+        return {
+            "method": self.method,
+            "indicators": self.indicators,
+            "log": self.log,
+            "center": self.center_.tolist(),
+            "scale": self.scale_.tolist(),
+            "fill": self.fill_.tolist(),
+            "missing": self.missing_.astype(int).tolist(),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict) -> "Standardizer":
+        import numpy as np
+
+        self = cls(state["method"], state["indicators"], state.get("log", True))
+        self.center_ = np.asarray(state["center"], dtype=float)
+        self.scale_ = np.asarray(state["scale"], dtype=float)
+        self.fill_ = np.asarray(state["fill"], dtype=float)
+        self.missing_ = np.asarray(state["missing"], dtype=bool)
+        return self
+
+
+def size_columns(columns) -> dict[str, str | None]:
+    """OpenML quality names of rows, features (after binarisation when known) and classes in ``columns``."""
+    cols = set(columns)
+    feats = next((c for c in ("NumberOfFeaturesAfterBinarization", "NumberOfFeatures") if c in cols), None)
+    return {
+        "rows": "NumberOfInstances" if "NumberOfInstances" in cols else None,
+        "features": feats,
+        "classes": "NumberOfClasses" if "NumberOfClasses" in cols else None,
+    }
+
+
+def fill_failed(Y):
+    """``Y`` with each dataset's missing scores set to that dataset's worst score (rows all NaN stay NaN)."""
+    import numpy as np
+
+    A = np.asarray(Y, dtype=float)
+    with np.errstate(all="ignore"):
+        worst = np.nanmin(np.where(np.isnan(A), np.inf, A), axis=1)
+    worst = np.where(np.isfinite(worst), worst, np.nan)
+    return np.where(np.isnan(A), worst[:, None], A)
+
+
+class FitTimeModel:
+    """Predicted fit seconds per learner: a ridge regression in log space, one per learner.
+
+    Inputs are ``log10`` of training rows, features (after binarisation when known) and classes. It is
+    fitted on the (dataset, learner) points where the learner reached that dataset's largest training
+    size (a learner cut short by a time limit would bias it), and predicts for a training set of
+    ``ratio x NumberOfInstances`` rows, ``ratio`` being the median share of a dataset's rows that the
+    largest training size used (LCDB: 0.81). Linear in logs, it extrapolates to larger datasets.
+    """
+
+    def __init__(self, alpha: float = 1.0):
+        self.alpha = alpha
+
+    def _design(self, X, rows) -> Any:
+        import numpy as np
+
+        cols = self.columns_
+        n = len(X)
+        parts = [np.ones(n), np.log10(np.clip(np.asarray(rows, dtype=float), 1.0, None))]
+        for key in ("features", "classes"):
+            c = cols.get(key)
+            if c is not None:
+                v = np.asarray(X[c], dtype=float) if c in X.columns else np.full(n, np.nan)
+                parts.append(np.log10(np.clip(v, 1.0, None)))
+        D = np.column_stack(parts)
+        return D
+
+    def fit(self, X, fit_times, train_sizes=None) -> "FitTimeModel":
+        import numpy as np
+
+        self.columns_ = size_columns(X.columns)
+        self.learners_ = list(fit_times.columns)
+        T = fit_times.reindex(index=X.index).to_numpy(dtype=float)
+        n_rows = (
+            np.asarray(X[self.columns_["rows"]], dtype=float)
+            if self.columns_["rows"]
+            else np.full(len(X), np.nan)
+        )
+        if train_sizes is not None:
+            TS = train_sizes.reindex(index=X.index, columns=fit_times.columns).to_numpy(dtype=float)
+        else:
+            TS = np.repeat(n_rows[:, None], T.shape[1], axis=1)
+        with np.errstate(all="ignore"):
+            full = TS >= 0.98 * np.nanmax(np.where(np.isnan(TS), -np.inf, TS), axis=1, keepdims=True)
+            ratio = TS / n_rows[:, None]
+        ok_ratio = ratio[full & np.isfinite(ratio) & (ratio > 0)]
+        self.ratio_ = float(np.median(ok_ratio)) if ok_ratio.size else 1.0
+        self.coef_: dict[str, list[float]] = {}
+        self.sigma_: dict[str, float] = {}
+        # a pooled fit is the fallback for learners with too few points
+        Dall = []
+        yall = []
+        for j, learner in enumerate(self.learners_):
+            ok = full[:, j] & np.isfinite(T[:, j]) & (T[:, j] > 0) & np.isfinite(TS[:, j])
+            D = self._design(X, TS[:, j])
+            ok &= np.isfinite(D).all(axis=1)
+            Dall.append(D[ok])
+            yall.append(np.log10(T[ok, j]))
+        pooled = self._ridge(np.vstack(Dall), np.concatenate(yall)) if sum(len(y) for y in yall) else None
+        for learner, D, y in zip(self.learners_, Dall, yall):
+            if len(y) >= max(5, D.shape[1] + 2):
+                coef = self._ridge(D, y)
+            elif pooled is not None:
+                coef = pooled
+            else:
+                coef = None
+            if coef is not None:
+                self.coef_[learner] = [float(c) for c in coef]
+                res = y - D @ coef if len(y) else np.array([])
+                self.sigma_[learner] = float(np.std(res)) if len(res) > 1 else float("nan")
+        return self
+
+    def _ridge(self, D, y):
+        import numpy as np
+
+        p = D.shape[1]
+        reg = self.alpha * np.eye(p)
+        reg[0, 0] = 0.0  # no penalty on the intercept
+        return np.linalg.solve(D.T @ D + reg, D.T @ y)
+
+    def predict(self, X, learners: list[str]):
+        import numpy as np
+        import pandas as pd
+
+        out = np.full((len(X), len(learners)), np.nan)
+        rows_col = self.columns_.get("rows")
+        if rows_col is not None and rows_col in X.columns:
+            rows = self.ratio_ * np.asarray(X[rows_col], dtype=float)
+            D = self._design(X, rows)
+            for j, learner in enumerate(learners):
+                coef = self.coef_.get(learner)
+                if coef is not None:
+                    with np.errstate(all="ignore"):
+                        out[:, j] = 10.0 ** np.clip(D @ np.asarray(coef), -6.0, 9.0)
+        return pd.DataFrame(out, index=X.index, columns=learners)
+
+    def get_state(self) -> dict:
+        return {
+            "alpha": self.alpha,
+            "columns": self.columns_,
+            "learners": self.learners_,
+            "ratio": self.ratio_,
+            "coef": self.coef_,
+            "sigma": self.sigma_,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict) -> "FitTimeModel":
+        self = cls(state.get("alpha", 1.0))
+        self.columns_ = state["columns"]
+        self.learners_ = state["learners"]
+        self.ratio_ = state["ratio"]
+        self.coef_ = state["coef"]
+        self.sigma_ = state.get("sigma", {})
+        return self
+
+
+# -- the base class --------------------------------------------------------------------------------------
+class MetaModel:
+    """Base class of meta-models (scikit-learn semantics; see the module docstring).
+
+    Parameters common to the built-ins
+    ----------------------------------
+    interval : float
+        Nominal coverage of the predicted ``[lower, upper]`` interval (default 0.8: 10% and 90% quantiles).
+    random_state : int
+        Seed of everything random; two fits with the same seed give identical predictions.
+    """
+
+    #: registered name of the model family (set by subclasses)
+    name: str = "metamodel"
+
+    # -- parameters ----------------------------------------------------------------------------------
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [
+            p.name
+            for p in sig.parameters.values()
+            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
+
+    def get_params(self, deep: bool = False) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self._param_names()}
+
+    def set_params(self, **params) -> "MetaModel":
+        valid = set(self._param_names())
+        for k, v in params.items():
+            if k not in valid:
+                raise ValueError(f"{type(self).__name__} has no parameter {k!r}; valid: {sorted(valid)}")
+            setattr(self, k, v)
+        return self
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    # -- fitting -------------------------------------------------------------------------------------
+    def fit(self, X, Y, fit_times=None, train_sizes=None) -> "MetaModel":
+        """Learn from meta-features ``X`` and scores ``Y`` (rows aligned by index).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            datasets x meta-features (floats, NaN allowed).
+        Y : pandas.DataFrame
+            datasets x learners, higher is better, NaN where the learner has no score.
+        fit_times, train_sizes : pandas.DataFrame, optional
+            Same shape as ``Y``: seconds per fit and training rows at the scored point; with them the
+            model predicts fit times (else ``fit_time`` is NaN).
+
+        Returns
+        -------
+        self
+        """
+        import numpy as np
+        import pandas as pd
+
+        X, Y = _validate_xy(X, Y)
+        self.feature_names_ = [str(c) for c in X.columns]
+        self.learners_ = [str(c) for c in Y.columns]
+        self.n_datasets_ = int(len(X))
+        if fit_times is not None:
+            ft = pd.DataFrame(fit_times).reindex(index=Y.index, columns=Y.columns)
+            ts = None if train_sizes is None else pd.DataFrame(train_sizes).reindex(index=Y.index, columns=Y.columns)
+            self.fit_time_model_ = FitTimeModel().fit(X, ft, ts)
+        else:
+            self.fit_time_model_ = None
+        np.random.seed(int(getattr(self, "random_state", 0) or 0) % (2**32))
+        self._fit(X, Y)
+        self.fitted_ = True
+        return self
+
+    def _fit(self, X, Y) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- prediction ----------------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not getattr(self, "fitted_", False):
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet; call fit(X, Y) or {type(self).__name__}.load(dir)"
+            )
+
+    def _validate_X(self, X):
+        import numpy as np
+        import pandas as pd
+
+        if isinstance(X, pd.Series):
+            X = X.to_frame().T
+        if not isinstance(X, pd.DataFrame):
+            raise TypeError(f"X must be a pandas DataFrame of meta-features, got {type(X).__name__}")
+        X = X.copy()
+        X.columns = [str(c) for c in X.columns]
+        missing = [c for c in self.feature_names_ if c not in X.columns]
+        if len(missing) == len(self.feature_names_) and self.feature_names_:
+            raise MetarecError(
+                f"none of the {len(self.feature_names_)} meta-features this model was fitted on are in X "
+                f"(e.g. {self.feature_names_[0]!r}); compute them with metarec.extract_metafeatures"
+            )
+        if missing:
+            logger.info("%d meta-feature(s) missing from X are treated as NaN, e.g. %s", len(missing), missing[0])
+        X = X.reindex(columns=self.feature_names_)
+        try:
+            X = X.apply(pd.to_numeric, errors="coerce").astype(float)
+        except (TypeError, ValueError) as exc:  # pragma: no cover - defensive
+            raise MetarecError(f"meta-features must be numeric: {exc}") from None
+        return X.replace([np.inf, -np.inf], np.nan)
+
+    def predict(self, X) -> MetaPrediction:
+        """Predict every learner's score, interval and fit time for the datasets (rows) of ``X``."""
+        import numpy as np
+        import pandas as pd
+
+        self._check_fitted()
+        X = self._validate_X(X)
+        out = self._predict(X)
+        cols = self.learners_
+
+        def frame(a):
+            return pd.DataFrame(np.asarray(a, dtype=float), index=X.index, columns=cols)
+
+        score = frame(out["score"])
+        lower = frame(np.minimum(out.get("lower", out["score"]), out["score"]))
+        upper = frame(np.maximum(out.get("upper", out["score"]), out["score"]))
+        pref = out.get("preference")
+        if self.fit_time_model_ is not None:
+            fit_time = self.fit_time_model_.predict(X, cols)
+        else:
+            fit_time = frame(np.full((len(X), len(cols)), np.nan))
+        return MetaPrediction(
+            score=score,
+            lower=lower,
+            upper=upper,
+            fit_time=fit_time,
+            preference=None if pref is None else frame(pref),
+            interval=float(getattr(self, "interval", 0.8)),
+        )
+
+    def _predict(self, X) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def rank(self, X) -> Any:
+        """Learner names per dataset (rows of ``X``), most preferred first."""
+        return self.predict(X).ranking()
+
+    def explain(self, x_row, learner: str) -> Any:
+        """Per-meta-feature contributions to ``learner``'s predicted score for one dataset.
+
+        The base implementation returns an empty Series (the model cannot attribute its prediction).
+        """
+        import pandas as pd
+
+        self._check_fitted()
+        if learner not in self.learners_:
+            raise MetarecError(f"unknown learner {learner!r}; this model knows {', '.join(self.learners_)}")
+        return pd.Series(dtype=float, name=learner)
+
+    # -- persistence ---------------------------------------------------------------------------------
+    def _get_state(self, directory: Path) -> dict:  # pragma: no cover - abstract
+        """JSON-able fitted state; may write extra (non-pickle) files into ``directory``."""
+        raise NotImplementedError
+
+    def _set_state(self, state: dict, directory: Path) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write the fitted model to ``directory`` (created): ``metamodel.json`` plus model files."""
+        from ..kb.format import atomic_write_bytes
+
+        self._check_fitted()
+        root = Path(directory)
+        root.mkdir(parents=True, exist_ok=True)
+        from .. import __version__
+
+        state = self._get_state(root)
+        doc = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "created_by": f"metarec {__version__}",
+            "class": f"{type(self).__module__}:{type(self).__qualname__}",
+            "name": self.name,
+            "params": _jsonable(self.get_params()),
+            "learners": self.learners_,
+            "feature_names": self.feature_names_,
+            "n_datasets": self.n_datasets_,
+            "fit_time_model": None if self.fit_time_model_ is None else self.fit_time_model_.get_state(),
+            "state": state,
+        }
+        text = json.dumps(doc, indent=1, allow_nan=True)
+        atomic_write_bytes(root / META_FILE, text.encode())
+        return root
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> "MetaModel":
+        """Read a model written by :meth:`save` (any built-in class when called on :class:`MetaModel`)."""
+        root = Path(directory)
+        path = root / META_FILE
+        if not path.exists():
+            raise MetarecError(f"{path}: no saved meta-model here")
+        try:
+            doc = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise MetarecError(f"{path}: unreadable meta-model file ({exc})") from None
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            raise MetarecError(f"{path}: not a metarec meta-model file")
+        if int(doc.get("format_version", 0)) > FORMAT_VERSION:
+            raise MetarecError(f"{path}: written by a newer metarec; upgrade metarec (pip install -U metarec)")
+        klass = _resolve_class(str(doc.get("class", "")), path)
+        if not issubclass(klass, cls):
+            raise MetarecError(f"{path}: holds a {klass.__name__}, not a {cls.__name__}")
+        params = doc.get("params") or {}
+        valid = set(klass._param_names())
+        self = klass(**{k: v for k, v in params.items() if k in valid})
+        self.learners_ = list(doc["learners"])
+        self.feature_names_ = list(doc["feature_names"])
+        self.n_datasets_ = int(doc.get("n_datasets", 0))
+        ftm = doc.get("fit_time_model")
+        self.fit_time_model_ = FitTimeModel.from_state(ftm) if ftm else None
+        try:
+            self._set_state(doc.get("state") or {}, root)
+        except MetarecError:
+            raise
+        except Exception as exc:
+            raise MetarecError(f"{root}: corrupt meta-model files ({type(exc).__name__}: {exc})") from None
+        self.fitted_ = True
+        return self
+
+
+def load_metamodel(directory: str | os.PathLike) -> MetaModel:
+    """Load any saved meta-model (the class is read from its ``metamodel.json``)."""
+    return MetaModel.load(directory)
+
+
+def _resolve_class(spec: str, path: Path) -> type:
+    module, _, qualname = spec.partition(":")
+    if not module or not qualname:
+        raise MetarecError(f"{path}: no meta-model class recorded")
+    try:
+        obj: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise MetarecError(f"{path}: meta-model class {spec} is not available ({exc}); is its plugin installed?") from None
+    if not (isinstance(obj, type) and issubclass(obj, MetaModel)):
+        raise MetarecError(f"{path}: {spec} is not a metarec meta-model class")
+    return obj
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, float) and (math.isnan(obj) or math.isinf(obj)):
+        return None
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if hasattr(obj, "item") and callable(obj.item):
+        return obj.item()
+    return obj
+
+
+def _validate_xy(X, Y):
+    import numpy as np
+    import pandas as pd
+
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError(f"X must be a pandas DataFrame of meta-features, got {type(X).__name__}")
+    if not isinstance(Y, pd.DataFrame):
+        raise TypeError(f"Y must be a pandas DataFrame of scores (datasets x learners), got {type(Y).__name__}")
+    if len(X) != len(Y):
+        raise MetarecError(f"X has {len(X)} rows but Y has {len(Y)}; they must describe the same datasets")
+    if not X.index.equals(Y.index):
+        if set(X.index) == set(Y.index) and not X.index.has_duplicates:
+            Y = Y.loc[X.index]
+        else:
+            Y = Y.set_axis(X.index, axis=0)
+    X = X.copy()
+    X.columns = [str(c) for c in X.columns]
+    Y = Y.copy()
+    Y.columns = [str(c) for c in Y.columns]
+    X = X.apply(pd.to_numeric, errors="coerce").astype(float).replace([np.inf, -np.inf], np.nan)
+    Y = Y.apply(pd.to_numeric, errors="coerce").astype(float).replace([np.inf, -np.inf], np.nan)
+    keep = Y.notna().any(axis=1).to_numpy()
+    if not keep.all():
+        logger.info("dropping %d dataset(s) without any score", int((~keep).sum()))
+        X, Y = X[keep], Y[keep]
+    if len(Y) < 2:
+        raise MetarecError(f"a meta-model needs scores on at least 2 datasets, got {len(Y)}")
+    if Y.shape[1] < 1:
+        raise MetarecError("Y has no learner columns")
+    if X.shape[1] < 1:
+        raise MetarecError("X has no meta-feature columns")
+    return X, Y

@@ -1,0 +1,75 @@
+"""How long does `metarec recommend` take on a 10,000 x 20 CSV, interpreter start included?
+
+Prints the median wall time of the full CLI call (default meta-model cached by a first, untimed run)
+side by side with two baselines measured in the same run: `python -c pass` (interpreter start) and
+`metarec --help` (CLI start-up). Machine noise affects all three alike, so read the ratios.
+
+    python benchmarks/recommend_speed.py [--rows 10000] [--cols 20] [--repeat 5] [--kb PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def make_csv(path: Path, rows: int, cols: int, seed: int = 0) -> None:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    n_cat = cols // 4
+    data = {f"num{i}": rng.normal(size=rows) * (i + 1) for i in range(cols - n_cat)}
+    for i in range(n_cat):
+        data[f"cat{i}"] = rng.choice([f"l{j}" for j in range(3 + i)], size=rows)
+    frame = pd.DataFrame(data)
+    logit = frame["num0"] - 0.5 * frame["num1"] / 2 + (frame["cat0"] == "l1")
+    frame["y"] = np.where(logit + rng.normal(size=rows) > 0, "yes", "no")
+    frame.to_csv(path, index=False)
+
+
+def timed(cmd: list[str], repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        out.append(time.perf_counter() - t0)
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr}")
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rows", type=int, default=10_000)
+    ap.add_argument("--cols", type=int, default=20)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--kb", default=None, help="knowledge base (default: the shipped one)")
+    args = ap.parse_args()
+    metarec = [sys.executable, "-m", "metarec.cli"]
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = Path(tmp) / "data.csv"
+        make_csv(csv, args.rows, args.cols)
+        rec = [*metarec, "recommend", str(csv), "--target", "y", "--json"] + (["--kb", args.kb] if args.kb else [])
+        t0 = time.perf_counter()
+        timed(rec, 1)  # fills the meta-model cache if it is empty
+        first = time.perf_counter() - t0
+        rows = [
+            ("python -c pass", timed([sys.executable, "-c", "pass"], args.repeat)),
+            ("metarec --help", timed([*metarec, "--help"], args.repeat)),
+            (f"metarec recommend ({args.rows:,} x {args.cols} CSV)", timed(rec, args.repeat)),
+        ]
+    base = statistics.median(rows[0][1])
+    print(f"first call (may fit and cache the meta-model): {first:.2f} s")
+    print(f"{'command':<45} {'median s':>9} {'min s':>7} {'x python start':>15}")
+    for name, ts in rows:
+        print(f"{name:<45} {statistics.median(ts):>9.2f} {min(ts):>7.2f} {statistics.median(ts) / base:>15.1f}")
+
+
+if __name__ == "__main__":
+    main()

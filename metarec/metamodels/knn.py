@@ -1,0 +1,109 @@
+"""Nearest-datasets meta-model, the auto-sklearn way (Feurer et al., 2015).
+
+Meta-features are signed-log transformed and min-max scaled on the training datasets (a missing value
+takes the training median); the nearest training datasets by L1 distance vote with their best learners:
+the best learner of the nearest dataset is ranked first, then that of the second nearest (if new), and
+so on; learners that are no neighbour's best follow by their mean relative score over the neighbours
+(a failed run counts as the neighbour's worst score).
+
+The predicted ``score`` is the neighbours' mean score of the learner (over neighbours where it ran), and
+``[lower, upper]`` the central quantiles of those scores.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .base import MetaModel, Standardizer, fill_failed
+
+
+class KNNMetaModel(MetaModel):
+    """Rank learners by the best learners of the nearest training datasets (L1, scaled meta-features).
+
+    Parameters
+    ----------
+    n_neighbors : int
+        How many nearest datasets vote.
+    interval : float
+        Coverage of ``[lower, upper]`` (quantiles of the neighbours' scores).
+    random_state : int
+        Unused (the model is deterministic; ties keep the training order).
+    """
+
+    name = "knn"
+
+    def __init__(self, n_neighbors: int = 10, interval: float = 0.8, random_state: int = 0):
+        self.n_neighbors = n_neighbors
+        self.interval = interval
+        self.random_state = random_state
+
+    def _fit(self, X, Y) -> None:
+        import numpy as np
+
+        A = X.to_numpy(dtype=float)
+        self.scaler_ = Standardizer(method="minmax").fit(A)
+        self.X_ = self.scaler_.transform(A)
+        self.S_ = Y.to_numpy(dtype=float)
+        self.mean_score_ = np.nanmean(fill_failed(self.S_), axis=0)
+
+    def neighbors(self, X):
+        """Indices (into the training datasets) of each row's nearest datasets, nearest first, and distances."""
+        import numpy as np
+
+        Q = self.scaler_.transform(X.to_numpy(dtype=float))
+        D = np.abs(Q[:, None, :] - self.X_[None, :, :]).sum(axis=2)
+        k = max(1, min(int(self.n_neighbors), len(self.X_)))
+        order = np.argsort(D, axis=1, kind="stable")[:, :k]
+        return order, np.take_along_axis(D, order, axis=1)
+
+    def _predict(self, X) -> dict:
+        import numpy as np
+
+        nb, _ = self.neighbors(X)
+        F = fill_failed(self.S_)
+        R = F - np.nanmax(F, axis=1, keepdims=True)
+        n, L = len(X), self.S_.shape[1]
+        alpha = (1.0 - float(self.interval)) / 2.0
+        score = np.empty((n, L))
+        lower = np.empty((n, L))
+        upper = np.empty((n, L))
+        pref = np.empty((n, L))
+        for i, rows in enumerate(nb):
+            S = self.S_[rows]
+            ran = ~np.isnan(S)
+            # where a learner never ran on the neighbours, fall back to the failed-as-worst scores
+            Sx = np.where(ran.any(axis=0)[None, :], S, F[rows])
+            with np.errstate(all="ignore"):
+                score[i] = np.nanmean(Sx, axis=0)
+                lower[i] = np.nanquantile(Sx, alpha, axis=0)
+                upper[i] = np.nanquantile(Sx, 1.0 - alpha, axis=0)
+            # auto-sklearn: best learners of the nearest datasets first, in order of distance
+            order: list[int] = []
+            for r in rows:
+                b = int(np.nanargmax(F[r]))
+                if b not in order:
+                    order.append(b)
+            rest = [j for j in np.argsort(-R[rows].mean(axis=0), kind="stable") if j not in order]
+            order += [int(j) for j in rest]
+            pref[i, order] = -np.arange(L, dtype=float)
+        bad = np.isnan(score)
+        score[bad] = np.broadcast_to(self.mean_score_, score.shape)[bad]
+        lower = np.where(np.isnan(lower), score, lower)
+        upper = np.where(np.isnan(upper), score, upper)
+        return {"score": score, "lower": lower, "upper": upper, "preference": pref}
+
+    def _get_state(self, directory: Path) -> dict:
+        return {
+            "scaler": self.scaler_.get_state(),
+            "X": self.X_.tolist(),
+            "S": self.S_.tolist(),
+            "mean_score": self.mean_score_.tolist(),
+        }
+
+    def _set_state(self, state: dict, directory: Path) -> None:
+        import numpy as np
+
+        self.scaler_ = Standardizer.from_state(state["scaler"])
+        self.X_ = np.asarray(state["X"], dtype=float)
+        self.S_ = np.asarray(state["S"], dtype=float)
+        self.mean_score_ = np.asarray(state["mean_score"], dtype=float)

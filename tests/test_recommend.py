@@ -1,0 +1,155 @@
+"""recommend / tune / AutoClassifier on a small KB: LCDB slice + a tiny HPO build (classification and regression)."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import metarec
+from metarec.cli import cli, main
+from metarec.kb import KnowledgeBase
+from metarec.kb.build import BuildSettings, build_kb
+from metarec.kb.lcdb import find_lcdb_dir, import_lcdb
+
+from .conftest import ORACLES
+
+CREDIT = ORACLES / "credit-g" / "dataset.arff"
+
+
+@pytest.fixture(scope="session")
+def small_kb(tmp_path_factory):
+    """30 LCDB datasets + 3-trial HPO studies on iris/wine (classification) and diabetes (regression)."""
+    root = tmp_path_factory.mktemp("kb")
+    ids = pd.read_csv(find_lcdb_dir() / "datasets.csv")["openmlid"].head(30).tolist()
+    lcdb = import_lcdb(dataset_ids=ids, metrics=("accuracy",))
+    settings = BuildSettings(n_trials=3, cv=2, fit_timeout=30, max_rows=200, groups=("openml",))
+    hpo = build_kb(["sklearn:iris", "sklearn:wine", "sklearn:breast_cancer", "sklearn:diabetes"], root / "hpo",
+                   learners=["decision_tree", "knn", "lightgbm", "ridge_regressor", "knn_regressor"],
+                   settings=settings)
+    kb = lcdb.merge(hpo)
+    kb.save(root / "merged")
+    return root / "merged"
+
+
+@pytest.fixture(autouse=True)
+def cache_dir(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("METAREC_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+def test_recommend_classification(small_kb):
+    rec = metarec.recommend(CREDIT, target="class", kb=small_kb, top_k=5)
+    assert rec.task_type == "classification" and rec.metric == "accuracy"
+    assert [r.rank for r in rec.learners] == [1, 2, 3, 4, 5]
+    scores = [r.score for r in rec.learners]
+    assert scores == sorted(scores, reverse=True)
+    for r in rec.learners:
+        assert r.lower <= r.score <= r.upper
+        assert r.evidence >= 1 and r.fit_time > 0 and r.configs
+    assert len(rec.similar) == 3 and all(s["distance"] >= 0 for s in rec.similar)
+    assert rec.explanation["learner"] == rec.best.learner and rec.explanation["contributions"]
+    # learners the KB never ran are listed apart, with the command that fixes it
+    missing = {x["learner"] for x in rec.no_evidence}
+    assert "hist_gradient_boosting" in missing and not missing & {r.learner for r in rec.learners}
+    assert "metarec kb build" in rec.no_evidence[0]["fix"]
+
+
+def test_recommend_suggests_kb_configs_for_tuned_learners(small_kb):
+    iris = pd.DataFrame(np.random.default_rng(0).normal(size=(150, 4)), columns=list("abcd"))
+    iris["y"] = np.repeat(["x", "y", "z"], 50)
+    rec = metarec.recommend(iris, target="y", kb=small_kb, top_k=25)
+    tuned = [r for r in rec.learners if r.learner in ("decision_tree", "knn", "lightgbm")]
+    assert tuned and all(r.config_source.startswith("kb") for r in tuned)
+    assert rec.warm_start_configs(4)[0][1] == tuned[0].configs[0] or rec.learners[0].config_source == "default"
+
+
+def test_time_budget_demotes_slow_learners(small_kb):
+    rec = metarec.recommend(CREDIT, target="class", kb=small_kb, top_k=20, time_budget=1e-6)
+    assert all(not r.fits_budget for r in rec.learners)
+    assert any("demoted" in w for w in rec.warnings)
+
+
+def test_recommend_regression(small_kb):
+    X = np.random.default_rng(0).normal(size=(120, 3))
+    y = X[:, 0] * 2 + np.random.default_rng(1).normal(size=120)
+    rec = metarec.recommend(X, y=y, kb=small_kb)
+    assert rec.task_type == "regression" and rec.metric == "r2"
+    assert {r.learner for r in rec.learners} <= {"ridge_regressor", "knn_regressor"}
+
+
+def test_recommend_cli(small_kb):
+    r = CliRunner().invoke(cli, ["recommend", str(CREDIT), "-t", "class", "--kb", str(small_kb), "--json"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data["learners"][0]["rank"] == 1 and len(data["similar_datasets"]) == 3
+    table = CliRunner().invoke(cli, ["recommend", str(CREDIT), "-t", "class", "--kb", str(small_kb)])
+    assert table.exit_code == 0 and "Most similar knowledge-base tasks" in table.output
+
+
+def test_recommend_bad_metric_is_one_line(small_kb, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["recommend", str(CREDIT), "-t", "class", "--kb", str(small_kb), "--metric", "r2"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("Error: ") and "does not apply to classification" in err
+
+
+def test_tune_warm_start_resume_report_and_model(small_kb, tmp_path):
+    storage = f"sqlite:///{tmp_path / 'tune.db'}"
+    kw = dict(kb=small_kb, storage=storage, cv=2, warm_start=2, learners="auto", top_k=2)
+    res = metarec.tune(CREDIT, target="class", n_trials=3, **kw)
+    assert len(res.study.trials) == 3 and len(res.warm_start_configs) == 2
+    first = res.study.trials[0]
+    assert first.user_attrs.get("warm_start") and first.params["learner"] == res.warm_start_configs[0]["learner"]
+    # the same call resumes the same study up to the new total
+    res2 = metarec.tune(CREDIT, target="class", n_trials=5, out=tmp_path / "model.joblib",
+                        report=tmp_path / "report", **kw)
+    assert res2.study.study_name == res.study.study_name and len(res2.study.trials) == 5
+    assert (tmp_path / "report" / "optimization_history.png").stat().st_size > 1000
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    assert summary["n_trials"] == 5 and summary["best_learner"] == res2.best_learner
+    import joblib
+
+    model = joblib.load(tmp_path / "model.joblib")
+    pred = model.predict(metarec.load_dataset(CREDIT, target="class").X)
+    assert set(pred) <= {"good", "bad"}
+    with pytest.raises(metarec.MetarecError, match="already exists"):
+        metarec.tune(CREDIT, target="class", n_trials=5, out=tmp_path / "model.joblib", **kw)
+
+
+def test_tune_cli(small_kb, tmp_path):
+    r = CliRunner().invoke(cli, ["tune", str(CREDIT), "-t", "class", "--kb", str(small_kb), "--learners",
+                                 "decision_tree,knn", "--trials", "3", "--cv", "2",
+                                 "--storage", f"sqlite:///{tmp_path / 's.db'}"])
+    assert r.exit_code == 0, r.output
+    assert "best accuracy" in r.output
+
+
+def test_auto_classifier_and_regressor(small_kb):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 4))
+    y = np.where(X[:, 0] + X[:, 1] > 0, "pos", "neg")
+    clf = metarec.AutoClassifier(time_budget=None, n_trials=3, cv=2, kb=small_kb, random_state=0).fit(X, y)
+    assert clf.best_learner_ and clf.study_ is not None and isinstance(clf.best_config_, dict)
+    assert set(clf.predict(X)) <= {"pos", "neg"} and clf.score(X, y) > 0.7
+    assert list(clf.classes_) == ["neg", "pos"]
+    reg = metarec.AutoRegressor(time_budget=None, n_trials=3, cv=2, kb=small_kb, random_state=0)
+    reg.fit(X, X[:, 0] * 3 + 1)
+    assert reg.score(X, X[:, 0] * 3 + 1) > 0.5
+
+
+def test_auto_classifier_sklearn_checks(small_kb):
+    from sklearn.utils.estimator_checks import check_estimator
+
+    est = metarec.AutoClassifier(time_budget=None, n_trials=2, cv=2, kb=small_kb, learners=["decision_tree"],
+                                 warm_start=1, random_state=0)
+    # checks that do not apply: (name -> why)
+    expected = {
+        "check_sample_weight_equivalence_on_dense_data": "fit takes no sample_weight",
+        "check_classifiers_one_label_sample_weights": "fit takes no sample_weight",
+    }
+    failed = check_estimator(est, expected_failed_checks=expected, on_fail=None)
+    bad = [(r["check_name"], str(r["exception"])[:200]) for r in failed if r["status"] == "failed"]
+    assert not bad, bad
