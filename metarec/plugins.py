@@ -35,6 +35,7 @@ ALLOW_ENV = "METAREC_PLUGINS"
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "metarec.learners.builtin",
     "metarec.metafeatures.builtin",
+    "metarec.metamodels.builtin",
     "metarec.cli_commands",
 )
 

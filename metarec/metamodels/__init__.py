@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .base import MetaModelSpec
 
-__all__ = ["MetaModelSpec", "get_metamodel", "get_metamodels"]
+__all__ = ["MetaModelSpec", "get_metamodel", "get_metamodels", "fit_metamodel"]
 
 
 def get_metamodel(name: str) -> MetaModelSpec:
@@ -19,3 +19,11 @@ def get_metamodels() -> list[MetaModelSpec]:
     from ..plugins import get_plugin_host
 
     return [e.obj for e in get_plugin_host().registry("metamodel").entries()]
+
+
+def fit_metamodel(kb, name: str = "lightgbm", metric: str = "accuracy", task_type: str = "classification",
+                  cache: bool = True):
+    """The meta-model ``name`` fitted on ``kb`` (cached by KB checksum); see :mod:`metarec.metamodels.cache`."""
+    from .cache import fit_metamodel as _fit
+
+    return _fit(kb, name=name, metric=metric, task_type=task_type, cache=cache)
