@@ -240,10 +240,14 @@ def nearest_datasets(metafeatures, x, kb, n: int = 3) -> list[dict]:
     """
     import numpy as np
 
+    import warnings
+
     M = _slog(metafeatures.to_numpy(dtype=float))
     v = _slog(x.reindex(metafeatures.columns).to_numpy(dtype=float))
-    med = np.nanmedian(M, axis=0)
-    q75, q25 = np.nanpercentile(M, 75, axis=0), np.nanpercentile(M, 25, axis=0)
+    with warnings.catch_warnings():  # a meta-feature missing on every KB dataset is simply skipped
+        warnings.simplefilter("ignore", RuntimeWarning)
+        med = np.nanmedian(M, axis=0)
+        q75, q25 = np.nanpercentile(M, 75, axis=0), np.nanpercentile(M, 25, axis=0)
     scale = np.where((q75 - q25) > 0, q75 - q25, 1.0)
     Z = (M - med) / scale
     z = (v - med) / scale

@@ -99,6 +99,14 @@ def _count(values) -> dict[str, int]:
     return out
 
 
+from sklearn.utils.metaestimators import available_if  # noqa: E402  (tune is imported lazily)
+
+
+def _best_has(attr: str):
+    """Whether the fitted best pipeline offers ``attr`` (False before fit: sklearn's available_if)."""
+    return lambda self: hasattr(self, "best_pipeline_") and hasattr(self.best_pipeline_, attr)
+
+
 class LabelEncodedClassifier:
     """Fit a classification pipeline on integer class codes and predict the original labels.
 
@@ -122,9 +130,11 @@ class LabelEncodedClassifier:
     def predict(self, X):
         return self._labels[self.pipeline.predict(X).astype(int)]
 
+    @available_if(lambda self: hasattr(self.pipeline, "predict_proba"))
     def predict_proba(self, X):
         return self.pipeline.predict_proba(X)
 
+    @available_if(lambda self: hasattr(self.pipeline, "decision_function"))
     def decision_function(self, X):
         return self.pipeline.decision_function(X)
 
@@ -375,6 +385,16 @@ def write_report(result: TuneResult, directory: str | Path) -> Path:
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin  # noqa: E402  (tune is imported lazily)
 
 
+def _numeric_if_possible(Xa):
+    """Object arrays of numbers become float; text stays (categorical); anything else is a TypeError."""
+    if Xa.dtype != object:
+        return Xa
+    try:
+        return Xa.astype(float)
+    except ValueError:  # text: categorical columns
+        return Xa
+
+
 class _AutoEstimator:
     """Shared body of :class:`AutoClassifier` and :class:`AutoRegressor` (scikit-learn semantics)."""
 
@@ -407,7 +427,7 @@ class _AutoEstimator:
                 raise ValueError(f"X has {len(frame)} rows but y has {len(y)}")
         else:
             Xa, _ = check_X_y(X, y, ensure_all_finite="allow-nan", dtype=None, y_numeric=False)
-            frame = pd.DataFrame(Xa, columns=[f"x{i}" for i in range(Xa.shape[1])])
+            frame = pd.DataFrame(_numeric_if_possible(Xa), columns=[f"x{i}" for i in range(Xa.shape[1])])
         yv = np.asarray(y)
         if yv.ndim != 1:
             yv = yv.ravel() if yv.ndim == 2 and yv.shape[1] == 1 else yv
@@ -418,7 +438,7 @@ class _AutoEstimator:
             check_classification_targets(yv)
             self.classes_ = np.unique(yv)
             if len(self.classes_) < 2:
-                raise ValueError(f"y has a single class ({self.classes_[0]!r}); classification needs at least two")
+                raise ValueError(f"y has only one class ({self.classes_[0]!r}); classification needs at least two")
         else:
             yv = yv.astype(float)
         seed = 0 if self.random_state is None else int(self.random_state)
@@ -441,20 +461,22 @@ class _AutoEstimator:
         check_is_fitted(self, "best_pipeline_")
         if isinstance(X, pd.DataFrame):
             if X.shape[1] != self.n_features_in_:
-                raise ValueError(f"X has {X.shape[1]} features, but this estimator was fitted with {self.n_features_in_}")
+                raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                                 f"{self.n_features_in_} features as input.")
             if hasattr(self, "feature_names_in_"):
                 return X.set_axis([str(c) for c in X.columns], axis=1)
             return X.set_axis([f"x{i}" for i in range(X.shape[1])], axis=1)
         Xa = check_array(X, ensure_all_finite="allow-nan", dtype=None)
         if Xa.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {Xa.shape[1]} features, but this estimator was fitted with {self.n_features_in_}")
+            raise ValueError(f"X has {Xa.shape[1]} features, but {type(self).__name__} is expecting "
+                             f"{self.n_features_in_} features as input.")
         names = list(self.feature_names_in_) if hasattr(self, "feature_names_in_") else [f"x{i}" for i in range(Xa.shape[1])]
-        frame = pd.DataFrame(Xa, columns=names)
-        return frame.infer_objects()
+        return pd.DataFrame(_numeric_if_possible(Xa), columns=names).infer_objects()
 
     def predict(self, X):
         """Predictions of the best pipeline."""
-        return self.best_pipeline_.predict(self._frame(X))
+        frame = self._frame(X)  # raises NotFittedError before fit
+        return self.best_pipeline_.predict(frame)
 
 
 class AutoClassifier(ClassifierMixin, _AutoEstimator, BaseEstimator):
@@ -483,11 +505,15 @@ class AutoClassifier(ClassifierMixin, _AutoEstimator, BaseEstimator):
 
     _task_type = "classification"
 
+    @available_if(_best_has("predict_proba"))
     def predict_proba(self, X):
-        return self.best_pipeline_.predict_proba(self._frame(X))
+        frame = self._frame(X)
+        return self.best_pipeline_.predict_proba(frame)
 
+    @available_if(_best_has("decision_function"))
     def decision_function(self, X):
-        return self.best_pipeline_.decision_function(self._frame(X))
+        frame = self._frame(X)
+        return self.best_pipeline_.decision_function(frame)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

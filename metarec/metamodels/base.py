@@ -29,6 +29,7 @@ import json
 import logging
 import math
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -163,7 +164,8 @@ class Standardizer:
         import numpy as np
 
         A = self._tf(X)
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
             if self.method == "minmax":
                 lo, hi = np.nanmin(A, axis=0), np.nanmax(A, axis=0)
                 self.center_ = np.where(np.isfinite(lo), lo, 0.0)

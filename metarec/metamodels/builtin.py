@@ -1,9 +1,12 @@
-"""Built-in meta-models, registered through the ``register_metamodels`` hook like any plugin.
+"""Built-in meta-models and the ``metarec evaluate`` command, registered through the plugin hooks.
 
-No heavy import here: each factory imports its module (LightGBM, torch, scikit-learn) when called.
+Nothing heavy is imported here: factories import their model module when called, and the command
+imports the evaluation code when it runs, so ``metarec --help`` stays fast.
 """
 
 from __future__ import annotations
+
+import click
 
 from ..hookspecs import hookimpl
 
@@ -15,9 +18,6 @@ def _lightgbm():
 
 
 def _torch():
-    from ..exceptions import require
-
-    require("torch", "torch")
     from .torch_model import TorchMetaModel
 
     return TorchMetaModel()
@@ -41,16 +41,112 @@ def _single_best():
     return SingleBestMetaModel()
 
 
-BUILTIN_METAMODELS = (
-    ("lightgbm", _lightgbm, "LightGBM over meta-features and learner identity, relative targets (default)"),
-    ("torch", _torch, "a torch MLP predicting every learner's relative score at once (needs metarec[torch])"),
-    ("svm", _svm, "support-vector regression per learner on scaled meta-features"),
-    ("knn", _knn, "auto-sklearn style: the best learners of the nearest datasets (L1 on scaled meta-features)"),
-    ("single-best", _single_best, "baseline: the learner with the best mean rank, whatever the dataset"),
-)
+BUILTIN = {
+    "lightgbm": (_lightgbm, "LightGBM ensemble over relative scores (default)"),
+    "torch": (_torch, "multi-output MLP over meta-features, early stopping (needs metarec[torch])"),
+    "svm": (_svm, "RBF support-vector regression per learner"),
+    "knn": (_knn, "best learners of the nearest datasets, L1 on scaled meta-features (auto-sklearn)"),
+    "single-best": (_single_best, "baseline: the learners by mean rank, whatever the dataset"),
+}
 
 
 @hookimpl
 def register_metamodels(register):
-    for name, factory, description in BUILTIN_METAMODELS:
+    for name, (factory, description) in BUILTIN.items():
         register(name, factory, description=description)
+
+
+@hookimpl(specname="register_commands")
+def register_evaluate_command(cli):
+    from ..cli import console, echo_json
+
+    @cli.command("evaluate")
+    @click.option("--metamodel", "-m", "metamodel", default="lightgbm", show_default=True,
+                  help="A registered meta-model, a comma-separated list, or 'all'.")
+    @click.option("--metric", default="accuracy", show_default=True, help="Metric of the KB's runs.")
+    @click.option("--task", "task_type", type=click.Choice(["classification", "regression"]),
+                  default="classification", show_default=True)
+    @click.option("--source", type=click.Choice(["lcdb", "hpo", "all"]), default="lcdb", show_default=True,
+                  help="Which part of the KB to evaluate on.")
+    @click.option("--kb", "kb_path", default=None, type=click.Path(file_okay=False),
+                  help="Knowledge base directory (default: the shipped one, or $METAREC_KB).")
+    @click.option("--folds", type=click.IntRange(min=2), default=None,
+                  help="K folds over datasets instead of leave-one-dataset-out (faster).")
+    @click.option("--jobs", "n_jobs", type=click.IntRange(min=1), default=None,
+                  help="Worker processes (default: CPU count).")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON (with per-dataset top-3 picks).")
+    @click.option("--plot", type=click.Path(dir_okay=False), default=None,
+                  help="Write the regret distribution of each meta-model against single-best to this image.")
+    def evaluate_cmd(metamodel, metric, task_type, source, kb_path, folds, n_jobs, as_json, plot) -> None:
+        """Leave-one-dataset-out evaluation of meta-models: regret, regret@3, NDCG@5, coverage, ...
+
+        \b
+        Examples:
+          metarec evaluate --metamodel lightgbm
+          metarec evaluate --metamodel all --plot regret.png
+          metarec evaluate -m knn,svm --folds 10 --json
+        """
+        from ..evaluate import evaluate_metamodels, plot_regret
+        from ..kb import load_kb
+        from . import get_metamodels
+
+        kb = load_kb(kb_path)
+        if metamodel.strip().lower() == "all":
+            names = [spec.name for spec in get_metamodels()]
+        else:
+            names = [m.strip() for m in metamodel.split(",") if m.strip()]
+        progress_cb = None
+        bar = None
+        if not as_json:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            bar = Progress(TextColumn("refitting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                           console=Console(stderr=True), transient=True)
+            task = bar.add_task("folds", total=None)
+
+            def progress_cb(done, total):
+                bar.update(task, completed=done, total=total)
+
+            bar.start()
+        try:
+            result = evaluate_metamodels(
+                kb, names, metric=metric, task_type=task_type, source=None if source == "all" else source,
+                folds=folds, n_jobs=n_jobs, progress=progress_cb,
+            )
+        finally:
+            if bar is not None:
+                bar.stop()
+        if plot:
+            plot_regret(result, plot)
+        if as_json:
+            doc = result.to_dict(per_dataset=True)
+            if plot:
+                doc["plot"] = str(plot)
+            echo_json(doc)
+            return
+        from rich.table import Table
+
+        s = result.settings
+        table = Table(title=f"{s['protocol']}: {s['datasets']} datasets, {len(s['learners'])} learners, "
+                            f"{s['metric']} ({s['source'] or 'all sources'})")
+        heads = [("meta-model", "left"), ("mean regret", "right"), ("median", "right"), ("regret@3", "right"),
+                 ("top-1 ≤1pt", "right"), ("NDCG@5", "right"), ("Spearman", "right"), ("gap closed", "right"),
+                 ("coverage", "right"), ("fit-time err", "right"), ("seconds", "right")]
+        for h, j in heads:
+            table.add_column(h, justify=j)
+
+        def f(v, fmt):
+            return "-" if v is None or v != v else format(v, fmt)
+
+        for name, m in result.summary.items():
+            err = m["fit_time_error"]
+            table.add_row(
+                name, f(m["mean_regret"], ".4f"), f(m["median_regret"], ".4f"), f(m["regret_at_3"], ".4f"),
+                f(m["top1_within_1pt"], ".0%"), f(m["ndcg_at_5"], ".3f"), f(m["spearman"], ".3f"),
+                f(m["gap_closed"], ".0%"), f(m["coverage"], ".0%"),
+                "-" if err != err else f"x{10 ** err:.1f}", f(m["seconds"], ".0f"),
+            )
+        console().print(table)
+        if plot:
+            click.echo(f"wrote {plot}")

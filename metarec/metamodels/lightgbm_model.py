@@ -246,7 +246,8 @@ class LightGBMMetaModel(MetaModel):
         if "knn" in self.components:
             votes.append(self._knn(A))
         preference = np.mean(votes, axis=0)
-        score = best[:, None] + mu
+        # the expected score, a failure counting as the dataset's worst score (what the ranking uses)
+        score = best[:, None] + preference
         return {
             "score": score,
             "lower": shared("lower"),

@@ -198,11 +198,10 @@ class TorchMetaModel(MetaModel):
         with torch.no_grad():
             out = np.mean([net(Z).numpy().astype(float) for net in self.nets_], axis=0)
         r = out[:, :L] * self.r_std_ + self.r_mean_
-        o = np.minimum(out[:, L:2 * L] * self.o_std_ + self.o_mean_, 0.0)
         lo = out[:, 2 * L:3 * L] * self.s_std_ + self.s_mean_
         hi = out[:, 3 * L:4 * L] * self.s_std_ + self.s_mean_
         best = out[:, -1:] * self.b_std_ + self.b_mean_
-        score = best + o
+        score = best + r  # expected score, a failure counting as the dataset's worst score
         return {"score": score, "lower": np.minimum(lo, hi), "upper": np.maximum(lo, hi), "preference": r}
 
     # -- persistence ---------------------------------------------------------------------------------
