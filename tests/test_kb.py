@@ -238,11 +238,12 @@ def test_kb_build_records_failures_and_timeouts(tmp_path, monkeypatch):
         if n == 3:
             import time
 
-            time.sleep(5)
+            time.sleep(60)
         return real(learner, config, X, y, task_type, cv, seed)
 
     monkeypatch.setattr(evaluation, "cross_validate_config", flaky)
-    settings = BuildSettings(n_trials=4, cv=2, fit_timeout=0.5, max_rows=100, groups=("openml",))
+    # hard limit per trial = fit_timeout x (cv + 1) = 9 s: far above a tree on iris, far below the sleep
+    settings = BuildSettings(n_trials=4, cv=2, fit_timeout=3, max_rows=100, groups=("openml",))
     kb = build_kb(["sklearn:iris"], tmp_path / "kb", learners=["decision_tree"], settings=settings)
     statuses = kb.runs[kb.runs.metric == "accuracy"].sort_values("trial").status.tolist()
     assert statuses.count("failed") == 1 and statuses.count("timeout") == 1 and statuses.count("ok") == 2

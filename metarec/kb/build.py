@@ -74,12 +74,19 @@ def open_storage(url: str):
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         kwargs["engine_kwargs"] = {"connect_args": {"timeout": 120}}
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(url, heartbeat_interval=30, grace_period=120, **kwargs)
-    except Exception as exc:
-        raise KnowledgeBaseError(f"cannot open the Optuna storage {url!r} ({type(exc).__name__}: {exc})") from None
+    import time
+
+    for attempt in range(5):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(url, heartbeat_interval=30, grace_period=120, **kwargs)
+        except Exception as exc:
+            # two builders creating one new database race on its tables: the loser retries
+            if attempt < 4 and type(exc).__name__ in ("IntegrityError", "OperationalError"):
+                time.sleep(0.5 * (attempt + 1))
+                continue
+            raise KnowledgeBaseError(f"cannot open the Optuna storage {url!r} ({type(exc).__name__}: {exc})") from None
 
 
 def _recorded(study) -> list:
