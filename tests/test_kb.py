@@ -244,7 +244,8 @@ def test_kb_build_records_failures_and_timeouts(tmp_path, monkeypatch):
     monkeypatch.setattr(evaluation, "cross_validate_config", flaky)
     # hard limit per trial = fit_timeout x (cv + 1) = 9 s: far above a tree on iris, far below the sleep
     settings = BuildSettings(n_trials=4, cv=2, fit_timeout=3, max_rows=100, groups=("openml",))
-    kb = build_kb(["sklearn:iris"], tmp_path / "kb", learners=["decision_tree"], settings=settings)
+    # isolate=False: the pair runs in this process, so the monkeypatch reaches the forked trial children
+    kb = build_kb(["sklearn:iris"], tmp_path / "kb", learners=["decision_tree"], settings=settings, isolate=False)
     statuses = kb.runs[kb.runs.metric == "accuracy"].sort_values("trial").status.tolist()
     assert statuses.count("failed") == 1 and statuses.count("timeout") == 1 and statuses.count("ok") == 2
     failed = kb.runs[kb.runs.status != "ok"]
@@ -282,3 +283,16 @@ def test_kb_build_parallel_jobs(tmp_path):
     kb = build_kb(["sklearn:iris", "sklearn:wine"], tmp_path / "kb", learners=["decision_tree", "knn"],
                   settings=_settings(2), n_jobs=2)
     assert kb.runs.groupby(["dataset_id", "learner"]).trial.nunique().tolist() == [2, 2, 2, 2]
+
+
+def test_kb_build_pairs_run_in_a_fresh_process(tmp_path, monkeypatch):
+    # by default a pair runs in a spawned worker: this process's state (here a patched evaluator; in a
+    # notebook, OpenMP pools or locks that would hang a forked child) does not reach the trials
+    from metarec.kb import evaluation
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the parent's state leaked into the build")
+
+    monkeypatch.setattr(evaluation, "cross_validate_config", broken)
+    kb = build_kb(["sklearn:iris"], tmp_path / "kb", learners=["decision_tree"], settings=_settings(2))
+    assert set(kb.runs.status) == {"ok"}

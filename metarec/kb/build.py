@@ -208,6 +208,7 @@ def build_kb(
     target: str | None = None,
     task_type: str | None = None,
     progress: Callable[[int, int, dict], None] | None = None,
+    isolate: bool = True,
 ) -> KnowledgeBase:
     """Build (or resume) a knowledge base of tuned runs on ``specs`` and save it to ``out``.
 
@@ -228,6 +229,8 @@ def build_kb(
         Address of a Dask distributed scheduler to run the jobs on.
     progress : callable, optional
         ``progress(done, total, summary)`` after each finished job.
+    isolate : bool
+        Run the pairs in fresh worker processes (default); see :func:`run_jobs`.
     """
     from ..learners import get_learner
     from ..sources import parse_specs
@@ -249,14 +252,36 @@ def build_kb(
                 jobs.append(PairJob(str(spec), did, task, name, storage, settings))
     if not jobs:
         raise MetarecError("no (dataset, learner) pair to run: no learner matches the datasets' task types")
-    run_jobs(jobs, n_jobs=n_jobs, dask_scheduler=dask_scheduler, progress=progress)
+    run_jobs(jobs, n_jobs=n_jobs, dask_scheduler=dask_scheduler, progress=progress, isolate=isolate)
     kb = assemble(storage, settings)
     kb.save(out)
     return kb
 
 
-def run_jobs(jobs, n_jobs: int = 1, dask_scheduler: str | None = None, progress=None) -> list[dict]:
-    """Run pair jobs sequentially, in a process pool, or on a Dask cluster."""
+def _watch_parent(parent_pid: int) -> None:
+    """Worker initializer: exit when the process that started us is gone (killed builder, no orphans)."""
+    import os
+    import threading
+    import time
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="metarec-parent-watch", daemon=True).start()
+
+
+def run_jobs(jobs, n_jobs: int = 1, dask_scheduler: str | None = None, progress=None,
+             isolate: bool = True) -> list[dict]:
+    """Run pair jobs in fresh worker processes (``n_jobs`` at once), in-process, or on a Dask cluster.
+
+    Trials are evaluated in children forked from the process that runs the pair. Forking a process whose
+    state we do not control (a notebook that already ran OpenMP code on several threads, locks held by
+    other threads) can leave a child hung until its time limit, so by default every pair runs in a worker
+    started with ``spawn`` (a fresh interpreter). ``isolate=False`` runs them in this process instead
+    (only with ``n_jobs=1``; useful to debug or to monkeypatch in tests).
+    """
     results = []
     total = len(jobs)
 
@@ -274,17 +299,40 @@ def run_jobs(jobs, n_jobs: int = 1, dask_scheduler: str | None = None, progress=
             futures = client.map(run_pair, jobs, pure=False)
             for fut in as_completed(futures):
                 done(fut.result())
-    elif n_jobs > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed as cf_completed
-
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
-            for fut in cf_completed([pool.submit(run_pair, j) for j in jobs]):
-                done(fut.result())
-    else:
+        return results
+    if not isolate and n_jobs <= 1:
         for job in jobs:
             done(run_pair(job))
+        return results
+    import multiprocessing
+    import os
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    n_jobs = max(1, n_jobs)
+    pool = ProcessPoolExecutor(max_workers=n_jobs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_watch_parent, initargs=(os.getpid(),))
+    todo = iter(jobs)
+    running: set = set()
+    try:
+        # at most n_jobs pairs submitted at a time: an interruption leaves nothing queued behind it
+        while True:
+            while len(running) < n_jobs:
+                job = next(todo, None)
+                if job is None:
+                    break
+                running.add(pool.submit(run_pair, job))
+            if not running:
+                break
+            finished, running = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                done(fut.result())
+    except BaseException:
+        # stop the workers now (the trial in flight carries no result and is redone on resume)
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.terminate()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     return results
 
 
