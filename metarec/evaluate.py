@@ -308,17 +308,18 @@ def evaluate_metamodels(
     names = list(dict.fromkeys(metamodels))
     if not names:
         raise MetarecError("no meta-model to evaluate")
-    if not factories or any(n not in factories for n in names):
-        from .metamodels import get_metamodel
+    from .metamodels import get_metamodel
 
-        for n in names + ["single-best"]:
-            if n not in factories:
-                try:
-                    get_metamodel(n)
-                except MetarecError:
-                    if n == "single-best" and "single-best" not in names:
-                        continue
-                    raise
+    for n in names:
+        if n not in factories:
+            get_metamodel(n)  # an unknown name fails here, with close matches, before any fitting
+    if "single-best" not in names and "single-best" not in factories:
+        from .plugins import get_plugin_host
+
+        if "single-best" not in get_plugin_host().registry("metamodel"):
+            from .metamodels.single_best import SingleBestMetaModel
+
+            factories["single-best"] = SingleBestMetaModel
     run_names = names + (["single-best"] if "single-best" not in names else [])
     ids = list(pt.scores.index)
     splits = _splits(ids, folds, seed)
@@ -445,6 +446,7 @@ def plot_regret(result: EvaluationResult, path) -> str:
     ax2.boxplot(data, showmeans=True)
     ax2.set_xticks(range(1, len(names) + 1), names, rotation=20)
     ax2.set_yscale("symlog", linthresh=0.01)
+    ax2.set_ylim(bottom=0)
     ax2.set_ylabel("top-1 regret")
     ax2.set_title(f"{result.settings.get('protocol', '')}, {result.settings.get('metric', '')}")
     ax2.grid(alpha=0.3, axis="y")

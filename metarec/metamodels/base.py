@@ -434,7 +434,6 @@ class MetaModel:
             self.fit_time_model_ = FitTimeModel().fit(X, ft, ts)
         else:
             self.fit_time_model_ = None
-        np.random.seed(int(getattr(self, "random_state", 0) or 0) % (2**32))
         self._fit(X, Y)
         self.fitted_ = True
         return self
@@ -600,9 +599,19 @@ def load_metamodel(directory: str | os.PathLike) -> MetaModel:
 
 
 def _resolve_class(spec: str, path: Path) -> type:
+    import sys
+
     module, _, qualname = spec.partition(":")
     if not module or not qualname:
         raise MetarecError(f"{path}: no meta-model class recorded")
+    top = module.split(".")[0]
+    if top != "metarec" and module not in sys.modules:
+        # a saved model may come from others: import only metarec's and installed plugins' modules
+        from ..plugins import get_plugin_host
+
+        known = {str(i.module).split(".")[0].split(":")[0] for i in get_plugin_host().infos.values()}
+        if top not in known:
+            raise MetarecError(f"{path}: meta-model class {spec} is not from metarec or an installed plugin")
     try:
         obj: Any = importlib.import_module(module)
         for part in qualname.split("."):

@@ -92,7 +92,14 @@ def register_evaluate_command(cli):
 
         kb = load_kb(kb_path)
         if metamodel.strip().lower() == "all":
+            import importlib.util
+
+            from ..cli import warn
+
             names = [spec.name for spec in get_metamodels()]
+            if "torch" in names and importlib.util.find_spec("torch") is None:
+                names.remove("torch")
+                warn("skipping the torch meta-model: torch is not installed (pip install 'metarec[torch]')")
         else:
             names = [m.strip() for m in metamodel.split(",") if m.strip()]
         progress_cb = None
@@ -130,11 +137,13 @@ def register_evaluate_command(cli):
         s = result.settings
         table = Table(title=f"{s['protocol']}: {s['datasets']} datasets, {len(s['learners'])} learners, "
                             f"{s['metric']} ({s['source'] or 'all sources'})")
-        heads = [("meta-model", "left"), ("mean regret", "right"), ("median", "right"), ("regret@3", "right"),
-                 ("top-1 ≤1pt", "right"), ("NDCG@5", "right"), ("Spearman", "right"), ("gap closed", "right"),
-                 ("coverage", "right"), ("fit-time err", "right"), ("seconds", "right")]
-        for h, j in heads:
-            table.add_column(h, justify=j)
+        heads = ["meta-model", "regret", "median", "regret@3", "top1≤1pt", "NDCG@5", "Spearman", "gap closed",
+                 "coverage", "time err", "s"]
+        for i, h in enumerate(heads):
+            table.add_column(h, justify="left" if i == 0 else "right", no_wrap=True)
+        table.caption = ("regret: mean top-1 regret; median: its median; top1≤1pt: share of datasets within 0.01; "
+                         "gap closed: of single-best's regret; coverage: of the predicted 80% intervals; time err: "
+                         "median factor between predicted and actual fit times; s: fit+predict seconds")
 
         def f(v, fmt):
             return "-" if v is None or v != v else format(v, fmt)

@@ -1,0 +1,200 @@
+"""Evaluation metrics on hand-made examples, the leave-one-dataset-out loop, and `metarec evaluate`."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from metarec.cli import cli, main
+from metarec.evaluate import (
+    coverage,
+    evaluate_metamodels,
+    fit_time_error,
+    gap_closed,
+    ndcg_at_k,
+    plot_regret,
+    regret,
+    regret_at_k,
+    spearman,
+)
+from metarec.kb.format import DATASET_COLUMNS, RUN_COLUMNS, KnowledgeBase, new_manifest
+
+
+# -- metrics, computed by hand ------------------------------------------------------------------------------
+def test_regret_counts_a_missing_learner_as_the_worst_score():
+    s = [0.8, 0.9, np.nan, 0.7]
+    assert regret(s, 1) == 0.0
+    assert regret(s, 0) == pytest.approx(0.1)
+    assert regret(s, 2) == pytest.approx(0.2)  # no score -> the dataset's worst (0.7)
+
+
+def test_regret_at_k_is_the_best_of_the_top_k():
+    s = [0.8, 0.9, np.nan, 0.7]
+    assert regret_at_k(s, [3, 0, 1], k=3) == 0.0
+    assert regret_at_k(s, [3, 0, 1], k=2) == pytest.approx(0.1)
+    assert regret_at_k(s, [2, 3], k=1) == pytest.approx(0.2)
+
+
+def test_ndcg_by_hand():
+    s = [1.0, 0.5, 0.0]  # gains 1, 0.5, 0
+    dcg = 0.5 / math.log2(2) + 1.0 / math.log2(3)
+    ideal = 1.0 / math.log2(2) + 0.5 / math.log2(3)
+    assert ndcg_at_k(s, [1, 0, 2], k=2) == pytest.approx(dcg / ideal)
+    assert ndcg_at_k(s, [0, 1, 2], k=5) == pytest.approx(1.0)
+    # scores 0.9 / 0.7 / missing: gains 1, 0, 0 -> only the best learner's position counts
+    assert ndcg_at_k([0.9, 0.7, np.nan], [1, 0, 2], k=3) == pytest.approx((1 / math.log2(3)) / 1.0)
+    assert ndcg_at_k([0.5, 0.5], [1, 0]) == 1.0
+
+
+def test_spearman_by_hand():
+    assert spearman([0.1, 0.2, 0.3], [1, 2, 3]) == pytest.approx(1.0)
+    assert spearman([0.1, 0.2, 0.3], [3, 2, 1]) == pytest.approx(-1.0)
+    # ranks (1, 2, 3) vs (1, 3, 2): 1 - 6 * 2 / (3 * 8) = 0.5
+    assert spearman([0.1, 0.2, 0.3], [0, 5, 4]) == pytest.approx(0.5)
+    assert math.isnan(spearman([0.1, 0.2, 0.3], [1, 1, 1]))
+
+
+def test_coverage_by_hand():
+    true = [[0.8, np.nan], [0.5, 0.9]]
+    lower = [[0.7, 0.0], [0.6, 0.8]]
+    upper = [[0.9, 1.0], [0.7, 1.0]]
+    assert coverage(true, lower, upper) == pytest.approx(2 / 3)  # 0.8 in, 0.5 out, 0.9 in; NaN ignored
+
+
+def test_gap_closed_and_fit_time_error_by_hand():
+    assert gap_closed(0.01, 0.04) == pytest.approx(0.75)
+    assert gap_closed(0.04, 0.04) == 0.0
+    assert gap_closed(0.05, 0.04) == pytest.approx(-0.25)
+    assert math.isnan(gap_closed(0.0, 0.0))
+    assert fit_time_error([1.0, 10.0, np.nan], [2.0, 10.0, 3.0]) == pytest.approx(math.log10(2) / 2)
+
+
+# -- a hand-made knowledge base ----------------------------------------------------------------------------
+SCORES = {  # dataset -> learner -> score at the largest training size (B has no score on d4)
+    "d1": {"A": 0.9, "B": 0.8, "C": 0.7},
+    "d2": {"A": 0.9, "B": 0.8, "C": 0.7},
+    "d3": {"A": 0.6, "B": 0.9, "C": 0.5},
+    "d4": {"A": 0.8, "C": 0.7},
+}
+
+
+def hand_kb() -> KnowledgeBase:
+    ds = pd.DataFrame({
+        "dataset_id": list(SCORES), "name": [f"data-{d}" for d in SCORES], "source": "lcdb",
+        "task_type": "classification", "openml_id": np.nan, "n_rows": 125.0, "n_features": 4.0, "n_classes": 2.0,
+    })
+    ds["NumberOfInstances"] = [125.0, 130.0, 400.0, 90.0]
+    ds["NumberOfFeatures"] = [5.0, 6.0, 9.0, 3.0]
+    ds["NumberOfClasses"] = 2.0
+    ds["quality"] = [0.1, np.nan, 0.9, 0.3]
+    rows = []
+    for d, sc in SCORES.items():
+        for learner, s in sc.items():
+            rows.append({"dataset_id": d, "learner": learner, "train_size": 100.0, "score": s, "fit_time": 0.5})
+    # a smaller anchor must not be used: only the largest training size counts
+    rows.append({"dataset_id": "d1", "learner": "A", "train_size": 50.0, "score": 0.1, "fit_time": 0.2})
+    runs = pd.DataFrame(rows).assign(
+        source="lcdb", config_id="x", config="{}", metric="accuracy", score_std=0.0, valid_score=np.nan,
+        valid_score_std=np.nan, n_repeats=25.0, trial=np.nan, status="ok",
+    )[list(RUN_COLUMNS)]
+    kb = KnowledgeBase(ds[list(DATASET_COLUMNS) + ["NumberOfInstances", "NumberOfFeatures", "NumberOfClasses",
+                                                   "quality"]], runs, new_manifest())
+    kb.validate()
+    return kb
+
+
+def test_single_best_leave_one_out_by_hand():
+    # leave d1 (or d2, d4) out: mean ranks A < B < C -> pick A; leave d3 out: A -> regret 0.9 - 0.6 = 0.3
+    res = evaluate_metamodels(hand_kb(), ["single-best"], n_jobs=1)
+    m = res.summary["single-best"]
+    assert m["mean_regret"] == pytest.approx(0.3 / 4)
+    assert m["median_regret"] == 0.0
+    assert m["regret_at_3"] == 0.0
+    assert m["top1_within_1pt"] == pytest.approx(0.75)
+    assert m["gap_closed"] == 0.0
+    picks = {p["dataset_id"]: p for p in res.picks("single-best")}
+    assert picks["d3"]["top3"] == ["A", "B", "C"] and picks["d3"]["best"] == "B"
+    assert picks["d1"]["regret"] == 0.0  # A's score at the largest anchor (0.9), not at 50 rows (0.1)
+    assert res.settings["protocol"] == "leave-one-dataset-out" and res.settings["datasets"] == 4
+    assert list(res.table().index) == ["single-best"]
+
+
+def test_evaluate_adds_single_best_for_the_gap_and_takes_factories():
+    from metarec.metamodels.knn import KNNMetaModel
+
+    res = evaluate_metamodels(hand_kb(), ["nearest"], factories={"nearest": lambda: KNNMetaModel(n_neighbors=1)},
+                              n_jobs=1, folds=2)
+    assert list(res.summary) == ["nearest", "single-best"]
+    assert res.settings["protocol"] == "2-fold over datasets"
+    row = res.table().loc["nearest"]
+    assert 0.0 <= row["coverage"] <= 1.0 and 0.0 <= row["ndcg_at_5"] <= 1.0
+    assert len(res.per_dataset) == 8
+
+
+def test_plot_writes_an_image(tmp_path):
+    res = evaluate_metamodels(hand_kb(), ["single-best", "knn"], n_jobs=1)
+    out = plot_regret(res, tmp_path / "regret.png")
+    assert (tmp_path / "regret.png").stat().st_size > 1000 and out.endswith("regret.png")
+
+
+# -- the command line, on a slice of LCDB ------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def lcdb_kb_dir(tmp_path_factory):
+    from metarec.kb.lcdb import import_lcdb
+
+    try:
+        kb = import_lcdb(metrics=("accuracy",), dataset_ids=LCDB_IDS)
+    except Exception as exc:  # pragma: no cover - lcdb missing
+        pytest.skip(f"lcdb not available: {exc}")
+    path = tmp_path_factory.mktemp("kb") / "lcdb15"
+    kb.save(path)
+    return path
+
+
+LCDB_IDS = [3, 6, 12, 14, 16, 18, 21, 22, 23, 24, 26, 28, 30, 31, 32, 36]
+
+
+def test_cli_evaluate_json_has_the_top3_picks(lcdb_kb_dir):
+    r = CliRunner().invoke(cli, ["evaluate", "--kb", str(lcdb_kb_dir), "-m", "knn", "--json", "--jobs", "1"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert list(doc["metamodels"]) == ["knn", "single-best"]
+    assert doc["settings"]["protocol"] == "leave-one-dataset-out"
+    n = doc["settings"]["datasets"]
+    assert n >= 10
+    picks = doc["per_dataset"]["knn"]
+    assert len(picks) == n and all(len(p["top3"]) == 3 for p in picks)
+    assert all(p["regret"] >= p["regret_at_3"] >= 0 for p in picks)
+    for m in doc["metamodels"].values():
+        assert 0 <= m["mean_regret"] < 0.5 and m["coverage"] is not None
+
+
+def test_cli_evaluate_lightgbm_table_and_plot(lcdb_kb_dir, tmp_path):
+    plot = tmp_path / "r.png"
+    r = CliRunner().invoke(cli, ["evaluate", "--kb", str(lcdb_kb_dir), "--folds", "3", "--plot", str(plot)])
+    assert r.exit_code == 0, r.output
+    assert "regret@3" in r.stdout and "lightgbm" in r.stdout and "single-best" in r.stdout
+    assert "3-fold over datasets" in r.stdout
+    assert plot.stat().st_size > 1000
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["-m", "nope"], "unknown metamodel 'nope'"),
+    (["--metric", "r2"], "no 'r2' runs"),
+])
+def test_cli_evaluate_errors_are_one_line(lcdb_kb_dir, args, fragment, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["evaluate", "--kb", str(lcdb_kb_dir), "--jobs", "1", *args])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("Error: ") and fragment in err and "\n" not in err
+
+
+def test_cli_evaluate_missing_kb(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["evaluate", "--kb", str(tmp_path / "nowhere")])
+    assert exc.value.code == 2
+    assert "no knowledge base here" in capsys.readouterr().err

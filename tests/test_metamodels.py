@@ -1,0 +1,312 @@
+"""Meta-models: conformance of every built-in, persistence, the cache, the performance table."""
+
+import importlib.util
+import json
+import logging
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from metarec.exceptions import KnowledgeBaseError, MetarecError, MissingDependencyError
+from metarec.kb.format import DATASET_COLUMNS, RUN_COLUMNS, KnowledgeBase, new_manifest
+from metarec.kb.performance import best_configs, performance_table
+from metarec.metamodels import get_metamodel, get_metamodels
+from metarec.metamodels._conformance import check_metamodel, make_metamodel_data
+from metarec.metamodels.base import MetaModel, MetaPrediction, NotFittedError
+
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+BUILTINS = ["lightgbm", "torch", "svm", "knn", "single-best"]
+
+
+def _fast(name):
+    """Registered factories, with the torch model made small enough for a fast test run."""
+    factory = get_metamodel(name).factory
+    if name == "torch":
+        return lambda: factory().set_params(n_models=2, max_epochs=60, patience=10)
+    return factory
+
+
+def test_builtins_are_registered_by_the_builtin_plugin():
+    from metarec.plugins import get_plugin_host
+
+    reg = get_plugin_host().registry("metamodel")
+    assert [n for n in BUILTINS if n in reg] == BUILTINS
+    assert {reg.entry(n).plugin for n in BUILTINS} == {"metarec.metamodels.builtin"}
+    assert all(spec.description for spec in get_metamodels())
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.skipif(n == "torch" and not HAS_TORCH,
+                                                                           reason="torch not installed"))
+                                  for n in BUILTINS])
+def test_conformance(name):
+    check_metamodel(_fast(name))
+
+
+def test_conformance_catches_a_broken_model():
+    from metarec.metamodels.single_best import SingleBestMetaModel
+
+    class Sloppy(SingleBestMetaModel):
+        def _predict(self, X):
+            out = super()._predict(X)
+            out["preference"] = out["preference"] + np.random.default_rng().normal(size=out["preference"].shape)
+            return out
+
+        def predict(self, X):
+            pred = super().predict(X)
+            pred.lower = pred.score + 1.0  # lower above the score
+            return pred
+
+    with pytest.raises(AssertionError, match="lower <= score <= upper"):
+        check_metamodel(Sloppy)
+
+
+# -- behaviour ------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def data():
+    return make_metamodel_data(n_datasets=60, random_state=3)
+
+
+def test_lightgbm_prediction_and_explain(data):
+    from metarec.metamodels.lightgbm_model import LightGBMMetaModel
+
+    X, Y, times, sizes = data
+    model = LightGBMMetaModel(n_estimators=60).fit(X, Y, fit_times=times, train_sizes=sizes)
+    pred = model.predict(X.iloc[:5])
+    assert isinstance(pred, MetaPrediction) and pred.preference is not None
+    # ranking follows the preference, and the score is best + preference (same order)
+    assert list(pred.ranking().iloc[0]) == list(pred.preference.iloc[0].sort_values(ascending=False).index)
+    assert list(pred.ranking().iloc[0]) == list(pred.score.iloc[0].sort_values(ascending=False).index)
+    frame = pred.frame(0)
+    assert list(frame.columns[:5]) == ["rank", "score", "lower", "upper", "fit_time"] and frame["rank"].iloc[0] == 1
+    contrib = model.explain(X.iloc[0], "l2")
+    assert list(contrib.index) == list(X.columns) and contrib.abs().sum() > 0
+    assert contrib["always_missing"] == 0.0
+    with pytest.raises(MetarecError, match="unknown learner"):
+        model.explain(X.iloc[0], "nope")
+
+
+def test_all_missing_metafeatures_and_unknown_columns(data):
+    from metarec.metamodels.svm import SVMMetaModel
+
+    X, Y, times, sizes = data
+    model = SVMMetaModel().fit(X, Y)
+    blank = pd.DataFrame([[np.nan] * X.shape[1]], columns=X.columns, index=["blank"])
+    pred = model.predict(blank)
+    assert np.isfinite(pred.score.to_numpy()).all()
+    assert pred.fit_time.isna().all().all()  # fitted without fit times
+    with pytest.raises(MetarecError, match="none of the"):
+        model.predict(pd.DataFrame({"other": [1.0]}))
+
+
+def test_fit_rejects_bad_input(data):
+    from metarec.metamodels.knn import KNNMetaModel
+
+    X, Y, _, _ = data
+    with pytest.raises(TypeError):
+        KNNMetaModel().fit(X.to_numpy(), Y)
+    with pytest.raises(MetarecError, match="rows"):
+        KNNMetaModel().fit(X.iloc[:5], Y)
+    with pytest.raises(MetarecError, match="at least 2"):
+        KNNMetaModel().fit(X.iloc[:1], Y.iloc[:1])
+    with pytest.raises(NotFittedError):
+        KNNMetaModel().rank(X)
+
+
+def test_fit_time_model_extrapolates_with_size(data):
+    from metarec.metamodels.single_best import SingleBestMetaModel
+
+    X, Y, times, sizes = data
+    model = SingleBestMetaModel().fit(X, Y, fit_times=times, train_sizes=sizes)
+    small = X.iloc[[0]].assign(NumberOfInstances=1_000.0, NumberOfFeatures=20.0)
+    big = small.assign(NumberOfInstances=1_000_000.0)
+    assert (model.predict(big).fit_time.to_numpy() > 50 * model.predict(small).fit_time.to_numpy()).all()
+
+
+def test_params_round_trip_and_repr():
+    from metarec.metamodels.lightgbm_model import LightGBMMetaModel
+
+    m = LightGBMMetaModel(n_estimators=10)
+    assert m.get_params()["n_estimators"] == 10 and "n_estimators=10" in repr(m)
+    with pytest.raises(ValueError, match="no parameter"):
+        m.set_params(bogus=1)
+
+
+# -- persistence ---------------------------------------------------------------------------------------------
+def test_lightgbm_saves_text_models_and_json(data, tmp_path):
+    from metarec.metamodels.lightgbm_model import LightGBMMetaModel
+
+    X, Y, times, sizes = data
+    model = LightGBMMetaModel(n_estimators=30).fit(X, Y, fit_times=times, train_sizes=sizes)
+    model.save(tmp_path / "m")
+    files = sorted(p.name for p in (tmp_path / "m").iterdir())
+    assert "metamodel.json" in files and all(f.endswith((".txt", ".json")) for f in files)
+    assert (tmp_path / "m" / "bag0_mu_000.txt").read_text().startswith("tree")
+    assert sum(f.startswith("bag2_") for f in files) > 0 and "best.txt" in files
+    doc = json.loads((tmp_path / "m" / "metamodel.json").read_text())
+    assert doc["name"] == "lightgbm" and doc["learners"] == list(Y.columns)
+    loaded = MetaModel.load(tmp_path / "m")
+    pd.testing.assert_frame_equal(loaded.predict(X).score, model.predict(X).score)
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="torch not installed")
+def test_torch_state_dict_loads_with_weights_only(data, tmp_path, monkeypatch):
+    import torch
+
+    from metarec.metamodels.torch_model import TorchMetaModel
+
+    X, Y, _, _ = data
+    model = TorchMetaModel(n_models=1, max_epochs=30).fit(X, Y)
+    model.save(tmp_path / "t")
+    assert (tmp_path / "t" / "torch_state.pt").exists()
+    seen = {}
+    real = torch.load
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", spy)
+    loaded = TorchMetaModel.load(tmp_path / "t")
+    assert seen.get("weights_only") is True
+    np.testing.assert_array_equal(loaded.predict(X).score.to_numpy(), model.predict(X).score.to_numpy())
+
+
+def test_torch_missing_names_the_extra(data, monkeypatch):
+    from metarec.metamodels.torch_model import TorchMetaModel
+
+    X, Y, _, _ = data
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch now fails
+    with pytest.raises(MissingDependencyError, match=r"pip install 'metarec\[torch\]'"):
+        TorchMetaModel().fit(X, Y)
+
+
+def test_load_errors_are_clear(tmp_path, data):
+    from metarec.metamodels.knn import KNNMetaModel
+
+    with pytest.raises(MetarecError, match="no saved meta-model"):
+        MetaModel.load(tmp_path)
+    (tmp_path / "metamodel.json").write_text("{not json")
+    with pytest.raises(MetarecError, match="unreadable"):
+        MetaModel.load(tmp_path)
+    (tmp_path / "metamodel.json").write_text(json.dumps({"format": "metarec-metamodel", "class": "os:system"}))
+    with pytest.raises(MetarecError, match="not a metarec meta-model class"):
+        MetaModel.load(tmp_path)
+    (tmp_path / "metamodel.json").write_text(json.dumps({"format": "metarec-metamodel", "class": "antigravity:X"}))
+    with pytest.raises(MetarecError, match="not from metarec or an installed plugin"):
+        MetaModel.load(tmp_path)  # a saved model never makes metarec import an arbitrary module
+    assert "antigravity" not in sys.modules
+    X, Y, _, _ = data
+    KNNMetaModel().fit(X, Y).save(tmp_path / "knn")
+    from metarec.metamodels.svm import SVMMetaModel
+
+    with pytest.raises(MetarecError, match="not a SVMMetaModel"):
+        SVMMetaModel.load(tmp_path / "knn")
+
+
+# -- the cache of fitted models -----------------------------------------------------------------------------
+def small_kb() -> KnowledgeBase:
+    X, Y, times, sizes = make_metamodel_data(n_datasets=20, random_state=5)
+    ids = [f"openml:{i}" for i in range(len(X))]
+    ds = pd.DataFrame({"dataset_id": ids, "name": ids, "source": "lcdb", "task_type": "classification",
+                       "openml_id": np.nan, "n_rows": X["NumberOfInstances"].to_numpy(), "n_features": 1.0,
+                       "n_classes": 2.0})
+    ds = pd.concat([ds, X.reset_index(drop=True)], axis=1)
+    long = Y.set_axis(ids).stack().rename("score").reset_index()
+    long.columns = ["dataset_id", "learner", "score"]
+    long["fit_time"] = times.set_axis(ids).stack().to_numpy()
+    long["train_size"] = sizes.set_axis(ids).stack().to_numpy()
+    runs = long.assign(source="lcdb", config_id="x", config="{}", metric="accuracy", score_std=0.0,
+                       valid_score=np.nan, valid_score_std=np.nan, n_repeats=25.0, trial=np.nan,
+                       status="ok")[list(RUN_COLUMNS)]
+    kb = KnowledgeBase(ds[list(DATASET_COLUMNS) + list(X.columns)], runs, new_manifest())
+    kb.validate()
+    return kb
+
+
+def test_fit_metamodel_caches_by_checksum_and_rebuilds_corrupt_entries(tmp_path, monkeypatch, caplog):
+    from metarec.metamodels import fit_metamodel
+    from metarec.metamodels.knn import KNNMetaModel
+
+    monkeypatch.setenv("METAREC_CACHE_DIR", str(tmp_path / "cache"))
+    kb = small_kb().save(tmp_path / "kb")
+    from metarec.kb import load_kb
+
+    kb = load_kb(tmp_path / "kb")
+    first = fit_metamodel(kb, name="knn")
+    entries = list((tmp_path / "cache").rglob("metamodel.json"))
+    assert len(entries) == 1 and kb.checksum in str(entries[0])
+    calls = []
+    monkeypatch.setattr(KNNMetaModel, "fit", lambda self, *a, **k: calls.append(1) or self)
+    again = fit_metamodel(kb, name="knn")  # from the cache: no refit
+    assert calls == [] and type(again) is KNNMetaModel
+    x = kb.datasets[kb.metafeature_names].iloc[:3]
+    pd.testing.assert_frame_equal(again.predict(x).score, first.predict(x).score)
+    monkeypatch.undo()
+    monkeypatch.setenv("METAREC_CACHE_DIR", str(tmp_path / "cache"))
+    entries[0].write_text("garbage")
+    with caplog.at_level(logging.WARNING):
+        rebuilt = fit_metamodel(kb, name="knn")
+    assert "refitting" in caplog.text
+    assert json.loads(entries[0].read_text())["name"] == "knn"
+    pd.testing.assert_frame_equal(rebuilt.predict(x).score, first.predict(x).score)
+
+
+# -- the performance table -------------------------------------------------------------------------------------
+def _runs(rows):
+    base = dict(source="lcdb", config_id="x", config="{}", metric="accuracy", score_std=0.0, valid_score=np.nan,
+                valid_score_std=np.nan, fit_time=1.0, n_repeats=1.0, trial=np.nan, status="ok", train_size=100.0)
+    return pd.DataFrame([{**base, **r} for r in rows])[list(RUN_COLUMNS)]
+
+
+def _kb(runs, ids=("a", "b", "c")):
+    ds = pd.DataFrame({"dataset_id": list(ids), "name": list(ids), "source": "x", "task_type": "classification",
+                       "openml_id": np.nan, "n_rows": 1.0, "n_features": 1.0, "n_classes": 2.0, "q": [1.0, 2.0, 3.0]})
+    return KnowledgeBase(ds, runs, new_manifest())
+
+
+def test_performance_table_definitions():
+    runs = _runs([
+        {"dataset_id": "a", "learner": "x", "train_size": 50.0, "score": 0.9, "fit_time": 0.1},
+        {"dataset_id": "a", "learner": "x", "train_size": 100.0, "score": 0.7, "fit_time": 0.2},
+        {"dataset_id": "a", "learner": "y", "train_size": 80.0, "score": 0.8},
+        {"dataset_id": "b", "learner": "y", "score": 0.6},
+        {"dataset_id": "a", "learner": "x", "metric": "logloss", "score": 0.3},
+        # HPO: the best ok trial counts; a better failed trial does not
+        {"dataset_id": "b", "learner": "h", "source": "hpo", "trial": 0.0, "config_id": "c0", "score": 0.5},
+        {"dataset_id": "b", "learner": "h", "source": "hpo", "trial": 1.0, "config_id": "c1", "score": 0.7,
+         "fit_time": 3.0},
+        {"dataset_id": "b", "learner": "h", "source": "hpo", "trial": 2.0, "config_id": "c2", "score": 0.99,
+         "status": "failed"},
+    ])
+    pt = performance_table(_kb(runs))
+    assert list(pt.scores.index) == ["a", "b"]  # c has no runs
+    assert pt.scores.loc["a", "x"] == 0.7 and pt.fit_times.loc["a", "x"] == 0.2  # largest size, not best
+    assert pt.train_sizes.loc["a", "y"] == 80.0
+    assert pt.scores.loc["b", "h"] == 0.7 and pt.fit_times.loc["b", "h"] == 3.0
+    assert np.isnan(pt.scores.loc["b", "x"])
+    assert pt.evidence.to_dict() == {"h": 1, "x": 1, "y": 2}
+    assert list(pt.metafeatures.columns) == ["q"] and list(pt.metafeatures.index) == ["a", "b"]
+    assert performance_table(_kb(runs), source="lcdb").scores.columns.tolist() == ["x", "y"]
+    assert performance_table(_kb(runs), metric="logloss").scores.loc["a", "x"] == -0.3  # lower is better
+    with pytest.raises(KnowledgeBaseError, match="no 'auc' runs"):
+        performance_table(_kb(runs), metric="auc")
+    with pytest.raises(KnowledgeBaseError, match="unknown metric"):
+        performance_table(_kb(runs), metric="nope")
+
+
+def test_best_configs_round_robin_over_the_nearest_datasets():
+    def trial(d, t, cfg, score, status="ok"):
+        return {"dataset_id": d, "learner": "h", "source": "hpo", "trial": float(t), "config": json.dumps(cfg),
+                "config_id": json.dumps(cfg), "score": score, "status": status}
+
+    runs = _runs([
+        trial("a", 0, {"k": 1}, 0.6), trial("a", 1, {"k": 2}, 0.9), trial("a", 2, {"k": 3}, 0.8),
+        trial("b", 0, {"k": 4}, 0.5), trial("b", 1, {"k": 2}, 0.55), trial("b", 2, {"k": 9}, 0.99, "failed"),
+    ])
+    kb = _kb(runs)
+    # a's best, b's best, a's second, ...; {"k": 2} is best on both and kept once
+    assert best_configs(kb, ["a", "b"], "h", k=3) == [{"k": 2}, {"k": 3}, {"k": 4}]
+    assert best_configs(kb, ["b", "a"], "h", k=2) == [{"k": 2}, {"k": 4}]
+    assert best_configs(kb, ["c"], "h") == [] and best_configs(kb, ["a"], "other") == []
