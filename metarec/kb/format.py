@@ -251,19 +251,19 @@ class KnowledgeBase:
         if ds["dataset_id"].duplicated().any():
             dup = ds.loc[ds["dataset_id"].duplicated(), "dataset_id"].iloc[0]
             raise KnowledgeBaseError(f"{where}/{DATASETS}: dataset id {dup!r} appears twice")
-        bad_task = set(ds["task_type"]) - TASK_TYPES
+        bad_task = set(ds["task_type"].unique()) - TASK_TYPES
         if bad_task:
             raise KnowledgeBaseError(f"{where}/{DATASETS}: unknown task types {sorted(bad_task)}")
         for c in self.metafeature_names:
             if not pd.api.types.is_numeric_dtype(ds[c]):
                 raise KnowledgeBaseError(f"{where}/{DATASETS}: meta-feature {c!r} is not numeric ({ds[c].dtype})")
         runs = self.runs
-        unknown = set(runs["dataset_id"]) - set(ds["dataset_id"])
+        unknown = set(runs["dataset_id"].unique()) - set(ds["dataset_id"].unique())
         if unknown:
             raise KnowledgeBaseError(
                 f"{where}/{RUNS}: runs of {len(unknown)} dataset(s) not in {DATASETS}, e.g. {sorted(unknown)[0]!r}"
             )
-        bad_status = set(runs["status"]) - STATUSES
+        bad_status = set(runs["status"].unique()) - STATUSES
         if bad_status:
             raise KnowledgeBaseError(f"{where}/{RUNS}: unknown statuses {sorted(bad_status)}")
         key = ["dataset_id", "source", "learner", "config_id", "metric", "train_size", "trial"]
@@ -275,8 +275,9 @@ class KnowledgeBase:
             )
         if check_manifest_tables and self.manifest:
             declared = set(self.manifest.get("learners", {}))
-            if declared and set(runs["learner"]) - declared:
-                extra = sorted(set(runs["learner"]) - declared)
+            run_learners = set(runs["learner"].unique())
+            if declared and run_learners - declared:
+                extra = sorted(run_learners - declared)
                 raise KnowledgeBaseError(f"{where}/{MANIFEST}: learners {extra} have runs but are not declared")
             mf = set(self.manifest.get("metafeatures", {}))
             if mf and mf != set(self.metafeature_names):

@@ -140,7 +140,8 @@ def performance_table(
     if not METRICS[metric]["higher_is_better"]:
         long["score"] = -long["score"]
 
-    order_ds = [d for d in ds["dataset_id"] if d in set(long["dataset_id"])]
+    present = set(long["dataset_id"].unique())
+    order_ds = [d for d in ds["dataset_id"] if d in present]
     learners = sorted(long["learner"].unique())
 
     def wide(col: str):

@@ -584,7 +584,16 @@ class MetaModel:
         ftm = doc.get("fit_time_model")
         self.fit_time_model_ = FitTimeModel.from_state(ftm) if ftm else None
         try:
-            self._set_state(doc.get("state") or {}, root)
+            # parsing saved boosters starts an OpenMP team per model: on a busy machine one thread is
+            # several times faster than spinning threads that wait for a core
+            import importlib
+
+            from threadpoolctl import threadpool_limits
+
+            for module in getattr(klass, "_openmp_modules", ()):
+                importlib.import_module(module)  # load its OpenMP runtime first, or the limit misses it
+            with threadpool_limits(1, user_api="openmp"):
+                self._set_state(doc.get("state") or {}, root)
         except MetarecError:
             raise
         except Exception as exc:

@@ -54,6 +54,7 @@ class LightGBMMetaModel(MetaModel):
     """
 
     name = "lightgbm"
+    _openmp_modules = ("lightgbm",)
     explain_method_ = "LightGBM pred_contrib of the learner's relative-score models"
 
     def __init__(
