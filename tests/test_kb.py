@@ -296,3 +296,15 @@ def test_kb_build_pairs_run_in_a_fresh_process(tmp_path, monkeypatch):
     monkeypatch.setattr(evaluation, "cross_validate_config", broken)
     kb = build_kb(["sklearn:iris"], tmp_path / "kb", learners=["decision_tree"], settings=_settings(2))
     assert set(kb.runs.status) == {"ok"}
+
+
+def test_subset_and_in_memory_kbs_have_their_own_checksum(saved):
+    # the checksum keys the meta-model cache: a leave-one-out subset must never reuse its parent's model
+    kb = KnowledgeBase.load(saved)
+    ids = sorted(kb.datasets["dataset_id"])
+    sub = kb.subset(ids[1:])
+    assert sub.checksum != kb.checksum
+    assert sub.checksum == kb.subset(ids[1:]).checksum != kb.subset(ids[:-1]).checksum
+    fresh = KnowledgeBase(kb.datasets, kb.runs, {}, None)
+    other = KnowledgeBase(kb.datasets.iloc[1:], kb.runs, {}, None)
+    assert fresh.checksum != other.checksum

@@ -158,6 +158,14 @@ class KnowledgeBase:
     def checksum(self) -> str:
         """A digest of the tables' checksums (keys caches of models fitted on this KB)."""
         tables = self.manifest.get("tables", {})
+        if not tables:  # built in memory, never saved: digest the content itself
+            import pandas as pd
+
+            h = hashlib.sha256()
+            for frame in (self.datasets, self.runs):
+                h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+                h.update(json.dumps(list(map(str, frame.columns))).encode())
+            return h.hexdigest()[:16]
         text = json.dumps({k: v.get("sha256") for k, v in sorted(tables.items())})
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -319,7 +327,11 @@ class KnowledgeBase:
         keep = set(dataset_ids)
         ds = self.datasets[self.datasets["dataset_id"].isin(keep)].reset_index(drop=True)
         runs = self.runs[self.runs["dataset_id"].isin(keep)].reset_index(drop=True)
-        return KnowledgeBase(ds, runs, dict(self.manifest), None)
+        manifest = dict(self.manifest)
+        # a subset is another KB: its checksum (the key of cached meta-models) must differ from the parent's
+        key = json.dumps([self.checksum, sorted(ds["dataset_id"].tolist())])
+        manifest["tables"] = {"subset": {"sha256": hashlib.sha256(key.encode()).hexdigest()}}
+        return KnowledgeBase(ds, runs, manifest, None)
 
     def summary(self) -> dict[str, Any]:
         ds, runs = self.datasets, self.runs
