@@ -1,0 +1,35 @@
+"""The benchmarks run end to end (tiny settings): their figures in README come from these very scripts."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_warmstart_benchmark_smoke(tmp_path, monkeypatch):
+    monkeypatch.setenv("METAREC_CACHE_DIR", str(tmp_path / "cache"))
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "warmstart.py"), "--tasks", "sklearn:wine,sklearn:diabetes",
+           "--seeds", "1", "--trials", "6", "--out", str(tmp_path / "ws"), "--plot", str(tmp_path / "ws.png")]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "trials warm needs to reach cold's best-of-6" in out.stdout
+    runs = [json.loads(x) for x in (tmp_path / "ws" / "runs.jsonl").read_text().splitlines()]
+    assert {(r["task"], r["arm"]) for r in runs} == {(t, a) for t in ("sklearn:wine", "sklearn:diabetes")
+                                                      for a in ("warm", "cold")}
+    for r in runs:
+        assert len(r["values"]) == 6 and r["learners"]
+    for spec in ("sklearn:wine", "sklearn:diabetes"):  # held out: not among its own nearest KB tasks
+        line = next(x for x in out.stdout.splitlines() if x.startswith(spec + ":"))
+        assert "nearest [" in line and f"'{spec}'" not in line.split("nearest")[1]
+    warm = [r for r in runs if r["arm"] == "warm"]
+    assert all(len(r["warm_configs"]) == 5 for r in warm)
+    assert (tmp_path / "ws.png").stat().st_size > 10_000
+    # resuming does not redo finished runs
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and "seed 0 warm" not in again.stdout
+    assert len((tmp_path / "ws" / "runs.jsonl").read_text().splitlines()) == 4
