@@ -344,10 +344,17 @@ class KnowledgeBase:
                 "runs": int(len(part)),
             }
             if src == "hpo":
-                trials = part.groupby(["dataset_id", "learner"])["config_id"].nunique()
+                pairs = part.groupby(["dataset_id", "learner"])
+                trials, configs = pairs["trial"].nunique(), pairs["config_id"].nunique()
+                by_source[src]["pairs"] = int(len(trials))
                 by_source[src]["trials_per_pair"] = {
                     "min": int(trials.min()), "median": float(trials.median()), "max": int(trials.max())
                 }
+                # TPE may repeat a config in a small space: distinct configs can be fewer than trials
+                by_source[src]["distinct_configs_per_pair"] = {
+                    "min": int(configs.min()), "median": float(configs.median()), "max": int(configs.max())
+                }
+                by_source[src]["statuses"] = {k: int(v) for k, v in part["status"].value_counts().items()}
                 by_source[src]["task_types"] = {
                     t: int(n) for t, n in ds[ds["dataset_id"].isin(part["dataset_id"])]["task_type"].value_counts().items()
                 }
