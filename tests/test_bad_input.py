@@ -78,6 +78,7 @@ class Case:
     warning: str | None = None  # regex of a warning on success
     task: str | None = None  # the task type decided on success
     check: Callable | None = None  # more assertions on the loaded Dataset
+    tune_error: tuple[str, str] | None = None  # (problem, fix) when only tuning must refuse it
 
 
 def _rows(n):
@@ -147,7 +148,8 @@ CASES = [
         a=lambda: [f"{v:.3f}" for v in np.linspace(0, 9, N)], y=lambda: [str(i % 3) for i in range(N)])),
          warning="column 'a': numbers stored as text read as numbers", task="classification",
          check=lambda ds: ds.X["a"].dtype == float and ds.y.nunique() == 3),
-    Case("no feature column", _csv("nf.csv", lambda: _base()[["y"]]), warning="no feature columns besides the target"),
+    Case("no feature column", _csv("nf.csv", lambda: _base()[["y"]]), warning="no feature columns besides the target",
+         tune_error=("no feature column besides the target 'y'", "needs at least one")),
     # -- shape ---------------------------------------------------------------------------------------------
     Case("1 row", _csv("one.csv", _rows(1)), error=("1 row.* fewer than the minimum of 2", "add rows")),
     Case("2 rows", _text("two.csv", "a,y\n1.5,p\n2.5,q\n"), warning="only 2 rows: .* unreliable",
@@ -333,3 +335,31 @@ def test_api_success(case, tmp_path):
 def test_the_matrix_covers_the_issue():
     """At least 25 cases, every one named in issue 8 among them."""
     assert len(CASES) >= 25 and len({c.name for c in CASES}) == len(CASES)
+
+
+TUNED = [c for c in SUCCESSES if c.name != "10,000 columns"]  # that one is covered by recommend (~12 s each way)
+
+
+@pytest.mark.parametrize("case", TUNED, ids=_ids(TUNED))
+def test_cli_tune_success(case, tmp_path):
+    """`metarec tune DATA --target y --out model.joblib`: a complete model and sidecar, or one clean error."""
+    data = _data(case, tmp_path)
+    outdir = tmp_path / "out"
+    args = ["tune"] + _args(case, data) + ["--out", str(outdir / "model.joblib"), "--trials", "2", "--cv", "2",
+                                           "--storage", f"sqlite:///{tmp_path / 'tune.db'}"]
+    code, out, err = run_cli(args)
+    assert "Traceback" not in out + err
+    if case.tune_error:
+        _assert_one_line_error(Case(case.name, case.make, error=case.tune_error), code, out, err)
+        assert _files(outdir) == []
+        with pytest.raises(DataError, match=case.tune_error[0]):
+            metarec.tune(data, target=case.target, out=outdir / "model.joblib", storage=None, n_trials=1)
+        assert _files(outdir) == []
+        return
+    assert code == 0, (out, err)
+    assert _files(outdir) == ["model.joblib", "model.joblib.json"]
+    import joblib
+
+    model = joblib.load(outdir / "model.joblib")  # our own file, just written
+    ds = metarec.load_dataset(data, target=case.target)
+    assert len(model.predict(ds.X)) == ds.n_rows

@@ -112,6 +112,27 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
+def ensure_new_file(path: str | os.PathLike, force: bool, option: str = "--out") -> None:
+    """Refuse to overwrite an existing file at ``path`` without ``force`` (checked before any work)."""
+    from ..exceptions import MetarecError
+
+    p = Path(path)
+    if p.is_dir():
+        raise MetarecError(f"{p}: is a directory; give {option} a file name")
+    if p.exists() and not force:
+        raise MetarecError(f"{p}: already exists; pass --force (force=True) to overwrite it")
+
+
+def atomic_write_figure(fig, path: str | os.PathLike, **kwargs) -> None:
+    """Save a matplotlib figure (format from the extension) via a temporary file renamed into place."""
+    import io
+
+    path = Path(path)
+    buf = io.BytesIO()
+    fig.savefig(buf, format=path.suffix.lstrip(".").lower() or "png", **kwargs)
+    atomic_write_bytes(path, buf.getvalue())
+
+
 def atomic_write_parquet(frame, path: Path) -> None:
     import io
 
