@@ -333,8 +333,13 @@ def register_recommend_commands(cli):
         """Tune the recommended learners on DATA, warm-started from similar tasks (Optuna TPE)."""
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+        import optuna
+
+        from .cli import one_line_logs
         from .tune import tune
 
+        optuna.logging.get_logger("optuna")  # creates optuna's handler, so it can be filtered
+        one_line_logs("optuna")
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console(), transient=False) as bar:
             task = bar.add_task("trials", total=n_trials)
