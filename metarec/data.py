@@ -322,6 +322,11 @@ def _type_target(y, task_type, src, warnings):
                 )
             else:
                 task_type = REGRESSION
+                if integral:
+                    warnings.append(
+                        f"integer target with {n_unique} distinct values (more than {MAX_INT_CLASSES}) treated as "
+                        f"regression; pass task_type='classification' (--task classification) to override"
+                    )
     if task_type == REGRESSION:
         try:
             y = pd.to_numeric(y, errors="raise").astype(float)

@@ -23,6 +23,8 @@ from .exceptions import DataError, MetarecError
 logger = logging.getLogger(__name__)
 
 DEFAULT_STORAGE = "sqlite:///metarec-tune.db"
+#: Fewer rows than this cannot be cross-validated meaningfully: tuning refuses them (recommend does not).
+MIN_TUNE_ROWS = 10
 #: What ``--report DIR`` writes (an existing one is overwritten only with ``force``).
 REPORT_FILES = ("optimization_history.png", "summary.json")
 
@@ -199,7 +201,11 @@ def make_objective(X, y, task_type: str, learners: list, metric: str, cv: int = 
         trial.set_user_attr("config", json.dumps(config, sort_keys=True, default=str))
         pipe = learner.make_pipeline(config, random_state=random_state)
         t0 = time.perf_counter()
-        scores = cross_val_score(pipe, X, y, cv=splitter, scoring=scorer, error_score="raise")
+        try:
+            scores = cross_val_score(pipe, X, y, cv=splitter, scoring=scorer, error_score="raise")
+        except Exception as exc:  # recorded, so "no trial finished" can name the cause
+            trial.set_user_attr("error", f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}")
+            raise
         trial.set_user_attr("cv_seconds", time.perf_counter() - t0)
         value = float(scores.mean())
         if not math.isfinite(value):
@@ -279,6 +285,9 @@ def tune(
     metric = check_metric(metric, ds.task_type)
     if ds.n_features == 0:
         raise DataError(f"{ds.source}: no feature column besides the target {ds.target!r}; a model needs at least one")
+    if ds.n_rows < MIN_TUNE_ROWS:
+        raise DataError(f"{ds.source}: only {ds.n_rows} rows, too few to cross-validate; tuning needs at least "
+                        f"{MIN_TUNE_ROWS} (add rows; `metarec recommend` works on fewer)")
     from .kb.format import atomic_write_figure, ensure_new_file
 
     if out is not None:
@@ -325,8 +334,8 @@ def tune(
         best = study.best_trial
     except ValueError:
         failed = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.FAIL]
-        reason = failed[-1].system_attrs.get("fail_reason", "") if failed else ""
-        reason = f" (last failure: {reason.strip().splitlines()[-1][:200]})" if reason.strip() else ""
+        reason = failed[-1].user_attrs.get("error", "") if failed else ""
+        reason = f" (last failure: {reason[:200]})" if reason else ""
         raise MetarecError("no trial finished: every configuration failed or the time budget was too short"
                            f"{reason}; raise --timeout or --trials") from None
     best_learner = best.params["learner"]
