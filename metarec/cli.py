@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from typing import Any
 
 import click
 
 from . import __version__
-from .exceptions import MetarecError
+from .exceptions import MetarecError, MetarecWarning
 
 EXIT_USER_ERROR = 2
 
@@ -117,7 +118,18 @@ def one_line_logs(logger_name: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``metarec`` console script: user errors become one line and exit code 2."""
     try:
-        cli.main(args=argv, prog_name="metarec", standalone_mode=False)
+        with warnings.catch_warnings():  # the library's MetarecWarnings become one "Warning:" line each
+            warnings.simplefilter("always", MetarecWarning)
+            shown = warnings.showwarning
+
+            def show(message, category, *args, **kwargs):
+                if issubclass(category, MetarecWarning):
+                    warn(str(message))
+                else:
+                    shown(message, category, *args, **kwargs)
+
+            warnings.showwarning = show
+            cli.main(args=argv, prog_name="metarec", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)

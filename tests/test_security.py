@@ -104,13 +104,15 @@ def test_pickles_in_a_kb_are_never_read(tmp_path):
     assert not marker.exists()
 
 
+@pytest.mark.filterwarnings("ignore::metarec.exceptions.MetarecWarning")
+@pytest.mark.parametrize("forged", [False, True], ids=["checksums stale", "checksums forged"])
 @pytest.mark.parametrize("name", ["lightgbm", "knn", "svm", "single-best"])
-def test_pickles_in_the_metamodel_cache_are_never_read(name, tmp_path, monkeypatch, caplog):
+def test_pickles_in_the_metamodel_cache_are_never_read(name, forged, tmp_path, monkeypatch, caplog):
     import logging
 
     from metarec.kb import load_kb
     from metarec.metamodels import fit_metamodel
-    from metarec.metamodels.cache import cache_dir
+    from metarec.metamodels.cache import CHECKSUMS, _digests, cache_dir
 
     monkeypatch.setenv("METAREC_CACHE_DIR", str(tmp_path / "cache"))
     kb = load_kb(_small_kb(tmp_path / "kb"))
@@ -118,8 +120,11 @@ def test_pickles_in_the_metamodel_cache_are_never_read(name, tmp_path, monkeypat
     (entry,) = [p for p in (cache_dir() / "metamodels").iterdir() if p.is_dir()]
     marker = tmp_path / "UNPICKLED"
     for f in entry.iterdir():  # every artifact file replaced by a pickle that would run code
-        f.write_bytes(_evil_bytes(marker))
+        if f.name != CHECKSUMS:
+            f.write_bytes(_evil_bytes(marker))
     (entry / "model.pkl").write_bytes(_evil_bytes(marker))
+    if forged:  # checksums matching the pickles: now every loader itself must refuse them
+        (entry / CHECKSUMS).write_text(json.dumps(_digests(entry)))
     with caplog.at_level(logging.WARNING):
         again = fit_metamodel(kb, name=name)
     assert "refitting" in caplog.text  # rebuilt with a warning

@@ -201,7 +201,8 @@ class KnowledgeBase:
             raise KnowledgeBaseError(f"{root}: no knowledge base here (not a directory); check the path")
         mpath = root / MANIFEST
         if not mpath.exists():
-            raise KnowledgeBaseError(f"{mpath}: manifest missing; this is not a complete knowledge base")
+            raise KnowledgeBaseError(f"{mpath}: manifest missing, so this is not a complete knowledge base; "
+                                     f"restore manifest.json or rebuild the KB")
         try:
             manifest = json.loads(mpath.read_text())
         except (OSError, ValueError) as exc:
@@ -225,7 +226,11 @@ class KnowledgeBase:
                                          f"restore it or rebuild the KB") from None
         kb = cls(tables[DATASETS], tables[RUNS], manifest, root)
         if validate:
-            kb.validate()
+            try:
+                kb.validate()
+            except KnowledgeBaseError as exc:
+                raise KnowledgeBaseError(f"{exc}; the KB was changed after it was written: restore it or rebuild "
+                                         f"it") from None
         return kb
 
     def save(self, path: str | os.PathLike) -> Path:
