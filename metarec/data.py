@@ -236,6 +236,9 @@ def _validate(frame, target, task_type, name, src, warnings, min_rows, openml_id
     task, y = _type_target(yraw, task_type, src, warnings)
     if X.shape[1] == 0:
         warnings.append("no feature columns besides the target")
+    elif X.shape[1] > len(X):
+        warnings.append(f"more feature columns ({X.shape[1]}) than rows ({len(X)}): scores and recommendations are "
+                        f"uncertain; consider selecting features")
     _report_columns(X, warnings)
     cat = [not pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t) for t in X.dtypes]
     return Dataset(X, y, task, name, src, target, cat, warnings, openml_id)
