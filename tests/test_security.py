@@ -216,21 +216,24 @@ def test_kb_merge_and_import_need_force(tmp_path):
     assert sorted(KnowledgeBase.load(out).datasets.dataset_id) == ["a", "b"]
 
 
-@pytest.mark.slow
 def test_kb_build_refuses_a_foreign_kb_and_resumes_its_own(tmp_path):
+    from metarec.kb.build import BuildSettings, build_kb
+
     foreign = tmp_path / "foreign"
     _toy_kb(("c",)).save(foreign)
     before = (foreign / "manifest.json").read_bytes()
-    build = ["kb", "build", "sklearn:iris", "--learners", "decision_tree", "--trials", "1", "--cv", "2",
-             "--max-rows", "60"]
-    _refused(*run_cli(build + ["--out", str(foreign)]), fragment="a knowledge base not built from")
+    _refused(*run_cli(["kb", "build", "sklearn:iris", "--learners", "decision_tree", "--out", str(foreign)]),
+             fragment="a knowledge base not built from")
     assert (foreign / "manifest.json").read_bytes() == before and not (foreign / "build.db").exists()
+    settings = BuildSettings(n_trials=1, cv=2, max_rows=60, groups=("openml",))
+    kw = dict(learners=["decision_tree"], settings=settings, isolate=False)
+    with pytest.raises(MetarecError, match="pass --force"):
+        build_kb(["sklearn:iris"], foreign, **kw)
     own = tmp_path / "own"
-    assert run_cli(build + ["--out", str(own)])[0] == 0
-    code, _, err = run_cli(build + ["--out", str(own)])  # the same command again: its own KB, resumed
-    assert code == 0, err
-    code, _, err = run_cli(build + ["--out", str(foreign), "--force"])
-    assert code == 0, err
+    first = build_kb(["sklearn:iris"], own, **kw)
+    again = build_kb(["sklearn:iris"], own, **kw)  # the same build again: its own KB, resumed
+    pd.testing.assert_frame_equal(again.runs, first.runs)
+    build_kb(["sklearn:iris"], foreign, force=True, **kw)
     assert KnowledgeBase.load(foreign).datasets.dataset_id.tolist() == ["sklearn:iris"]
 
 
