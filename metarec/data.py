@@ -294,7 +294,11 @@ def _type_columns(X, warnings):
                     warnings.append(f"column {c!r}: mixes numbers and text; treated as categorical")
                 levels = sorted(values.unique())
                 out[c] = pd.Categorical(col.map(lambda v: None if v is None or v != v else str(v)), categories=levels)
-    return X.assign(**out) if out else X
+    if out:
+        X = X.copy()
+        for c, values in out.items():  # not X.assign(**out): a column may be called "self"
+            X[c] = values
+    return X
 
 
 def _epoch_ms(col):

@@ -405,3 +405,9 @@ def test_cli_tune_success(case, tmp_path):
     model = joblib.load(outdir / "model.joblib")  # our own file, just written
     ds = metarec.load_dataset(data, target=case.target)
     assert len(model.predict(ds.X)) == ds.n_rows
+
+
+def test_converted_columns_may_have_any_name():
+    frame = pd.DataFrame({"self": ["1", "2", "3"] * 10, "kwargs": ["2021-01-01"] * 30, "y": [0, 1] * 15})
+    ds = metarec.load_dataset(frame, target="y")
+    assert ds.X["self"].dtype.kind in "if" and ds.X["kwargs"].dtype == float
