@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from typing import Any
 
 import click
 
 from . import __version__
-from .exceptions import MetarecError
+from .exceptions import MetarecError, MetarecWarning
 
 EXIT_USER_ERROR = 2
 
@@ -90,10 +91,45 @@ def warn(message: str) -> None:
     click.echo(f"Warning: {message}", err=True)
 
 
+class _OneLineRecords:
+    """A logging filter that drops tracebacks from records (the message line stays)."""
+
+    def filter(self, record) -> bool:
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
+
+def one_line_logs(logger_name: str) -> None:
+    """Log records of ``logger_name``'s handlers without tracebacks, unless ``-v`` was given.
+
+    Optuna logs every failed trial (an interrupted one too) with its traceback; a CLI user gets the line.
+    """
+    import logging
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.find_root().params.get("verbose"):
+        return
+    for handler in logging.getLogger(logger_name).handlers:
+        if not any(isinstance(f, _OneLineRecords) for f in handler.filters):
+            handler.addFilter(_OneLineRecords())
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``metarec`` console script: user errors become one line and exit code 2."""
     try:
-        cli.main(args=argv, prog_name="metarec", standalone_mode=False)
+        with warnings.catch_warnings():  # the library's MetarecWarnings become one "Warning:" line each
+            warnings.simplefilter("always", MetarecWarning)
+            shown = warnings.showwarning
+
+            def show(message, category, *args, **kwargs):
+                if issubclass(category, MetarecWarning):
+                    warn(str(message))
+                else:
+                    shown(message, category, *args, **kwargs)
+
+            warnings.showwarning = show
+            cli.main(args=argv, prog_name="metarec", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)

@@ -222,8 +222,9 @@ def register_kb_commands(cli):
     @click.option("--storage", default=None, help="Optuna storage URL (default: sqlite in --out).")
     @click.option("--dask-scheduler", default=None, help="Run the jobs on this Dask scheduler.")
     @click.option("--seed", type=int, default=0, show_default=True)
+    @click.option("--force", is_flag=True, help="Overwrite a KB at --out that was not built from this storage.")
     def kb_build(datasets, out, learners, target, n_trials, cv, fit_timeout, max_rows, n_jobs, storage,
-                 dask_scheduler, seed) -> None:
+                 dask_scheduler, seed, force) -> None:
         """Tune learners on DATASETS and record every trial into a KB at --out (resumable).
 
         \b
@@ -245,7 +246,8 @@ def register_kb_commands(cli):
                            description=f"{res['dataset_id']} / {res['learner']}")
 
             kb = build_kb(list(datasets), out, learners=names, settings=settings, storage=storage,
-                          n_jobs=n_jobs, dask_scheduler=dask_scheduler, target=target, progress=progress)
+                          n_jobs=n_jobs, dask_scheduler=dask_scheduler, target=target, progress=progress,
+                          force=force)
         s = kb.summary()
         click.echo(f"wrote {out}: {s['datasets']} datasets, {s['learners']} learners, {s['runs']} runs")
 
@@ -323,7 +325,7 @@ def register_recommend_commands(cli):
     @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Save the refit best pipeline here.")
     @click.option("--report", type=click.Path(file_okay=False), default=None,
                   help="Directory for optimization_history.png and summary.json.")
-    @click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+    @click.option("--force", is_flag=True, help="Overwrite --out and the files of --report if they exist.")
     @click.option("--kb", "kb_path", default=None, type=click.Path(file_okay=False), help="Knowledge base.")
     @click.option("--seed", type=int, default=0, show_default=True)
     def tune_cmd(data, target, task_type, learners, n_trials, timeout, warm_start, metric, cv, storage,
@@ -331,8 +333,13 @@ def register_recommend_commands(cli):
         """Tune the recommended learners on DATA, warm-started from similar tasks (Optuna TPE)."""
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+        import optuna
+
+        from .cli import one_line_logs
         from .tune import tune
 
+        optuna.logging.get_logger("optuna")  # creates optuna's handler, so it can be filtered
+        one_line_logs("optuna")
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console(), transient=False) as bar:
             task = bar.add_task("trials", total=n_trials)

@@ -82,6 +82,10 @@ MIN_ROWS = 2
 MAX_INT_CLASSES = 20
 #: An object/string column with more distinct values than this share of rows stays free text.
 TEXT_CARDINALITY = 0.5
+#: Fewer rows than this load, with a warning that meta-features and recommendations are unreliable.
+FEW_ROWS = 20
+#: ISO 8601 dates / date-times (``2020-01-31``, ``2020-01-31 12:00``, ``2020-01-31T12:00:00Z``) in text columns.
+_ISO_DATE = r"^\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$"
 
 FILE_FORMATS = {
     ".csv": "csv",
@@ -192,6 +196,11 @@ def _validate(frame, target, task_type, name, src, warnings, min_rows, openml_id
         raise DataError(f"{src}: no columns; check the file")
     if target is None:
         raise DataError(f"{src}: no target given; name the target column with --target (columns: {_cols(frame)})")
+    if target not in frame.columns and frame.shape[1] == 1 and any(d in str(frame.columns[0]) for d in " ,;|\t:"):
+        raise DataError(
+            f"{src}: only one column {_short(frame.columns[0])!r} was found, so the delimiter was not recognised; "
+            f"save the file with commas, semicolons, tabs or | between the columns"
+        )
     if target not in frame.columns:
         import difflib
 
@@ -221,13 +230,23 @@ def _validate(frame, target, task_type, name, src, warnings, min_rows, openml_id
         yraw = yraw.loc[~missing.to_numpy()].reset_index(drop=True)
     if len(X) < min_rows:
         raise DataError(f"{src}: {len(X)} row(s) with a target, fewer than the minimum of {min_rows}; add rows")
+    if len(X) < FEW_ROWS:
+        warnings.append(f"only {len(X)} rows: meta-features and recommendations are unreliable below {FEW_ROWS} rows")
     X = _type_columns(X, warnings)
     task, y = _type_target(yraw, task_type, src, warnings)
     if X.shape[1] == 0:
         warnings.append("no feature columns besides the target")
+    elif X.shape[1] > len(X):
+        warnings.append(f"more feature columns ({X.shape[1]}) than rows ({len(X)}): scores and recommendations are "
+                        f"uncertain; consider selecting features")
     _report_columns(X, warnings)
-    cat = [not pd.api.types.is_numeric_dtype(X[c]) or pd.api.types.is_bool_dtype(X[c]) for c in X.columns]
+    cat = [not pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t) for t in X.dtypes]
     return Dataset(X, y, task, name, src, target, cat, warnings, openml_id)
+
+
+def _short(text, n: int = 60) -> str:
+    text = str(text)
+    return text if len(text) <= n else text[: n - 3] + "..."
 
 
 def _cols(frame, n: int = 8) -> str:
@@ -236,37 +255,59 @@ def _cols(frame, n: int = 8) -> str:
 
 
 def _type_columns(X, warnings):
-    """Category for low-cardinality text, numbers from numeric text, free text kept as object."""
+    """Category for low-cardinality text, numbers from numeric text, dates to epoch ms, free text kept."""
     import pandas as pd
 
     out = {}
-    for c in X.columns:
+    for c, dtype in X.dtypes.items():
+        if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(dtype):
+            continue
         col = X[c]
-        if isinstance(col.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(col):
-            out[c] = col
-        elif pd.api.types.is_datetime64_any_dtype(col):
-            ms = col.astype("int64").astype(float) / 1e6
-            out[c] = ms.where(col.notna())
+        if pd.api.types.is_datetime64_any_dtype(dtype):
+            out[c] = _epoch_ms(col)
             warnings.append(f"column {c!r}: dates converted to epoch milliseconds")
-        elif pd.api.types.is_numeric_dtype(col):
-            out[c] = col
+        elif pd.api.types.is_numeric_dtype(dtype):
+            continue
         else:
             nonnull = col.dropna()
             as_num = pd.to_numeric(nonnull, errors="coerce")
             if len(nonnull) and as_num.notna().all():
                 out[c] = pd.to_numeric(col, errors="coerce")
+                warnings.append(f"column {c!r}: numbers stored as text read as numbers")
                 continue
             values = nonnull.map(str)
+            if len(values) and values.str.strip().str.match(_ISO_DATE).all():
+                dates = pd.to_datetime(col.map(lambda v: None if v is None or v != v else str(v).strip()),
+                                       errors="coerce", format="ISO8601", utc=True)
+                if dates.notna().sum() == len(nonnull):
+                    out[c] = _epoch_ms(dates)
+                    warnings.append(f"column {c!r}: dates converted to epoch milliseconds")
+                    continue
             n_unique = values.nunique()
+            mixed = bool(as_num.notna().any())
             if len(nonnull) and n_unique > max(20, TEXT_CARDINALITY * len(nonnull)):
                 out[c] = col.astype(object).where(col.notna(), None)
-                warnings.append(f"column {c!r}: free text ({n_unique} distinct values) kept as text, not one-hot encoded")
+                warnings.append(f"column {c!r}: free text ({n_unique} distinct values) kept as text, not one-hot encoded"
+                                + ("; it also holds numbers" if mixed else ""))
             else:
-                if as_num.notna().any():
+                if mixed:
                     warnings.append(f"column {c!r}: mixes numbers and text; treated as categorical")
                 levels = sorted(values.unique())
                 out[c] = pd.Categorical(col.map(lambda v: None if v is None or v != v else str(v)), categories=levels)
-    return pd.DataFrame(out, index=X.index)
+    if out:
+        X = X.copy()
+        for c, values in out.items():  # not X.assign(**out): a column may be called "self"
+            X[c] = values
+    return X
+
+
+def _epoch_ms(col):
+    """Milliseconds since 1970-01-01 UTC as float (NaN for missing), whatever the datetime unit or zone."""
+    import pandas as pd
+
+    if getattr(col.dt, "tz", None) is not None:
+        col = col.dt.tz_convert("UTC").dt.tz_localize(None)
+    return ((col - pd.Timestamp("1970-01-01")) / pd.Timedelta(milliseconds=1)).astype(float)
 
 
 def _type_target(y, task_type, src, warnings):
@@ -283,11 +324,16 @@ def _type_target(y, task_type, src, warnings):
             if integral and n_unique <= MAX_INT_CLASSES:
                 task_type = CLASSIFICATION
                 warnings.append(
-                    f"integer target with {n_unique} distinct values treated as classification; "
-                    f"pass task_type='regression' (--task regression) to override"
+                    f"integer target with {n_unique} distinct values (at most {MAX_INT_CLASSES}) treated as "
+                    f"classification; pass task_type='regression' (--task regression) to override"
                 )
             else:
                 task_type = REGRESSION
+                if integral:
+                    warnings.append(
+                        f"integer target with {n_unique} distinct values (more than {MAX_INT_CLASSES}) treated as "
+                        f"regression; pass task_type='classification' (--task classification) to override"
+                    )
     if task_type == REGRESSION:
         try:
             y = pd.to_numeric(y, errors="raise").astype(float)
@@ -317,15 +363,37 @@ def _report_columns(X, warnings):
     import pandas as pd
 
     n = len(X)
-    for c in X.columns:
-        col = X[c]
-        nun = col.nunique(dropna=True)
-        if col.isna().all():
+    if X.shape[1] == 0:
+        return
+    nunique = _nunique(X)
+    allnan = X.isna().all()
+    for c, dtype in X.dtypes.items():
+        nun = nunique[c]
+        if allnan[c]:
             warnings.append(f"column {c!r} is missing in every row")
         elif nun <= 1 and n > 1:
             warnings.append(f"column {c!r} is constant")
-        elif n >= 20 and nun == n and (pd.api.types.is_integer_dtype(col) or col.dtype == object):
+        elif n >= 20 and nun == n and (pd.api.types.is_integer_dtype(dtype) or dtype == object):
             warnings.append(f"column {c!r} looks like an ID (a distinct value in every row); consider dropping it")
+
+
+def _nunique(X):
+    """Distinct non-missing values per column; numeric columns in one sorted array (10,000 columns stay fast)."""
+    import numpy as np
+    import pandas as pd
+
+    num = [c for c, t in X.dtypes.items() if pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)]
+    out = {}
+    if num:
+        a = np.sort(X[num].to_numpy(dtype=float, na_value=np.nan), axis=0)  # NaN sorts last
+        ok = ~np.isnan(a)
+        changes = (np.diff(a, axis=0) != 0) & ok[1:]
+        counts = np.where(ok.any(axis=0), 1 + changes.sum(axis=0), 0)
+        out = dict(zip(num, counts.tolist()))
+    rest = [c for c in X.columns if c not in out]
+    for c in rest:
+        out[c] = int(X[c].nunique(dropna=True))
+    return pd.Series(out)
 
 
 def read_table(path: Path, warnings: list[str] | None = None):
@@ -374,13 +442,16 @@ def _read_csv(path: Path, warnings: list[str]):
     sample = text[:65536]
     if not sample.strip():
         raise DataError(f"{path}: the file holds only whitespace; check the path or re-export the data")
-    if path.suffix.lower() == ".tsv":
+    first_line = sample.split("\n", 1)[0]
+    if path.suffix.lower() == ".tsv" and "\t" in first_line:
         sep = "\t"
     else:
         try:
             sep = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
         except csv.Error:
             sep = ","
+        if path.suffix.lower() == ".tsv":
+            warnings.append(f"{path.name}: a .tsv file without tabs; read it with {sep!r} as the delimiter")
     header = next(csv.reader(io.StringIO(sample), delimiter=sep))
     dups = _duplicates([h.strip() for h in header])
     if dups:

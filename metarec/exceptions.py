@@ -13,6 +13,7 @@ __all__ = [
     "KnowledgeBaseError",
     "MetaFeatureError",
     "MissingDependencyError",
+    "MetarecWarning",
 ]
 
 
@@ -38,6 +39,10 @@ class MetaFeatureError(MetarecError):
 
 class MissingDependencyError(MetarecError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
+
+
+class MetarecWarning(UserWarning):
+    """Something was recovered from (e.g. a corrupt cache rebuilt); the CLI prints it as one ``Warning:`` line."""
 
 
 def require(module: str, extra: str):

@@ -18,11 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .exceptions import MetarecError
+from .exceptions import DataError, MetarecError
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_STORAGE = "sqlite:///metarec-tune.db"
+#: Fewer rows than this cannot be cross-validated meaningfully: tuning refuses them (recommend does not).
+MIN_TUNE_ROWS = 10
+#: What ``--report DIR`` writes (an existing one is overwritten only with ``force``).
+REPORT_FILES = ("optimization_history.png", "summary.json")
 
 #: metarec metric name -> scikit-learn scorer name
 SCORERS = {
@@ -197,7 +201,11 @@ def make_objective(X, y, task_type: str, learners: list, metric: str, cv: int = 
         trial.set_user_attr("config", json.dumps(config, sort_keys=True, default=str))
         pipe = learner.make_pipeline(config, random_state=random_state)
         t0 = time.perf_counter()
-        scores = cross_val_score(pipe, X, y, cv=splitter, scoring=scorer, error_score="raise")
+        try:
+            scores = cross_val_score(pipe, X, y, cv=splitter, scoring=scorer, error_score="raise")
+        except Exception as exc:  # recorded, so "no trial finished" can name the cause
+            trial.set_user_attr("error", f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}")
+            raise
         trial.set_user_attr("cv_seconds", time.perf_counter() - t0)
         value = float(scores.mean())
         if not math.isfinite(value):
@@ -275,9 +283,17 @@ def tune(
 
     ds = load_dataset(data, target=target, y=y, task_type=task_type)
     metric = check_metric(metric, ds.task_type)
-    for path in (out,):
-        if path is not None and Path(path).exists() and not force:
-            raise MetarecError(f"{path}: already exists; pass --force (force=True) to overwrite it")
+    if ds.n_features == 0:
+        raise DataError(f"{ds.source}: no feature column besides the target {ds.target!r}; a model needs at least one")
+    if ds.n_rows < MIN_TUNE_ROWS:
+        raise DataError(f"{ds.source}: only {ds.n_rows} rows, too few to cross-validate; tuning needs at least "
+                        f"{MIN_TUNE_ROWS} (add rows; `metarec recommend` works on fewer)")
+    from .kb.format import atomic_write_figure, ensure_new_file
+
+    if out is not None:
+        ensure_new_file(out, force)
+    for name in REPORT_FILES if report is not None else ():
+        ensure_new_file(Path(report) / name, force, "--report")
     warm: list[tuple[str, dict]] = []
     if learners == "auto" or learners is None:
         from .recommend import recommend
@@ -317,8 +333,11 @@ def tune(
     try:
         best = study.best_trial
     except ValueError:
-        raise MetarecError("no trial finished: every configuration failed or the time budget was too short; "
-                           "raise --timeout or --trials") from None
+        failed = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.FAIL]
+        reason = failed[-1].user_attrs.get("error", "") if failed else ""
+        reason = f" (last failure: {reason[:200]})" if reason else ""
+        raise MetarecError("no trial finished: every configuration failed or the time budget was too short"
+                           f"{reason}; raise --timeout or --trials") from None
     best_learner = best.params["learner"]
     prefix = best_learner + ":"
     best_config = {k[len(prefix):]: v for k, v in best.params.items() if k.startswith(prefix)}
@@ -366,7 +385,7 @@ def write_report(result: TuneResult, directory: str | Path) -> Path:
     import matplotlib.pyplot as plt
     import optuna
 
-    from .kb.format import atomic_write_bytes
+    from .kb.format import atomic_write_bytes, atomic_write_figure
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -375,7 +394,7 @@ def write_report(result: TuneResult, directory: str | Path) -> Path:
         ax = optuna.visualization.matplotlib.plot_optimization_history(result.study)
     ax.set_title(f"{result.study.study_name}: {result.metric}")
     ax.figure.tight_layout()
-    ax.figure.savefig(directory / "optimization_history.png", dpi=110)
+    atomic_write_figure(ax.figure, directory / "optimization_history.png", dpi=110)
     plt.close(ax.figure)
     atomic_write_bytes(directory / "summary.json",
                        json.dumps(result.summary(), indent=2, default=str, allow_nan=False).encode())

@@ -228,6 +228,7 @@ def build_kb(
     task_type: str | None = None,
     progress: Callable[[int, int, dict], None] | None = None,
     isolate: bool = True,
+    force: bool = False,
 ) -> KnowledgeBase:
     """Build (or resume) a knowledge base of tuned runs on ``specs`` and save it to ``out``.
 
@@ -250,14 +251,17 @@ def build_kb(
         ``progress(done, total, summary)`` after each finished job.
     isolate : bool
         Run the pairs in fresh worker processes (default); see :func:`run_jobs`.
+    force : bool
+        Overwrite a KB at ``out`` that was not built from ``storage`` (one that was is resumed and rewritten).
     """
     from ..learners import get_learner
     from ..sources import parse_specs
 
     settings = settings or BuildSettings()
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     storage = storage or f"sqlite:///{out.resolve() / 'build.db'}"
+    ensure_buildable(out, storage, force)
+    out.mkdir(parents=True, exist_ok=True)
     parsed = parse_specs(specs, target=target, task_type=task_type)
     if learners:
         for name in learners:
@@ -275,6 +279,31 @@ def build_kb(
     kb = assemble(storage, settings)
     kb.save(out)
     return kb
+
+
+def ensure_buildable(out: Path, storage: str, force: bool) -> None:
+    """Refuse to overwrite a KB at ``out`` that another build (or import/merge) wrote, unless ``force``.
+
+    A KB whose manifest names ``storage`` as its HPO source is this build's own: re-running resumes it.
+    """
+    import json
+
+    from .format import MANIFEST
+
+    if out.exists() and not out.is_dir():
+        raise MetarecError(f"{out}: exists and is not a directory; choose another --out")
+    mpath = out / MANIFEST
+    if force or not mpath.exists():
+        return
+    try:
+        sources = json.loads(mpath.read_text()).get("sources", [])
+    except (OSError, ValueError, AttributeError):
+        sources = []
+    where = storage.split("@")[-1]
+    if any(isinstance(s, dict) and s.get("storage") == where for s in sources):
+        return
+    raise MetarecError(f"{out}: a knowledge base not built from {where} is already there; pass --force to "
+                       f"overwrite it, or choose another --out")
 
 
 def _watch_parent(parent_pid: int) -> None:

@@ -112,6 +112,27 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
+def ensure_new_file(path: str | os.PathLike, force: bool, option: str = "--out") -> None:
+    """Refuse to overwrite an existing file at ``path`` without ``force`` (checked before any work)."""
+    from ..exceptions import MetarecError
+
+    p = Path(path)
+    if p.is_dir():
+        raise MetarecError(f"{p}: is a directory; give {option} a file name")
+    if p.exists() and not force:
+        raise MetarecError(f"{p}: already exists; pass --force (force=True) to overwrite it")
+
+
+def atomic_write_figure(fig, path: str | os.PathLike, **kwargs) -> None:
+    """Save a matplotlib figure (format from the extension) via a temporary file renamed into place."""
+    import io
+
+    path = Path(path)
+    buf = io.BytesIO()
+    fig.savefig(buf, format=path.suffix.lstrip(".").lower() or "png", **kwargs)
+    atomic_write_bytes(path, buf.getvalue())
+
+
 def atomic_write_parquet(frame, path: Path) -> None:
     import io
 
@@ -188,7 +209,8 @@ class KnowledgeBase:
             raise KnowledgeBaseError(f"{root}: no knowledge base here (not a directory); check the path")
         mpath = root / MANIFEST
         if not mpath.exists():
-            raise KnowledgeBaseError(f"{mpath}: manifest missing; this is not a complete knowledge base")
+            raise KnowledgeBaseError(f"{mpath}: manifest missing, so this is not a complete knowledge base; "
+                                     f"restore manifest.json or rebuild the KB")
         try:
             manifest = json.loads(mpath.read_text())
         except (OSError, ValueError) as exc:
@@ -212,7 +234,11 @@ class KnowledgeBase:
                                          f"restore it or rebuild the KB") from None
         kb = cls(tables[DATASETS], tables[RUNS], manifest, root)
         if validate:
-            kb.validate()
+            try:
+                kb.validate()
+            except KnowledgeBaseError as exc:
+                raise KnowledgeBaseError(f"{exc}; the KB was changed after it was written: restore it or rebuild "
+                                         f"it") from None
         return kb
 
     def save(self, path: str | os.PathLike) -> Path:

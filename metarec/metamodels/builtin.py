@@ -77,7 +77,8 @@ def register_evaluate_command(cli):
     @click.option("--json", "as_json", is_flag=True, help="Print JSON (with per-dataset top-3 picks).")
     @click.option("--plot", type=click.Path(dir_okay=False), default=None,
                   help="Write the regret distribution of each meta-model against single-best to this image.")
-    def evaluate_cmd(metamodel, metric, task_type, source, kb_path, folds, n_jobs, as_json, plot) -> None:
+    @click.option("--force", is_flag=True, help="Overwrite --plot if it exists.")
+    def evaluate_cmd(metamodel, metric, task_type, source, kb_path, folds, n_jobs, as_json, plot, force) -> None:
         """Leave-one-dataset-out evaluation of meta-models: regret, regret@3, NDCG@5, coverage, ...
 
         \b
@@ -88,8 +89,11 @@ def register_evaluate_command(cli):
         """
         from ..evaluate import evaluate_metamodels, plot_regret
         from ..kb import load_kb
+        from ..kb.format import ensure_new_file
         from . import get_metamodels
 
+        if plot:
+            ensure_new_file(plot, force, "--plot")
         kb = load_kb(kb_path)
         if metamodel.strip().lower() == "all":
             import importlib.util

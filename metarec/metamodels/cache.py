@@ -2,7 +2,9 @@
 
 The cache key is the KB checksum + meta-model name + metric + task type, so a changed KB never reuses a
 stale model. Models are stored in their own formats (LightGBM text, torch ``state_dict``, JSON), never
-pickle. A corrupt cache entry is rebuilt with a warning.
+pickle. Each entry carries the SHA-256 of its files (``checksums.json``), checked before any file reaches a
+loader (a truncated LightGBM model file aborts the process inside LightGBM). A corrupt cache entry is
+rebuilt with a warning (logged, and a :class:`~metarec.exceptions.MetarecWarning` the CLI prints).
 """
 
 from __future__ import annotations
@@ -10,12 +12,40 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import warnings
 from pathlib import Path
 from typing import Any
+
+from ..exceptions import MetarecWarning
 
 logger = logging.getLogger(__name__)
 
 CACHE_ENV = "METAREC_CACHE_DIR"
+CHECKSUMS = "checksums.json"
+
+
+def _digests(directory: Path) -> dict[str, str]:
+    import hashlib
+
+    out = {}
+    for p in sorted(directory.rglob("*")):
+        if p.is_file() and p.name != CHECKSUMS:
+            out[p.relative_to(directory).as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def _verify(directory: Path) -> None:
+    """Raise ``ValueError`` unless every file of the entry is there, unchanged, and nothing was added."""
+    import json
+
+    try:
+        want = json.loads((directory / CHECKSUMS).read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"no readable {CHECKSUMS} ({type(exc).__name__})") from None
+    have = _digests(directory)
+    if have != want:
+        changed = sorted(k for k in set(want) | set(have) if want.get(k) != have.get(k))
+        raise ValueError(f"files changed, missing or added: {', '.join(changed[:3])}")
 
 
 def cache_dir() -> Path:
@@ -25,6 +55,11 @@ def cache_dir() -> Path:
         return Path(env).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "metarec"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:160]}" if text else type(exc).__name__
 
 
 def fit_metamodel(kb: Any, name: str = "lightgbm", metric: str = "accuracy",
@@ -39,9 +74,12 @@ def fit_metamodel(kb: Any, name: str = "lightgbm", metric: str = "accuracy",
     path = cache_dir() / "metamodels" / key
     if cache and path.exists():
         try:
+            _verify(path)
             return load_metamodel(path)
         except Exception as exc:  # corrupt or from an incompatible version: rebuild
-            logger.warning("meta-model cache %s is unreadable (%s); refitting", path, exc)
+            message = f"meta-model cache {path} is unreadable ({_one_line(exc)}); refitting"
+            logger.warning("%s", message)
+            warnings.warn(message, MetarecWarning, stacklevel=2)
             shutil.rmtree(path, ignore_errors=True)
     perf = performance_table(kb, metric=metric, task_type=task_type)
     model = spec.create().fit(perf.metafeatures, perf.scores, fit_times=perf.fit_times,
@@ -51,6 +89,9 @@ def fit_metamodel(kb: Any, name: str = "lightgbm", metric: str = "accuracy",
         try:
             shutil.rmtree(tmp, ignore_errors=True)
             model.save(tmp)
+            import json
+
+            (tmp / CHECKSUMS).write_text(json.dumps(_digests(tmp), indent=1, sort_keys=True))
             shutil.rmtree(path, ignore_errors=True)
             os.replace(tmp, path)
         except OSError as exc:

@@ -255,7 +255,11 @@ class LightGBMMetaModel(MetaModel):
             path = Path(directory) / fname
             if not path.is_file():
                 raise MetarecError(f"{path}: model file missing")
-            return lgb.Booster(model_file=str(path))
+            text = path.read_bytes()
+            # LightGBM aborts the whole process (C++ terminate) on a truncated model: check its last section
+            if not text.startswith(b"tree\n") or b"\nend of trees\n" not in text or b"end of parameters" not in text:
+                raise MetarecError(f"{path}: not a complete LightGBM model file (truncated or edited)")
+            return lgb.Booster(model_str=text.decode("utf-8", errors="replace"))
 
         self.bags_ = [
             {"worst": load(b["worst"]), "presence": [load(f) for f in b["presence"]], "mu": [load(f) for f in b["mu"]]}
