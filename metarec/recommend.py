@@ -166,7 +166,9 @@ class Recommender:
                 fit_time=ft, evidence=n,
                 fits_budget=time_budget is None or not (ft == ft) or ft <= time_budget,
             ))
-        ranked.sort(key=lambda r: (not r.fits_budget, -r.score))
+        # the meta-model's own order (its `preference`, e.g. a ranker's), learners over budget last
+        position = {name: i for i, name in enumerate(pred.ranking().iloc[0])}
+        ranked.sort(key=lambda r: (not r.fits_budget, position[r.learner]))
         similar = nearest_datasets(perf.metafeatures, x.iloc[0], kb, n=max(n_similar, 10))
         similar_ids = [s["dataset_id"] for s in similar]
         for i, r in enumerate(ranked, start=1):
