@@ -288,7 +288,8 @@ def register_recommend_commands(cli):
             table.add_column(col, justify=just)
         for r in rec.learners:
             ft = "?" if r.fit_time != r.fit_time else f"{r.fit_time:.2g} s"
-            table.add_row(str(r.rank), r.learner + ("" if r.fits_budget else " (over budget)"), f"{r.score:.4f}",
+            note = ("" if r.fits_budget else " (over budget)") + ("" if r.installed else " (not installed)")
+            table.add_row(str(r.rank), r.learner + note, f"{r.score:.4f}",
                           f"{r.lower:.3f} - {r.upper:.3f}", ft, str(r.evidence),
                           f"{len(r.configs)} config(s): {r.config_source}")
         out.print(table)
