@@ -222,8 +222,11 @@ def register_kb_commands(cli):
     @click.option("--storage", default=None, help="Optuna storage URL (default: sqlite in --out).")
     @click.option("--dask-scheduler", default=None, help="Run the jobs on this Dask scheduler.")
     @click.option("--seed", type=int, default=0, show_default=True)
+    @click.option("--groups", "-g", default=None,
+                  help="Comma-separated meta-feature groups, e.g. openml,statistical,landmarkers,pymfe "
+                       "(default: the default groups).")
     def kb_build(datasets, out, learners, target, n_trials, cv, fit_timeout, max_rows, n_jobs, storage,
-                 dask_scheduler, seed) -> None:
+                 dask_scheduler, seed, groups) -> None:
         """Tune learners on DATASETS and record every trial into a KB at --out (resumable).
 
         \b
@@ -234,7 +237,9 @@ def register_kb_commands(cli):
 
         from .kb.build import BuildSettings, build_kb
 
-        settings = BuildSettings(n_trials=n_trials, cv=cv, fit_timeout=fit_timeout, max_rows=max_rows, seed=seed)
+        group_names = tuple(g.strip() for g in groups.split(",") if g.strip()) if groups else None
+        settings = BuildSettings(n_trials=n_trials, cv=cv, fit_timeout=fit_timeout, max_rows=max_rows, seed=seed,
+                                 groups=group_names)
         names = [x.strip() for x in learners.split(",")] if learners else None
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console()) as bar:

@@ -15,7 +15,8 @@ are recorded too. Rows above ``max_rows`` are subsampled (stratified, fixed seed
 
 Use it with ``metarec metafeatures data.csv -t y --groups pymfe`` or
 ``extract_metafeatures(df, "y", groups=["openml", "pymfe"])``; a KB built with
-``metarec kb build ... `` after setting ``BuildSettings.groups`` carries its columns.
+``metarec kb build DATA... --groups openml,statistical,landmarkers,pymfe --out kb`` carries its columns,
+and ``metarec recommend`` computes them for a new dataset when the KB has them.
 """
 
 from __future__ import annotations
