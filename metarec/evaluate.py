@@ -252,6 +252,7 @@ def _run_fold(name: str, factory: Callable | None, pt, test_ids: list[str]):
         pt.scores.loc[train_ids],
         fit_times=pt.fit_times.loc[train_ids],
         train_sizes=pt.train_sizes.loc[train_ids],
+        observed=None if getattr(pt, "observed", None) is None else pt.observed.loc[train_ids],
     )
     pred = model.predict(pt.metafeatures.loc[test_ids])
     seconds = time.perf_counter() - t0
