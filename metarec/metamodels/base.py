@@ -444,6 +444,9 @@ class MetaModel:
             obs = (pd.DataFrame(observed).reindex(index=Y.index, columns=Y.columns).fillna(False)
                    .to_numpy(dtype=bool))
         obs = obs | Y.notna().to_numpy()
+        # a learner run on none of these datasets (a held-out fold took them all): nothing to learn from,
+        # so it counts as failed everywhere, as without `observed`
+        obs[:, ~obs.any(axis=0)] = True
         self.feature_names_ = [str(c) for c in X.columns]
         self.learners_ = [str(c) for c in Y.columns]
         self.n_datasets_ = int(len(X))
