@@ -171,7 +171,8 @@ class Recommender:
         position = {name: i for i, name in enumerate(pred.ranking().iloc[0])}
         ranked.sort(key=lambda r: (not r.fits_budget, position[r.learner]))
         installed = {lr.name: lr for lr in get_learners()}
-        similar = nearest_datasets(perf.metafeatures, x.iloc[0], kb, n=max(n_similar, 10))
+        by_distance = nearest_datasets(perf.metafeatures, x.iloc[0], kb, n=len(perf.metafeatures))
+        similar = by_distance[:max(n_similar, 10)]
         similar_ids = [s["dataset_id"] for s in similar]
         for i, r in enumerate(ranked, start=1):
             r.rank = i
@@ -179,6 +180,13 @@ class Recommender:
                 cfgs = best_configs(kb, similar_ids, r.learner, metric=metric, k=n_configs)
                 if cfgs:
                     r.configs, r.config_source = cfgs, "kb: best HPO configs on the most similar tasks"
+                    continue
+                # a learner tuned on a few KB tasks only (a plugin's): the nearest tasks where it was tuned
+                ran = perf.scores.index[perf.scores[r.learner].notna()]
+                nearest_ran = [s["dataset_id"] for s in by_distance if s["dataset_id"] in ran][:10]
+                cfgs = best_configs(kb, nearest_ran, r.learner, metric=metric, k=n_configs)
+                if cfgs:
+                    r.configs, r.config_source = cfgs, "kb: best HPO configs on the nearest tasks it was tuned on"
                 elif r.learner in installed:
                     r.configs, r.config_source = [dict(installed[r.learner].default_config)], "default"
                 else:

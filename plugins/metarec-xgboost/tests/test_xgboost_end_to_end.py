@@ -73,6 +73,8 @@ def test_build_merge_recommend_ranks_the_plugin_learner(xgboost_enabled, tmp_pat
     assert "xgboost" in ranked and "xgboost" not in {x["learner"] for x in after["no_evidence"]}
     assert ranked["xgboost"]["evidence"] == 3
     assert ranked["xgboost"]["lower"] <= ranked["xgboost"]["score"] <= ranked["xgboost"]["upper"]
+    # warm-start configs: its best trials on the nearest tasks it was tuned on
+    assert ranked["xgboost"]["config_source"].startswith("kb") and ranked["xgboost"]["configs"]
     # run on 3 of the KB's tasks, xgboost is not taken to have failed on the others: it is not ranked last
     assert ranked["xgboost"]["rank"] < len(ranked)
     table = _metarec("recommend", DATA, "--target", "outwork", "--kb", merged, "--top-k", "50")
