@@ -223,8 +223,11 @@ def register_kb_commands(cli):
     @click.option("--dask-scheduler", default=None, help="Run the jobs on this Dask scheduler.")
     @click.option("--seed", type=int, default=0, show_default=True)
     @click.option("--force", is_flag=True, help="Overwrite a KB at --out that was not built from this storage.")
+    @click.option("--groups", "-g", default=None,
+                  help="Comma-separated meta-feature groups, e.g. openml,statistical,landmarkers,pymfe "
+                       "(default: the default groups).")
     def kb_build(datasets, out, learners, target, n_trials, cv, fit_timeout, max_rows, n_jobs, storage,
-                 dask_scheduler, seed, force) -> None:
+                 dask_scheduler, seed, force, groups) -> None:
         """Tune learners on DATASETS and record every trial into a KB at --out (resumable).
 
         \b
@@ -235,7 +238,9 @@ def register_kb_commands(cli):
 
         from .kb.build import BuildSettings, build_kb
 
-        settings = BuildSettings(n_trials=n_trials, cv=cv, fit_timeout=fit_timeout, max_rows=max_rows, seed=seed)
+        group_names = tuple(g.strip() for g in groups.split(",") if g.strip()) if groups else None
+        settings = BuildSettings(n_trials=n_trials, cv=cv, fit_timeout=fit_timeout, max_rows=max_rows, seed=seed,
+                                 groups=group_names)
         names = [x.strip() for x in learners.split(",")] if learners else None
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console()) as bar:
@@ -290,7 +295,8 @@ def register_recommend_commands(cli):
             table.add_column(col, justify=just)
         for r in rec.learners:
             ft = "?" if r.fit_time != r.fit_time else f"{r.fit_time:.2g} s"
-            table.add_row(str(r.rank), r.learner + ("" if r.fits_budget else " (over budget)"), f"{r.score:.4f}",
+            note = ("" if r.fits_budget else " (over budget)") + ("" if r.installed else " (not installed)")
+            table.add_row(str(r.rank), r.learner + note, f"{r.score:.4f}",
                           f"{r.lower:.3f} - {r.upper:.3f}", ft, str(r.evidence),
                           f"{len(r.configs)} config(s): {r.config_source}")
         out.print(table)

@@ -4,7 +4,10 @@ Definitions (the usual ones of algorithm-selection papers, so that figures compa
 
 - The *score* of a learner on a dataset comes from :func:`metarec.kb.performance.performance_table`
   (LCDB: mean test score over seeds at the largest training size that learner reached on that dataset;
-  higher is better). A learner without a score on a dataset counts as that dataset's worst score.
+  higher is better). A learner without a score on a dataset counts as that dataset's worst score. A
+  learner that was never run on a dataset (``PerformanceTable.observed``: an HPO-part learner on an LCDB
+  dataset, a plugin learner built on a few tasks) cannot be scored there: on each held-out dataset the
+  metrics rank only the learners that were run on it (every learner on the LCDB grid).
 - *Regret* of a pick = the dataset's best learner score minus the picked learner's score; *regret@k* =
   the best score minus the best score among the top ``k`` picks (:func:`regret`, :func:`regret_at_k`).
 - *Top-1 within 1 point*: share of datasets whose top-1 regret is at most 0.01.
@@ -252,6 +255,7 @@ def _run_fold(name: str, factory: Callable | None, pt, test_ids: list[str]):
         pt.scores.loc[train_ids],
         fit_times=pt.fit_times.loc[train_ids],
         train_sizes=pt.train_sizes.loc[train_ids],
+        observed=None if getattr(pt, "observed", None) is None else pt.observed.loc[train_ids],
     )
     pred = model.predict(pt.metafeatures.loc[test_ids])
     seconds = time.perf_counter() - t0
@@ -348,6 +352,7 @@ def evaluate_metamodels(
     names_of = kb.datasets.set_index("dataset_id")["name"] if "name" in kb.datasets.columns else pd.Series(dtype=str)
     S = pt.scores
     learners = list(S.columns)
+    observed = pt.observed if getattr(pt, "observed", None) is not None else S.notna() | True
     full = pt.train_sizes >= 0.98 * pt.train_sizes.max(axis=1).to_numpy()[:, None]
     rows = []
     summary: dict[str, dict] = {}
@@ -359,8 +364,10 @@ def evaluate_metamodels(
         seconds = float(sum(o["seconds"] for o in outputs[n]))
         regs, r3s, ndcgs, sps = [], [], [], []
         for d in ids:
-            s = S.loc[d].to_numpy(dtype=float)
-            p = pref.loc[d].to_numpy(dtype=float)
+            # only learners that were run on the dataset can be scored (all of them on the LCDB grid)
+            ran = np.flatnonzero(observed.loc[d].to_numpy(dtype=bool))
+            s = S.loc[d].to_numpy(dtype=float)[ran]
+            p = pref.loc[d].to_numpy(dtype=float)[ran]
             order = list(np.argsort(-np.where(np.isnan(p), -np.inf, p), kind="stable"))
             r1, r3 = regret(s, order[0]), regret_at_k(s, order, 3)
             nd, sp = ndcg_at_k(s, order, 5), spearman(s, p)
@@ -368,13 +375,13 @@ def evaluate_metamodels(
             r3s.append(r3)
             ndcgs.append(nd)
             sps.append(sp)
-            top = [learners[i] for i in order[:3]] + [None] * 3
+            top = [learners[ran[i]] for i in order[:3]] + [None] * 3
             rows.append(
                 {
                     "metamodel": n,
                     "dataset_id": d,
                     "name": str(names_of.get(d, d)),
-                    "best": learners[int(np.nanargmax(s))],
+                    "best": learners[ran[int(np.nanargmax(s))]],
                     "top1": top[0],
                     "top2": top[1],
                     "top3": top[2],

@@ -33,6 +33,7 @@ class LearnerRecommendation:
     fits_budget: bool = True
     configs: list[dict] = field(default_factory=list)
     config_source: str = "default"
+    installed: bool = True
 
 
 @dataclass
@@ -166,8 +167,12 @@ class Recommender:
                 fit_time=ft, evidence=n,
                 fits_budget=time_budget is None or not (ft == ft) or ft <= time_budget,
             ))
-        ranked.sort(key=lambda r: (not r.fits_budget, -r.score))
-        similar = nearest_datasets(perf.metafeatures, x.iloc[0], kb, n=max(n_similar, 10))
+        # the meta-model's own order (its `preference`, e.g. a ranker's), learners over budget last
+        position = {name: i for i, name in enumerate(pred.ranking().iloc[0])}
+        ranked.sort(key=lambda r: (not r.fits_budget, position[r.learner]))
+        installed = {lr.name: lr for lr in get_learners()}
+        by_distance = nearest_datasets(perf.metafeatures, x.iloc[0], kb, n=len(perf.metafeatures))
+        similar = by_distance[:max(n_similar, 10)]
         similar_ids = [s["dataset_id"] for s in similar]
         for i, r in enumerate(ranked, start=1):
             r.rank = i
@@ -175,10 +180,17 @@ class Recommender:
                 cfgs = best_configs(kb, similar_ids, r.learner, metric=metric, k=n_configs)
                 if cfgs:
                     r.configs, r.config_source = cfgs, "kb: best HPO configs on the most similar tasks"
+                    continue
+                # a learner tuned on a few KB tasks only (a plugin's): the nearest tasks where it was tuned
+                ran = perf.scores.index[perf.scores[r.learner].notna()]
+                nearest_ran = [s["dataset_id"] for s in by_distance if s["dataset_id"] in ran][:10]
+                cfgs = best_configs(kb, nearest_ran, r.learner, metric=metric, k=n_configs)
+                if cfgs:
+                    r.configs, r.config_source = cfgs, "kb: best HPO configs on the nearest tasks it was tuned on"
+                elif r.learner in installed:
+                    r.configs, r.config_source = [dict(installed[r.learner].default_config)], "default"
                 else:
-                    from .learners import get_learner
-
-                    r.configs, r.config_source = [dict(get_learner(r.learner).default_config)], "default"
+                    r.configs, r.config_source = [], "none (learner not installed)"
         known = set(evidence[evidence > 0].index)
         no_evidence = [
             {"learner": lr.name, "reason": "no runs in the knowledge base",
@@ -203,6 +215,13 @@ class Recommender:
                 }
         warnings = list(ds.warnings)
         warnings.extend(report.problems())
+        for r in ranked:
+            r.installed = r.learner in installed
+        absent = [r.learner for r in ranked if not r.installed]
+        if absent:
+            providers = kb.manifest.get("learners", {})
+            warnings.append("ranked from the knowledge base but not installed (no pipeline to tune): " + ", ".join(
+                f"{n} (plugin {providers.get(n, '?')!r})" for n in absent))
         if time_budget is not None and any(not r.fits_budget for r in ranked):
             slow = [r.learner for r in ranked if not r.fits_budget]
             warnings.append(f"demoted for the time budget of {time_budget:g} s: {', '.join(slow)}")

@@ -15,7 +15,7 @@ Sections
 --------
 - Learners: :func:`make_conformance_data`, :func:`check_learner`, :func:`learner_conformance_cases`.
 - Meta-feature groups: :func:`check_metafeature_group`.
-- Meta-models: :func:`check_metamodel`.
+- Meta-models: :func:`check_metamodel` (which includes :func:`check_partial_coverage`).
 
 Nothing heavy is imported at module import time.
 """
@@ -32,6 +32,7 @@ __all__ = [
     "learner_conformance_cases",
     "check_metafeature_group",
     "check_metamodel",
+    "check_partial_coverage",
 ]
 
 
@@ -416,5 +417,14 @@ def check_metamodel(factory) -> None:
     fit times, is deterministic, and round-trips through save/load without pickle. See
     :func:`metarec.metamodels._conformance.check_metamodel`."""
     from .metamodels._conformance import check_metamodel as _check
+
+    _check(factory)
+
+
+def check_partial_coverage(factory) -> None:
+    """A meta-model fitted with ``observed`` (a learner run on only some datasets) does not count "not run"
+    as "failed": the learner, best wherever it ran, ranks in the better half on new datasets. See
+    :func:`metarec.metamodels._conformance.check_partial_coverage`."""
+    from .metamodels._conformance import check_partial_coverage as _check
 
     _check(factory)

@@ -299,10 +299,11 @@ def tune(
         from .recommend import recommend
 
         rec = recommendation or recommend(ds, kb=kb, metamodel=metamodel, metric=metric, top_k=top_k)
-        chosen = [r.learner for r in rec.learners[:top_k]]
+        # learners ranked from the KB whose plugin is not installed here cannot be tuned: skip them
+        chosen = [r.learner for r in rec.learners if r.installed][:top_k]
         if not chosen:
             raise MetarecError("the recommendation holds no learner with KB evidence; pass --learners a,b")
-        warm = rec.warm_start_configs(warm_start)
+        warm = [(n, c) for n, c in rec.warm_start_configs(len(rec.learners) * 10) if n in chosen][:warm_start]
     else:
         names = [x.strip() for x in learners.split(",")] if isinstance(learners, str) else list(learners)
         chosen = names

@@ -122,6 +122,19 @@ def test_single_best_leave_one_out_by_hand():
     assert list(res.table().index) == ["single-best"]
 
 
+def test_a_learner_never_run_on_a_dataset_is_not_scored_there():
+    """X (an HPO-part learner, say a plugin's) ran on d3 only, where it is the best: elsewhere it is
+    neither picked nor counted as a failure, as the meta-models do not count it as one either."""
+    kb = hand_kb()
+    x = kb.runs.iloc[[0]].assign(dataset_id="d3", learner="X", source="hpo", score=0.99, trial=0.0, config_id="y")
+    kb = KnowledgeBase(kb.datasets, pd.concat([kb.runs, x], ignore_index=True), kb.manifest)
+    res = evaluate_metamodels(kb, ["single-best"], source=None, n_jobs=1)
+    assert res.settings["learners"] == ["A", "B", "C", "X"]
+    picks = {p["dataset_id"]: p for p in res.picks("single-best")}
+    assert picks["d1"]["top3"] == ["A", "B", "C"] and picks["d1"]["regret"] == 0.0  # X ranks first, not run
+    assert picks["d3"]["best"] == "X" and picks["d3"]["regret"] == pytest.approx(0.99 - 0.6)
+
+
 def test_evaluate_adds_single_best_for_the_gap_and_takes_factories():
     from metarec.metamodels.knn import KNNMetaModel
 

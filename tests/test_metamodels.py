@@ -296,6 +296,40 @@ def test_performance_table_definitions():
         performance_table(_kb(runs), metric="nope")
 
 
+def test_performance_table_observed_tells_not_run_from_failed():
+    runs = _runs([
+        # LCDB is a full grid: y has no point on b, so y failed there
+        {"dataset_id": "a", "learner": "x", "score": 0.9},
+        {"dataset_id": "a", "learner": "y", "score": 0.8},
+        {"dataset_id": "b", "learner": "x", "score": 0.6},
+        # HPO: a plugin learner run on b only, and one whose only trial on c failed
+        {"dataset_id": "b", "learner": "xgb", "source": "hpo", "trial": 0.0, "score": 0.7},
+        {"dataset_id": "c", "learner": "h", "source": "hpo", "trial": 0.0, "score": 0.5},
+        {"dataset_id": "c", "learner": "f", "source": "hpo", "trial": 0.0, "score": np.nan, "status": "failed"},
+        {"dataset_id": "a", "learner": "f", "source": "hpo", "trial": 0.0, "score": 0.4},
+    ])
+    pt = performance_table(_kb(runs))
+    obs = pt.observed
+    assert obs.loc["b", "y"] and np.isnan(pt.scores.loc["b", "y"])  # failed in the LCDB grid
+    assert obs.loc["b", "xgb"] and not obs.loc["a", "xgb"] and not obs.loc["c", "xgb"]  # not run
+    assert not obs.loc["c", "x"]  # c is not an LCDB dataset
+    assert obs.loc["c", "f"] and np.isnan(pt.scores.loc["c", "f"])  # ran and failed
+    assert pt.subset(["a", "b"]).observed.shape == (2, obs.shape[1])
+
+
+def test_partial_coverage_check_catches_a_model_that_ignores_observed():
+    from metarec.metamodels._conformance import check_partial_coverage
+    from metarec.metamodels.single_best import SingleBestMetaModel
+
+    class Legacy(SingleBestMetaModel):
+        def _fit(self, X, Y):  # no `observed`: "not run" counts as failed
+            super()._fit(X, Y)
+
+    with pytest.raises(AssertionError, match="partial coverage.*must not count as failed"):
+        check_partial_coverage(Legacy)
+    check_partial_coverage(SingleBestMetaModel)
+
+
 def test_best_configs_round_robin_over_the_nearest_datasets():
     def trial(d, t, cfg, score, status="ok"):
         return {"dataset_id": d, "learner": "h", "source": "hpo", "trial": float(t), "config": json.dumps(cfg),

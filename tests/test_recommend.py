@@ -154,3 +154,18 @@ def test_auto_classifier_sklearn_checks(small_kb):
     failed = check_estimator(est, expected_failed_checks=expected, on_fail=None)
     bad = [(r["check_name"], str(r["exception"])[:200]) for r in failed if r["status"] == "failed"]
     assert not bad, bad
+
+
+def test_learner_of_an_uninstalled_plugin_is_ranked_with_a_warning(small_kb, tmp_path):
+    """A KB may hold runs of a plugin learner that is not installed here: rank it, say so, do not crash."""
+    kb = KnowledgeBase.load(small_kb)
+    ghost = kb.runs[kb.runs["learner"] == "knn"].assign(learner="ghost")
+    manifest = dict(kb.manifest, learners={**kb.manifest["learners"], "ghost": "ghostplugin"})
+    KnowledgeBase(kb.datasets, pd.concat([kb.runs, ghost], ignore_index=True), manifest).save(tmp_path / "kb")
+    rec = metarec.recommend(CREDIT, target="class", kb=tmp_path / "kb", top_k=40)
+    row = next(r for r in rec.learners if r.learner == "ghost")
+    assert row.evidence > 0 and not row.installed and all(r.installed for r in rec.learners if r is not row)
+    assert any("ghost (plugin 'ghostplugin')" in w for w in rec.warnings)
+    table = CliRunner().invoke(cli, ["recommend", str(CREDIT), "-t", "class", "--kb", str(tmp_path / "kb"),
+                                     "--top-k", "40"])
+    assert table.exit_code == 0 and "ghost (not installed)" in table.output

@@ -12,6 +12,12 @@ HPO part (``source == "hpo"``)
     the score of a learner on a dataset is the best ``ok`` trial's (cross-validation) score; fit time and
     training size are that trial's.
 
+Was a learner run on a dataset at all (``observed``)? The LCDB part is a full grid (every LCDB learner on
+every LCDB dataset), so an LCDB learner without a point on an LCDB dataset failed there. Elsewhere a
+learner was run on a dataset when the KB holds any run of it there (``kb build`` records failed and
+timed-out trials too); a learner without runs on a dataset (e.g. a plugin learner built on a few tasks)
+was not tried there, which meta-models must not count as a failure.
+
 A metric where lower is better (``METRICS[m]["higher_is_better"] is False``, e.g. log loss) is negated.
 Datasets without any score are dropped. :func:`best_configs` returns the best configs of a learner on
 some datasets (HPO part) for warm starts.
@@ -43,6 +49,10 @@ class PerformanceTable:
         datasets x learners, training rows at the scored point.
     evidence : pandas.Series
         learner -> number of datasets where it has a score.
+    observed : pandas.DataFrame
+        datasets x learners, bool: whether the learner was run on the dataset at all. A missing score
+        where it is True is a failure; where it is False the learner was never tried there (see
+        :func:`performance_table`). Meta-models take it as ``fit(..., observed=...)``.
     metafeatures : pandas.DataFrame
         datasets x meta-feature columns of ``kb.datasets`` (NaN allowed), rows aligned with ``scores``.
     metric, task_type, source : str
@@ -57,6 +67,7 @@ class PerformanceTable:
     metric: str = "accuracy"
     task_type: str = "classification"
     source: str | None = None
+    observed: Any = None
 
     @property
     def datasets(self) -> list[str]:
@@ -79,6 +90,7 @@ class PerformanceTable:
             metric=self.metric,
             task_type=self.task_type,
             source=self.source,
+            observed=None if self.observed is None else self.observed.loc[ids],
         )
 
 
@@ -112,6 +124,7 @@ def performance_table(
         raise KnowledgeBaseError(f"unknown metric {metric!r}; known: {', '.join(sorted(METRICS))}")
     ds = kb.datasets[kb.datasets["task_type"] == task_type]
     runs = kb.runs
+    all_runs = runs if source is None else runs[runs["source"] == source]
     runs = runs[(runs["metric"] == metric) & (runs["status"] == "ok") & runs["dataset_id"].isin(ds["dataset_id"])]
     runs = runs[runs["score"].notna()]
     if source is not None:
@@ -154,6 +167,17 @@ def performance_table(
     scores = wide("score")
     scores.index.name = "dataset_id"
     scores.columns.name = "learner"
+    tried = all_runs[all_runs["dataset_id"].isin(order_ds) & all_runs["learner"].isin(learners)]
+    observed = pd.DataFrame(False, index=scores.index, columns=scores.columns)
+    pairs = tried[["dataset_id", "learner"]].drop_duplicates()
+    for learner, part in pairs.groupby("learner"):
+        observed.loc[observed.index.isin(part["dataset_id"]), learner] = True
+    lcdb_all = all_runs[all_runs["source"] == "lcdb"]
+    if len(lcdb_all):
+        grid_ds = observed.index.isin(lcdb_all["dataset_id"].unique())
+        grid_l = observed.columns.isin(lcdb_all["learner"].unique())
+        observed.loc[grid_ds, grid_l] = True
+    observed |= scores.notna()
     mf = ds.set_index("dataset_id").reindex(order_ds)[kb.metafeature_names].astype(float)
     mf = mf.replace([np.inf, -np.inf], np.nan)
     return PerformanceTable(
@@ -165,6 +189,7 @@ def performance_table(
         metric=metric,
         task_type=task_type,
         source=source,
+        observed=observed,
     )
 
 

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-__all__ = ["make_metamodel_data", "check_metamodel"]
+__all__ = ["make_metamodel_data", "make_partial_coverage_data", "check_metamodel", "check_partial_coverage"]
 
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".dill", ".cloudpickle")
 
@@ -84,7 +84,8 @@ def check_metamodel(factory: Callable[[], Any], random_state: int = 0) -> None:
     finite scores, ``lower <= score <= upper``, positive finite fit times, the same answer for
     reordered/extra columns; ``rank`` agrees with the prediction; ``explain`` returns a Series;
     determinism (a second fit gives identical predictions); ``save``/``load`` round-trip gives identical
-    predictions and writes no pickle file; a model used before ``fit`` raises.
+    predictions and writes no pickle file; a model used before ``fit`` raises; partial coverage (a
+    learner run on only some datasets, ``fit(..., observed=...)``): see :func:`check_partial_coverage`.
     """
     import numpy as np
     import pandas as pd
@@ -213,3 +214,62 @@ def check_metamodel(factory: Callable[[], Any], random_state: int = 0) -> None:
         base = MetaModel.load(root)
         if type(base) is not type(model):
             raise fail("load", "MetaModel.load did not restore the model's own class")
+
+    check_partial_coverage(factory, random_state=random_state)
+
+
+def make_partial_coverage_data(random_state: int = 0, n_runs: int = 10):
+    """:func:`make_metamodel_data` plus a learner ``plugin`` run on only ``n_runs`` of the datasets.
+
+    Where it ran, ``plugin`` is the best learner (0.03 above the best other score); elsewhere it has no
+    score and was not run (``observed`` False): like a plugin learner built on a few KB tasks.
+    Returns ``(X, Y, fit_times, train_sizes, observed)``.
+    """
+    import numpy as np
+
+    X, Y, times, sizes = make_metamodel_data(random_state=random_state)
+    ran = np.zeros(len(Y), dtype=bool)
+    ran[1:1 + int(n_runs)] = True  # row 0 has a single scored learner
+    Y = Y.copy()
+    Y["plugin"] = np.where(ran, Y.max(axis=1).to_numpy() + 0.03, np.nan)
+    times = times.assign(plugin=np.where(ran, times["l0"].to_numpy(), np.nan))
+    sizes = sizes.assign(plugin=np.where(ran, sizes["l0"].to_numpy(), np.nan))
+    observed = Y.notna() | True
+    observed["plugin"] = ran
+    return X, Y, times, sizes, observed
+
+
+def check_partial_coverage(factory: Callable[[], Any], random_state: int = 0) -> None:
+    """A learner run on only some training datasets is not taken to have failed everywhere else.
+
+    Fits ``factory()`` on :func:`make_partial_coverage_data` with ``observed``; predictions must be finite
+    with ordered intervals, and the learner ``plugin`` (the best wherever it ran) must rank in the better
+    half on average over new datasets; a model that counts "not run" as "failed" ranks it near the bottom.
+    """
+    import numpy as np
+
+    model = factory()
+    name = getattr(model, "name", type(model).__name__)
+    X, Y, times, sizes, observed = make_partial_coverage_data(random_state)
+    new = _new_rows(X)
+    try:
+        model.fit(X, Y, fit_times=times, train_sizes=sizes, observed=observed)
+    except Exception as exc:
+        raise AssertionError(f"meta-model {name!r}, partial coverage: fit(..., observed=...) raised "
+                             f"{type(exc).__name__}: {exc}") from exc
+    pred = model.predict(new)
+    sc = pred.score.to_numpy()
+    if not np.isfinite(sc).all():
+        raise AssertionError(f"meta-model {name!r}, partial coverage: scores must be finite")
+    if not ((pred.lower.to_numpy() <= sc + 1e-12).all() and (sc <= pred.upper.to_numpy() + 1e-12).all()):
+        raise AssertionError(f"meta-model {name!r}, partial coverage: needs lower <= score <= upper")
+    ranking = pred.ranking()
+    positions = [list(row).index("plugin") + 1 for row in ranking.itertuples(index=False)]
+    middle = (ranking.shape[1] + 1) / 2.0
+    if float(np.mean(positions)) > middle:
+        raise AssertionError(
+            f"meta-model {name!r}, partial coverage: the learner 'plugin', best on every dataset where it ran, "
+            f"has mean rank {np.mean(positions):.2f} of {ranking.shape[1]} on new datasets (positions {positions}): "
+            "a learner that was not run on a dataset (observed False) must not count as failed there; "
+            "accept `observed` in _fit (see metarec.metamodels.base.fill_failed)"
+        )

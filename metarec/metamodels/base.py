@@ -14,9 +14,11 @@ register one with ``register(name, factory, description="")`` in the ``register_
 
 A learner without a score on a training dataset (NaN in ``Y``) is taken to have failed there: the built-in
 models count it as that dataset's worst score when they rank, which is how :mod:`metarec.evaluate`
-scores a pick of it.
+scores a pick of it. Unless ``fit`` is told otherwise with ``observed`` (was the learner run there at
+all): a learner that was never run on a dataset (a plugin learner with runs on a few KB tasks) is
+unknown there, not failed, and the built-ins learn about it from the datasets where it ran.
 
-Subclasses implement ``_fit(X, Y)`` and ``_predict(X)`` on validated frames, and ``_get_state()`` /
+Subclasses implement ``_fit(X, Y, observed=None)`` and ``_predict(X)`` on validated frames, and ``_get_state()`` /
 ``_set_state(state, directory)`` for persistence; this base class does validation, the predicted fit
 times (:class:`FitTimeModel`), ordering of the interval, ranking and the JSON envelope.
 """
@@ -235,15 +237,21 @@ def size_columns(columns) -> dict[str, str | None]:
     }
 
 
-def fill_failed(Y):
-    """``Y`` with each dataset's missing scores set to that dataset's worst score (rows all NaN stay NaN)."""
+def fill_failed(Y, observed=None):
+    """``Y`` with each dataset's missing scores set to that dataset's worst score (rows all NaN stay NaN).
+
+    With ``observed`` (a boolean array shaped like ``Y``: was the learner run on the dataset at all), only
+    missing scores of learners that ran are failures and get the worst score; a learner that was never
+    run on a dataset stays NaN there (unknown, not failed).
+    """
     import numpy as np
 
     A = np.asarray(Y, dtype=float)
     with np.errstate(all="ignore"):
         worst = np.nanmin(np.where(np.isnan(A), np.inf, A), axis=1)
     worst = np.where(np.isfinite(worst), worst, np.nan)
-    return np.where(np.isnan(A), worst[:, None], A)
+    failed = np.isnan(A) if observed is None else np.isnan(A) & np.asarray(observed, dtype=bool)
+    return np.where(failed, worst[:, None], A)
 
 
 class FitTimeModel:
@@ -404,7 +412,7 @@ class MetaModel:
         return f"{type(self).__name__}({args})"
 
     # -- fitting -------------------------------------------------------------------------------------
-    def fit(self, X, Y, fit_times=None, train_sizes=None) -> "MetaModel":
+    def fit(self, X, Y, fit_times=None, train_sizes=None, observed=None) -> "MetaModel":
         """Learn from meta-features ``X`` and scores ``Y`` (rows aligned by index).
 
         Parameters
@@ -416,6 +424,11 @@ class MetaModel:
         fit_times, train_sizes : pandas.DataFrame, optional
             Same shape as ``Y``: seconds per fit and training rows at the scored point; with them the
             model predicts fit times (else ``fit_time`` is NaN).
+        observed : pandas.DataFrame of bool, optional
+            Same shape as ``Y``: whether the learner was run on the dataset at all. A missing score where
+            ``observed`` is True is a failure (it costs the dataset's worst score); where it is False the
+            learner was never tried there and the model must not count it as a failure (a plugin learner
+            run on a few of the KB's tasks). Default: every learner was run on every dataset.
 
         Returns
         -------
@@ -425,6 +438,15 @@ class MetaModel:
         import pandas as pd
 
         X, Y = _validate_xy(X, Y)
+        if observed is None:
+            obs = np.ones(Y.shape, dtype=bool)
+        else:
+            obs = (pd.DataFrame(observed).reindex(index=Y.index, columns=Y.columns).fillna(False)
+                   .to_numpy(dtype=bool))
+        obs = obs | Y.notna().to_numpy()
+        # a learner run on none of these datasets (a held-out fold took them all): nothing to learn from,
+        # so it counts as failed everywhere, as without `observed`
+        obs[:, ~obs.any(axis=0)] = True
         self.feature_names_ = [str(c) for c in X.columns]
         self.learners_ = [str(c) for c in Y.columns]
         self.n_datasets_ = int(len(X))
@@ -434,11 +456,20 @@ class MetaModel:
             self.fit_time_model_ = FitTimeModel().fit(X, ft, ts)
         else:
             self.fit_time_model_ = None
-        self._fit(X, Y)
+        partial = not obs.all()
+        if "observed" in inspect.signature(self._fit).parameters:
+            self._fit(X, Y, observed=obs if partial else None)
+        else:
+            if partial:
+                logger.warning(
+                    "%s does not take `observed`: a learner's missing scores on datasets where it was never "
+                    "run count as failures", type(self).__name__)
+            self._fit(X, Y)
         self.fitted_ = True
         return self
 
-    def _fit(self, X, Y) -> None:  # pragma: no cover - abstract
+    def _fit(self, X, Y, observed=None) -> None:  # pragma: no cover - abstract
+        """Fit on validated frames; ``observed`` is None (all run) or a boolean array shaped like ``Y``."""
         raise NotImplementedError
 
     # -- prediction ----------------------------------------------------------------------------------

@@ -70,7 +70,8 @@ def fit_metamodel(kb: Any, name: str = "lightgbm", metric: str = "accuracy",
     from .base import load_metamodel
 
     spec = get_metamodel(name)
-    key = f"{kb.checksum}-{name}-{metric}-{task_type}"
+    # v2: fitted with `observed` (a learner not run on a dataset is unknown there, not failed)
+    key = f"{kb.checksum}-{name}-{metric}-{task_type}-v2"
     path = cache_dir() / "metamodels" / key
     if cache and path.exists():
         try:
@@ -83,7 +84,7 @@ def fit_metamodel(kb: Any, name: str = "lightgbm", metric: str = "accuracy",
             shutil.rmtree(path, ignore_errors=True)
     perf = performance_table(kb, metric=metric, task_type=task_type)
     model = spec.create().fit(perf.metafeatures, perf.scores, fit_times=perf.fit_times,
-                              train_sizes=perf.train_sizes)
+                              train_sizes=perf.train_sizes, observed=perf.observed)
     if cache:
         tmp = path.with_name(path.name + f".tmp{os.getpid()}")
         try:

@@ -7,11 +7,13 @@ so on; learners that are no neighbour's best follow by their mean relative score
 (a failed run counts as the neighbour's worst score).
 
 The predicted ``score`` is the neighbours' mean score of the learner (over neighbours where it ran), and
-``[lower, upper]`` the central quantiles of those scores.
+``[lower, upper]`` the central quantiles of those scores. A learner that was not run on every training
+dataset (``fit(..., observed=...)``) is judged on its own nearest datasets among those it was run on.
 """
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from .base import MetaModel, Standardizer, fill_failed
@@ -37,21 +39,27 @@ class KNNMetaModel(MetaModel):
         self.interval = interval
         self.random_state = random_state
 
-    def _fit(self, X, Y) -> None:
+    def _fit(self, X, Y, observed=None) -> None:
         import numpy as np
 
         A = X.to_numpy(dtype=float)
         self.scaler_ = Standardizer(method="minmax").fit(A)
         self.X_ = self.scaler_.transform(A)
         self.S_ = Y.to_numpy(dtype=float)
-        self.mean_score_ = np.nanmean(fill_failed(self.S_), axis=0)
+        self.O_ = np.ones(self.S_.shape, dtype=bool) if observed is None else np.asarray(observed, dtype=bool)
+        self.mean_score_ = np.nanmean(fill_failed(self.S_, self.O_), axis=0)
+
+    def _distances(self, X):
+        import numpy as np
+
+        Q = self.scaler_.transform(X.to_numpy(dtype=float))
+        return np.abs(Q[:, None, :] - self.X_[None, :, :]).sum(axis=2)
 
     def neighbors(self, X):
         """Indices (into the training datasets) of each row's nearest datasets, nearest first, and distances."""
         import numpy as np
 
-        Q = self.scaler_.transform(X.to_numpy(dtype=float))
-        D = np.abs(Q[:, None, :] - self.X_[None, :, :]).sum(axis=2)
+        D = self._distances(X)
         k = max(1, min(int(self.n_neighbors), len(self.X_)))
         order = np.argsort(D, axis=1, kind="stable")[:, :k]
         return order, np.take_along_axis(D, order, axis=1)
@@ -59,31 +67,42 @@ class KNNMetaModel(MetaModel):
     def _predict(self, X) -> dict:
         import numpy as np
 
-        nb, _ = self.neighbors(X)
-        F = fill_failed(self.S_)
-        R = F - np.nanmax(F, axis=1, keepdims=True)
+        D = self._distances(X)
+        full = np.argsort(D, axis=1, kind="stable")
+        k = max(1, min(int(self.n_neighbors), len(self.X_)))
+        F = fill_failed(self.S_, self.O_)
+        with np.errstate(all="ignore"):
+            R = F - np.nanmax(F, axis=1, keepdims=True)
         n, L = len(X), self.S_.shape[1]
         alpha = (1.0 - float(self.interval)) / 2.0
-        score = np.empty((n, L))
-        lower = np.empty((n, L))
-        upper = np.empty((n, L))
+        score = np.full((n, L), np.nan)
+        lower = np.full((n, L), np.nan)
+        upper = np.full((n, L), np.nan)
+        rel = np.full((n, L), np.nan)
         pref = np.empty((n, L))
-        for i, rows in enumerate(nb):
-            S = self.S_[rows]
-            ran = ~np.isnan(S)
-            # where a learner never ran on the neighbours, fall back to the failed-as-worst scores
-            Sx = np.where(ran.any(axis=0)[None, :], S, F[rows])
-            with np.errstate(all="ignore"):
-                score[i] = np.nanmean(Sx, axis=0)
-                lower[i] = np.nanquantile(Sx, alpha, axis=0)
-                upper[i] = np.nanquantile(Sx, 1.0 - alpha, axis=0)
+        for i in range(n):
+            rows = full[i, :k]
+            for j in range(L):
+                # each learner's own nearest datasets among those it was run on (all of them for most)
+                mine = rows if self.O_[rows, j].all() else full[i][self.O_[full[i], j]][:k]
+                if not len(mine):
+                    continue
+                s = self.S_[mine, j]
+                sx = s if (~np.isnan(s)).any() else F[mine, j]  # never ran ok there: failed-as-worst
+                with np.errstate(all="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    score[i, j] = np.nanmean(sx)
+                    lower[i, j] = np.nanquantile(sx, alpha)
+                    upper[i, j] = np.nanquantile(sx, 1.0 - alpha)
+                    rel[i, j] = np.nanmean(R[mine, j])
             # auto-sklearn: best learners of the nearest datasets first, in order of distance
             order: list[int] = []
             for r in rows:
                 b = int(np.nanargmax(F[r]))
                 if b not in order:
                     order.append(b)
-            rest = [j for j in np.argsort(-R[rows].mean(axis=0), kind="stable") if j not in order]
+            key = np.where(np.isnan(rel[i]), -np.inf, rel[i])
+            rest = [j for j in np.argsort(-key, kind="stable") if j not in order]
             order += [int(j) for j in rest]
             pref[i, order] = -np.arange(L, dtype=float)
         bad = np.isnan(score)
@@ -97,6 +116,7 @@ class KNNMetaModel(MetaModel):
             "scaler": self.scaler_.get_state(),
             "X": self.X_.tolist(),
             "S": self.S_.tolist(),
+            "observed": self.O_.astype(int).tolist(),
             "mean_score": self.mean_score_.tolist(),
         }
 
@@ -106,4 +126,6 @@ class KNNMetaModel(MetaModel):
         self.scaler_ = Standardizer.from_state(state["scaler"])
         self.X_ = np.asarray(state["X"], dtype=float)
         self.S_ = np.asarray(state["S"], dtype=float)
+        obs = state.get("observed")
+        self.O_ = np.ones(self.S_.shape, dtype=bool) if obs is None else np.asarray(obs, dtype=bool).reshape(self.S_.shape)
         self.mean_score_ = np.asarray(state["mean_score"], dtype=float)

@@ -128,7 +128,7 @@ class LightGBMMetaModel(MetaModel):
         return np.column_stack([np.tile(A, (n_learners, 1)), np.repeat(np.arange(n_learners, dtype=float), len(A))])
 
     # -- fit -----------------------------------------------------------------------------------------
-    def _fit(self, X, Y) -> None:
+    def _fit(self, X, Y, observed=None) -> None:
         import numpy as np
 
         if int(self.n_bags) < 1:
@@ -136,15 +136,17 @@ class LightGBMMetaModel(MetaModel):
         A = X.to_numpy(dtype=float)
         S = Y.to_numpy(dtype=float)
         n, L = S.shape
-        F = fill_failed(S)
+        F = fill_failed(S, observed)
         best = np.nanmax(F, axis=1)
         present = ~np.isnan(S)
+        # a learner never run on a dataset is unknown there: its failure model learns where it ran only
+        ran = np.ones_like(present) if observed is None else np.asarray(observed, dtype=bool) | present
         Robs = S - best[:, None]
         worst = np.nanmin(F, axis=1) - best
         seed0 = int(self.random_state)
         rounds = int(self.n_estimators)
 
-        self.rates_ = [float((present[:, j].sum() + 1.0) / (n + 2.0)) for j in range(L)]
+        self.rates_ = [float((present[:, j].sum() + 1.0) / (ran[:, j].sum() + 2.0)) for j in range(L)]
         self.fallback_ = [float(np.nanmean(Robs[:, j])) if present[:, j].any() else float(np.min(worst))
                           for j in range(L)]
         self.bags_: list[dict[str, Any]] = []
@@ -157,9 +159,10 @@ class LightGBMMetaModel(MetaModel):
             }
             for j in range(L):
                 ok = present[:, j]
-                if ok.sum() >= 3 and (~ok).sum() >= 3:
-                    bag["presence"].append(self._train(A, ok.astype(float), rounds, seed, objective="binary",
-                                                       num_leaves=4, min_data_in_leaf=5))
+                tried = ran[:, j]
+                if ok.sum() >= 3 and (tried & ~ok).sum() >= 3:
+                    bag["presence"].append(self._train(A[tried], ok[tried].astype(float), rounds, seed,
+                                                       objective="binary", num_leaves=4, min_data_in_leaf=5))
                 else:
                     bag["presence"].append(None)
                 bag["mu"].append(self._train(A[ok], Robs[ok, j], rounds, seed) if ok.sum() >= 3 else None)

@@ -30,12 +30,12 @@ class SingleBestMetaModel(MetaModel):
         self.interval = interval
         self.random_state = random_state
 
-    def _fit(self, X, Y) -> None:
+    def _fit(self, X, Y, observed=None) -> None:
         import numpy as np
         import pandas as pd
 
         S = Y.to_numpy(dtype=float)
-        F = fill_failed(S)
+        F = fill_failed(S, observed)
         ranks = pd.DataFrame(F).rank(axis=1, ascending=False, method="average").to_numpy()
         self.mean_rank_ = np.nanmean(ranks, axis=0)
         self.mean_score_ = np.nanmean(F, axis=0)

@@ -87,12 +87,12 @@ class SVMMetaModel(MetaModel):
             cols.append(np.exp(-self.gamma_ * np.maximum(d2, 0.0)) @ coef + b)
         return np.column_stack(cols)
 
-    def _fit(self, X, Y) -> None:
+    def _fit(self, X, Y, observed=None) -> None:
         import numpy as np
 
         A = X.to_numpy(dtype=float)
         S = Y.to_numpy(dtype=float)
-        F = fill_failed(S)
+        F = fill_failed(S, observed)
         best = np.nanmax(F, axis=1)
         R = F - best[:, None]
         self.scaler_ = Standardizer(indicators=True).fit(A)

@@ -95,13 +95,13 @@ class TorchMetaModel(MetaModel):
         self.random_state = random_state
 
     # -- fit -----------------------------------------------------------------------------------------
-    def _fit(self, X, Y) -> None:
+    def _fit(self, X, Y, observed=None) -> None:
         import numpy as np
 
         torch = _torch()
         A = X.to_numpy(dtype=float)
         S = Y.to_numpy(dtype=float)
-        F = fill_failed(S)
+        F = fill_failed(S, observed)
         best = np.nanmax(F, axis=1)
         R = F - best[:, None]
         Robs = S - best[:, None]
