@@ -204,7 +204,8 @@ def make_objective(X, y, task_type: str, learners: list, metric: str, cv: int = 
         try:
             scores = cross_val_score(pipe, X, y, cv=splitter, scoring=scorer, error_score="raise")
         except Exception as exc:  # recorded, so "no trial finished" can name the cause
-            trial.set_user_attr("error", f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}")
+            first = (str(exc).strip().splitlines() or [""])[0]
+            trial.set_user_attr("error", f"{type(exc).__name__}: {first}")
             raise
         trial.set_user_attr("cv_seconds", time.perf_counter() - t0)
         value = float(scores.mean())
@@ -288,7 +289,7 @@ def tune(
     if ds.n_rows < MIN_TUNE_ROWS:
         raise DataError(f"{ds.source}: only {ds.n_rows} rows, too few to cross-validate; tuning needs at least "
                         f"{MIN_TUNE_ROWS} (add rows; `metarec recommend` works on fewer)")
-    from .kb.format import atomic_write_figure, ensure_new_file
+    from .kb.format import ensure_new_file
 
     if out is not None:
         ensure_new_file(out, force)
