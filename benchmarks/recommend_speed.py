@@ -33,14 +33,24 @@ def make_csv(path: Path, rows: int, cols: int, seed: int = 0) -> None:
     frame.to_csv(path, index=False)
 
 
+CPU: dict[str, list[float]] = {}
+
+
 def timed(cmd: list[str], repeat: int) -> list[float]:
-    out = []
+    """Wall seconds of each run; the CPU seconds (user + sys) of each run go to ``CPU[name]``."""
+    import resource
+
+    out, cpu = [], []
     for _ in range(repeat):
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True)
         out.append(time.perf_counter() - t0)
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append((r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime))
         if proc.returncode != 0:
             raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr}")
+    CPU[" ".join(cmd)] = cpu
     return out
 
 
@@ -59,16 +69,17 @@ def main() -> None:
         t0 = time.perf_counter()
         timed(rec, 1)  # fills the meta-model cache if it is empty
         first = time.perf_counter() - t0
-        rows = [
-            ("python -c pass", timed([sys.executable, "-c", "pass"], args.repeat)),
-            ("metarec --help", timed([*metarec, "--help"], args.repeat)),
-            (f"metarec recommend ({args.rows:,} x {args.cols} CSV)", timed(rec, args.repeat)),
-        ]
+        cmds = [("python -c pass", [sys.executable, "-c", "pass"]), ("metarec --help", [*metarec, "--help"]),
+                (f"metarec recommend ({args.rows:,} x {args.cols} CSV)", rec)]
+        rows = [(name, timed(cmd, args.repeat), CPU[" ".join(cmd)]) for name, cmd in cmds]
     base = statistics.median(rows[0][1])
     print(f"first call (may fit and cache the meta-model): {first:.2f} s")
-    print(f"{'command':<45} {'median s':>9} {'min s':>7} {'x python start':>15}")
-    for name, ts in rows:
-        print(f"{name:<45} {statistics.median(ts):>9.2f} {min(ts):>7.2f} {statistics.median(ts) / base:>15.1f}")
+    print("wall = elapsed; cpu = user + sys of the process (close to the wall time of an idle machine,")
+    print("since the call is single-threaded: read it when the machine is shared)")
+    print(f"{'command':<45} {'median wall s':>14} {'min wall s':>11} {'median cpu s':>13} {'x python start':>15}")
+    for name, ts, cpu in rows:
+        print(f"{name:<45} {statistics.median(ts):>14.2f} {min(ts):>11.2f} {statistics.median(cpu):>13.2f} "
+              f"{statistics.median(ts) / base:>15.1f}")
 
 
 if __name__ == "__main__":
