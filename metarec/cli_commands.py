@@ -373,4 +373,4 @@ def register_recommend_commands(cli):
         if out:
             click.echo(f"saved the refit pipeline to {out}")
         if report:
-            click.echo(f"report in {report}/ (optimization_history.png, summary.json)")
+            click.echo(f"report in {str(report).rstrip('/')}/ (optimization_history.png, summary.json)")
