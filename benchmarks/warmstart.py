@@ -4,7 +4,8 @@ For each task of the shipped KB's HPO part (by default the first 7 classificatio
 of ``knowledge_base/hpo_datasets.txt`` in build order, leaving out ``sklearn:digits``, whose 10-class 64-feature
 studies took 5-13 minutes each on the shared 2-core machine; ``--tasks`` / ``--exclude`` change the set):
 
-1. the task is held out: the meta-model is fitted on the KB *without* that dataset (``KnowledgeBase.subset``);
+1. the task is held out: the meta-model is fitted on the KB *without* that dataset and its twins (the same
+   data under another id, e.g. LCDB's ``openml:31`` for ``file:credit-g``; ``KnowledgeBase.subset``);
 2. the data is what the KB build used (at most 1,000 rows, stratified, seed 0), and ``metarec.recommend``
    runs on it with the held-out KB: its top-3 learners form the search space of both arms;
 3. for each seed, two Optuna studies of ``--trials`` trials over that same space, the very objective
@@ -66,9 +67,15 @@ def load_task(spec: str, max_rows: int):
 def held_out_recommendation(kb, dataset_id: str, X, y):
     from metarec.recommend import Recommender
 
-    ids = [d for d in kb.datasets["dataset_id"] if d != dataset_id]
-    assert len(ids) == len(kb.datasets) - 1, f"{dataset_id} is not in the KB"
-    held_out = kb.subset(ids)
+    ds = kb.datasets
+    me = ds[ds["dataset_id"] == dataset_id]
+    assert len(me) == 1, f"{dataset_id} is not in the KB"
+    # hold out the task and its twins: the same data under another id (credit-g is both the HPO part's
+    # file:credit-g and LCDB's openml:31), matched by exact name or OpenML id
+    twin = (ds["dataset_id"] == dataset_id) | (ds["name"] == me["name"].iloc[0])
+    if me["openml_id"].notna().iloc[0]:
+        twin |= ds["openml_id"] == me["openml_id"].iloc[0]
+    held_out = kb.subset(ds.loc[~twin, "dataset_id"].tolist())
     return Recommender(held_out).recommend(X, y=y, top_k=3)
 
 
