@@ -46,6 +46,9 @@ class LightGBMMetaModel(MetaModel):
     min_data_in_leaf : int
     feature_fraction, bagging_fraction : float
         Column and row subsampling of every tree.
+    derived : bool
+        Add the derived size/ratio meta-features of :mod:`metarec.metamodels.features` (logs of rows x
+        features x classes, rows per feature, class-entropy ratio, ...) to the model's inputs.
     interval : float
         Nominal coverage of ``[lower, upper]``.
     random_state : int
@@ -65,6 +68,7 @@ class LightGBMMetaModel(MetaModel):
         min_data_in_leaf: int = 8,
         feature_fraction: float = 0.7,
         bagging_fraction: float = 0.8,
+        derived: bool = True,
         interval: float = 0.8,
         random_state: int = 0,
         num_threads: int = 1,
@@ -76,6 +80,7 @@ class LightGBMMetaModel(MetaModel):
         self.min_data_in_leaf = min_data_in_leaf
         self.feature_fraction = feature_fraction
         self.bagging_fraction = bagging_fraction
+        self.derived = derived
         self.interval = interval
         self.random_state = random_state
         self.num_threads = num_threads
@@ -126,13 +131,29 @@ class LightGBMMetaModel(MetaModel):
 
         return np.column_stack([np.tile(A, (n_learners, 1)), np.repeat(np.arange(n_learners, dtype=float), len(A))])
 
+    def _inputs(self, X):
+        """The model's input matrix: the meta-features, plus the derived ones when ``derived``."""
+        import numpy as np
+        import pandas as pd
+
+        if not self.derived:
+            return X.to_numpy(dtype=float)
+        from .features import derived_features
+
+        return pd.concat([X, derived_features(X)], axis=1).to_numpy(dtype=float)
+
+    def _input_names(self) -> list[str]:
+        from .features import SOURCES
+
+        return list(self.feature_names_) + (list(SOURCES) if self.derived else [])
+
     # -- fit -----------------------------------------------------------------------------------------
     def _fit(self, X, Y) -> None:
         import numpy as np
 
         if int(self.n_bags) < 1:
             raise MetarecError(f"n_bags must be at least 1, got {self.n_bags}")
-        A = X.to_numpy(dtype=float)
+        A = self._inputs(X)
         S = Y.to_numpy(dtype=float)
         n, L = S.shape
         F = fill_failed(S)
@@ -192,7 +213,7 @@ class LightGBMMetaModel(MetaModel):
         return total / len(self.bags_)
 
     def _predict(self, X) -> dict:
-        A = X.to_numpy(dtype=float)
+        A = self._inputs(X)
         L = len(self.learners_)
         preference = self._expected(A)
         best = self._pred(self.best_, A)
@@ -207,20 +228,27 @@ class LightGBMMetaModel(MetaModel):
         """Per-meta-feature contributions (LightGBM ``pred_contrib``) to ``learner``'s relative score.
 
         The contributions of the learner's relative-score models (``mu``), averaged over the bags; they
-        sum, with the models' mean, to the predicted relative score where the learner runs.
+        sum, with the models' mean, to the predicted relative score where the learner runs. A derived
+        meta-feature's contribution is split equally among the meta-features it is computed from
+        (:func:`metarec.metamodels.features.fold_contributions`).
         """
         import numpy as np
         import pandas as pd
 
         super().explain(x_row, learner)
         frame = x_row if isinstance(x_row, pd.DataFrame) else pd.Series(x_row).to_frame().T
-        A = self._validate_X(frame).to_numpy(dtype=float)[:1]
+        A = self._inputs(self._validate_X(frame))[:1]
         j = self.learners_.index(learner)
         parts = [self._pred(bag["mu"][j], A, pred_contrib=True)[0] for bag in self.bags_ if bag["mu"][j] is not None]
         if not parts:
             return pd.Series(0.0, index=self.feature_names_, name=learner)
-        contrib = np.mean(parts, axis=0)[: len(self.feature_names_)]
-        return pd.Series(contrib, index=self.feature_names_, name=learner)
+        names = self._input_names()
+        contrib = pd.Series(np.mean(parts, axis=0)[: len(names)], index=names)
+        if self.derived:
+            from .features import fold_contributions
+
+            contrib = fold_contributions(contrib, self.feature_names_)
+        return pd.Series(contrib.to_numpy(dtype=float), index=self.feature_names_, name=learner)
 
     # -- persistence ---------------------------------------------------------------------------------
     def _get_state(self, directory: Path) -> dict:
@@ -243,6 +271,7 @@ class LightGBMMetaModel(MetaModel):
             "quantiles": {k: save(m, f"quantile_{k}.txt") for k, m in self.quantiles_.items()},
             "rates": self.rates_,
             "fallback": self.fallback_,
+            "derived": bool(self.derived),
         }
 
     def _set_state(self, state: dict, directory: Path) -> None:
@@ -264,3 +293,5 @@ class LightGBMMetaModel(MetaModel):
         self.quantiles_ = {k: load(f) for k, f in state["quantiles"].items()}
         self.rates_ = [float(v) for v in state["rates"]]
         self.fallback_ = [float(v) for v in state["fallback"]]
+        # models saved before derived meta-features existed were fitted on the raw ones
+        self.derived = bool(state.get("derived", False))
