@@ -313,6 +313,12 @@ def test_fit_metamodel_caches_by_checksum_and_rebuilds_corrupt_entries(tmp_path,
     assert "refitting" in caplog.text
     assert json.loads(entries[0].read_text())["name"] == "knn"
     pd.testing.assert_frame_equal(rebuilt.predict(x).score, first.predict(x).score)
+    # other defaults of the registered meta-model: a new cache entry, not the stale one
+    from metarec.metamodels import cache as cache_mod
+
+    monkeypatch.setattr(cache_mod, "_params_hash", lambda model: "otherdefaults")
+    fit_metamodel(kb, name="knn")
+    assert len(list((tmp_path / "cache").rglob("metamodel.json"))) == 2
 
 
 # -- the performance table -------------------------------------------------------------------------------------

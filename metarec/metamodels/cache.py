@@ -1,7 +1,7 @@
 """Fit a registered meta-model on a knowledge base, cached in the user cache directory.
 
-The cache key is the KB checksum + meta-model name + metric + task type, so a changed KB never reuses a
-stale model. Models are stored in their own formats (LightGBM text, torch ``state_dict``, JSON), never
+The cache key is the KB checksum + meta-model name + metric + task type + a short hash of the
+meta-model's parameters (so a changed KB, or changed defaults of a meta-model, never reuse a stale model). Models are stored in their own formats (LightGBM text, torch ``state_dict``, JSON), never
 pickle. A corrupt cache entry is rebuilt with a warning.
 """
 
@@ -27,6 +27,16 @@ def cache_dir() -> Path:
     return Path(base) / "metarec"
 
 
+def _params_hash(model: Any) -> str:
+    """First 10 hex digits of the SHA-256 of the model's class and parameters (JSON, sorted keys)."""
+    import hashlib
+    import json
+
+    doc = {"class": f"{type(model).__module__}:{type(model).__qualname__}",
+           "params": {k: repr(v) for k, v in sorted(model.get_params().items())}}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:10]
+
+
 def fit_metamodel(kb: Any, name: str = "lightgbm", metric: str = "accuracy",
                   task_type: str = "classification", cache: bool = True):
     """The meta-model ``name`` fitted on ``kb``'s performance table (from the cache when possible)."""
@@ -35,7 +45,7 @@ def fit_metamodel(kb: Any, name: str = "lightgbm", metric: str = "accuracy",
     from .base import load_metamodel
 
     spec = get_metamodel(name)
-    key = f"{kb.checksum}-{name}-{metric}-{task_type}"
+    key = f"{kb.checksum}-{name}-{metric}-{task_type}-{_params_hash(spec.create())}"
     path = cache_dir() / "metamodels" / key
     if cache and path.exists():
         try:
