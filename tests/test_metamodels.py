@@ -133,6 +133,68 @@ def test_params_round_trip_and_repr():
         m.set_params(bogus=1)
 
 
+def test_derived_features_by_hand():
+    from metarec.metamodels.features import SOURCES, derived_features, fold_contributions
+
+    X = pd.DataFrame({"NumberOfInstances": [1000.0, 50.0], "NumberOfFeatures": [10.0, np.nan],
+                      "NumberOfFeaturesAfterBinarization": [100.0, np.nan], "NumberOfClasses": [4.0, 2.0],
+                      "ClassEntropy": [1.0, 1.0], "MajorityClassSize": [400.0, 25.0]}, index=["a", "b"])
+    d = derived_features(X)
+    assert list(d.columns) == list(SOURCES) and list(d.index) == ["a", "b"]
+    assert d.loc["a", "d_log_rows_x_features_x_classes"] == pytest.approx(np.log10(1000 * 100 * 4))
+    assert d.loc["a", "d_log_rows_per_feature"] == pytest.approx(1.0)  # binarised features when known
+    assert d.loc["a", "d_log_binarization_ratio"] == pytest.approx(1.0)
+    assert d.loc["a", "d_class_entropy_ratio"] == pytest.approx(0.5)
+    assert d.loc["a", "d_majority_share"] == pytest.approx(0.4)
+    assert np.isnan(d.loc["b", "d_log_rows_per_feature"]) and np.isnan(d.loc["a", "d_naive_bayes_accuracy"])
+    assert d.loc["b", "d_class_entropy_ratio"] == pytest.approx(1.0)
+    # a derived column's contribution goes back to its sources, the total is kept
+    contrib = pd.Series({"NumberOfInstances": 1.0, "ClassEntropy": 0.0, "d_log_rows_per_class": 0.5})
+    folded = fold_contributions(contrib, ["NumberOfInstances", "NumberOfClasses", "ClassEntropy"])
+    assert folded.to_dict() == {"NumberOfInstances": 1.25, "NumberOfClasses": 0.25, "ClassEntropy": 0.0}
+
+
+def _work_threshold_data(n, seed):
+    """Learner ``costly`` wins unless rows x features is large (there it is cut short and ``cheap`` wins)."""
+    rng = np.random.default_rng(seed)
+    rows = np.round(10 ** rng.uniform(2, 5, n))
+    feats = np.round(10 ** rng.uniform(0.5, 3.5, n))
+    X = pd.DataFrame({"NumberOfInstances": rows, "NumberOfFeatures": feats,
+                      "NumberOfClasses": rng.integers(2, 6, n).astype(float), "noise": rng.normal(size=n)},
+                     index=[f"s{seed}:{i}" for i in range(n)])
+    big = np.log10(rows) + np.log10(feats) > 5.0
+    Y = pd.DataFrame({"cheap": np.where(big, 0.80, 0.75), "costly": np.where(big, 0.70, 0.80), "mid": 0.74},
+                     index=X.index) + 0.003 * rng.normal(size=(n, 3))
+    return X, Y, np.where(big, "cheap", "costly")
+
+
+def test_lightgbm_derived_features_find_a_product_threshold():
+    from metarec.metamodels.lightgbm_model import LightGBMMetaModel
+
+    X, Y, _ = _work_threshold_data(80, 0)
+    Xt, _, right = _work_threshold_data(200, 100)
+    acc = {d: float((LightGBMMetaModel(derived=d).fit(X, Y).predict(Xt).ranking()[1].to_numpy() == right).mean())
+           for d in (True, False)}
+    assert acc[True] >= 0.95 and acc[True] > acc[False] + 0.03, acc
+    contrib = LightGBMMetaModel(derived=True).fit(X, Y).explain(Xt.iloc[0], "costly")
+    assert list(contrib.index) == list(X.columns)  # derived columns folded back onto their sources
+    assert abs(contrib["NumberOfInstances"]) + abs(contrib["NumberOfFeatures"]) > abs(contrib["noise"])
+
+
+def test_lightgbm_saved_without_derived_state_loads_as_raw(data, tmp_path):
+    from metarec.metamodels.lightgbm_model import LightGBMMetaModel
+
+    X, Y, _, _ = data
+    model = LightGBMMetaModel(n_bags=1, derived=False).fit(X, Y)
+    model.save(tmp_path / "m")
+    doc = json.loads((tmp_path / "m" / "metamodel.json").read_text())
+    del doc["params"]["derived"], doc["state"]["derived"]  # as written before derived features existed
+    (tmp_path / "m" / "metamodel.json").write_text(json.dumps(doc))
+    loaded = MetaModel.load(tmp_path / "m")
+    assert loaded.derived is False
+    pd.testing.assert_frame_equal(loaded.predict(X).score, model.predict(X).score)
+
+
 # -- persistence ---------------------------------------------------------------------------------------------
 def test_lightgbm_saves_text_models_and_json(data, tmp_path):
     from metarec.metamodels.lightgbm_model import LightGBMMetaModel
@@ -251,6 +313,12 @@ def test_fit_metamodel_caches_by_checksum_and_rebuilds_corrupt_entries(tmp_path,
     assert "refitting" in caplog.text
     assert json.loads(entries[0].read_text())["name"] == "knn"
     pd.testing.assert_frame_equal(rebuilt.predict(x).score, first.predict(x).score)
+    # other defaults of the registered meta-model: a new cache entry, not the stale one
+    from metarec.metamodels import cache as cache_mod
+
+    monkeypatch.setattr(cache_mod, "_params_hash", lambda model: "otherdefaults")
+    fit_metamodel(kb, name="knn")
+    assert len(list((tmp_path / "cache").rglob("metamodel.json"))) == 2
 
 
 # -- the performance table -------------------------------------------------------------------------------------

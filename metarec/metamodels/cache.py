@@ -1,6 +1,7 @@
 """Fit a registered meta-model on a knowledge base, cached in the user cache directory.
 
-The cache key is the KB checksum + meta-model name + metric + task type, so a changed KB never reuses a
+The cache key is the KB checksum + meta-model name + metric + task type + a short hash of the
+meta-model's class and parameters, so a changed KB, or changed defaults of a meta-model, never reuse a
 stale model. Models are stored in their own formats (LightGBM text, torch ``state_dict``, JSON), never
 pickle. Each entry carries the SHA-256 of its files (``checksums.json``), checked before any file reaches a
 loader (a truncated LightGBM model file aborts the process inside LightGBM). A corrupt cache entry is
@@ -62,6 +63,16 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0][:160]}" if text else type(exc).__name__
 
 
+def _params_hash(model: Any) -> str:
+    """First 10 hex digits of the SHA-256 of the model's class and parameters (JSON, sorted keys)."""
+    import hashlib
+    import json
+
+    doc = {"class": f"{type(model).__module__}:{type(model).__qualname__}",
+           "params": {k: repr(v) for k, v in sorted(model.get_params().items())}}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:10]
+
+
 def fit_metamodel(kb: Any, name: str = "lightgbm", metric: str = "accuracy",
                   task_type: str = "classification", cache: bool = True):
     """The meta-model ``name`` fitted on ``kb``'s performance table (from the cache when possible)."""
@@ -71,7 +82,7 @@ def fit_metamodel(kb: Any, name: str = "lightgbm", metric: str = "accuracy",
 
     spec = get_metamodel(name)
     # v2: fitted with `observed` (a learner not run on a dataset is unknown there, not failed)
-    key = f"{kb.checksum}-{name}-{metric}-{task_type}-v2"
+    key = f"{kb.checksum}-{name}-{metric}-{task_type}-{_params_hash(spec.create())}-v2"
     path = cache_dir() / "metamodels" / key
     if cache and path.exists():
         try:
