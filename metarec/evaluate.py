@@ -180,11 +180,14 @@ class EvaluationResult:
         regret, regret_at_3, ndcg_at_5, spearman``.
     settings : dict
         metric, task type, source, protocol, datasets, learners, interval.
+    errors : dict
+        meta-model name -> the error that stopped it (it is left out of ``summary``; the others are kept).
     """
 
     summary: dict
     per_dataset: Any
     settings: dict = field(default_factory=dict)
+    errors: dict = field(default_factory=dict)
 
     COLUMNS = (
         "mean_regret",
@@ -224,7 +227,7 @@ class EvaluationResult:
         return out
 
     def to_dict(self, per_dataset: bool = True) -> dict:
-        out: dict[str, Any] = {"settings": self.settings, "metamodels": self.summary}
+        out: dict[str, Any] = {"settings": self.settings, "metamodels": self.summary, "errors": self.errors}
         if per_dataset:
             out["per_dataset"] = {name: self.picks(name) for name in self.summary}
         return out
@@ -247,6 +250,14 @@ def _run_fold(name: str, factory: Callable | None, pt, test_ids: list[str]):
         from .metamodels import get_metamodel
 
         factory = get_metamodel(name).factory
+    try:
+        return _fit_predict_fold(factory, pt, test_ids)
+    except Exception as exc:  # one broken meta-model (a plugin's) must not cost the others' results
+        text = str(exc).strip().splitlines()
+        return {"test_ids": test_ids, "error": f"{type(exc).__name__}: {text[0][:300] if text else ''}"}
+
+
+def _fit_predict_fold(factory: Callable, pt, test_ids: list[str]) -> dict:
     train_ids = [d for d in pt.scores.index if d not in set(test_ids)]
     t0 = time.perf_counter()
     model = factory()
@@ -356,6 +367,14 @@ def evaluate_metamodels(
     full = pt.train_sizes >= 0.98 * pt.train_sizes.max(axis=1).to_numpy()[:, None]
     rows = []
     summary: dict[str, dict] = {}
+    errors = {n: next(o["error"] for o in outputs[n] if "error" in o)
+              for n in run_names if any("error" in o for o in outputs[n])}
+    for n, e in errors.items():
+        logger.warning("meta-model %s failed and is left out: %s", n, e)
+    if "single-best" in errors:
+        raise MetarecError(f"the single-best baseline failed ({errors['single-best']}); cannot evaluate")
+    run_names = [n for n in run_names if n not in errors]
+    names = [n for n in names if n not in errors]
     for n in run_names:
         pref = pd.concat([o["preference"] for o in outputs[n]]).loc[ids]
         lower = pd.concat([o["lower"] for o in outputs[n]]).loc[ids]
@@ -420,7 +439,7 @@ def evaluate_metamodels(
         "learners": learners,
         "n_jobs": n_jobs,
     }
-    return EvaluationResult(summary=ordered, per_dataset=per, settings=settings)
+    return EvaluationResult(summary=ordered, per_dataset=per, settings=settings, errors=errors)
 
 
 # -- plot ---------------------------------------------------------------------------------------------------

@@ -211,3 +211,19 @@ def test_cli_evaluate_missing_kb(tmp_path, capsys):
         main(["evaluate", "--kb", str(tmp_path / "nowhere")])
     assert exc.value.code == 2
     assert "no knowledge base here" in capsys.readouterr().err
+
+
+def test_a_failing_metamodel_is_reported_and_the_others_kept():
+    # one broken meta-model (a plugin's, say) costs its own row only, never the whole evaluation
+    from metarec.evaluate import evaluate_metamodels
+    from metarec.metamodels.single_best import SingleBestMetaModel
+
+    class Broken(SingleBestMetaModel):
+        def _fit(self, X, Y, observed=None):
+            raise TypeError("broken on purpose")
+
+    res = evaluate_metamodels(hand_kb(), ["broken", "single-best"], folds=2, n_jobs=1,
+                              factories={"broken": Broken})
+    assert "broken" not in res.summary and "single-best" in res.summary
+    assert res.errors == {"broken": "TypeError: broken on purpose"}
+    assert res.to_dict(per_dataset=False)["errors"] == res.errors

@@ -58,7 +58,7 @@ def register_metamodels(register):
 
 @hookimpl(specname="register_commands")
 def register_evaluate_command(cli):
-    from ..cli import console, echo_json
+    from ..cli import console, echo_json, warn
 
     @cli.command("evaluate")
     @click.option("--metamodel", "-m", "metamodel", default="lightgbm", show_default=True,
@@ -161,5 +161,7 @@ def register_evaluate_command(cli):
                 "-" if err != err else f"x{10 ** err:.1f}", f(m["seconds"], ".0f"),
             )
         console().print(table)
+        for name, e in result.errors.items():
+            warn(f"meta-model {name} failed and is not in the table: {e}")
         if plot:
             click.echo(f"wrote {plot}")
