@@ -287,6 +287,7 @@ def main(argv=None) -> None:
     ap.add_argument("--regression", type=int, default=3, help="regression tasks (build order)")
     ap.add_argument("--tasks", default=None, help="comma-separated specs instead (must be in the KB)")
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--seed-list", default=None, help="run only these seeds (e.g. 1,2: split work across processes)")
     ap.add_argument("--trials", type=int, default=50)
     ap.add_argument("--warm-start", type=int, default=5)
     ap.add_argument("--cv", type=int, default=3)
@@ -311,11 +312,12 @@ def main(argv=None) -> None:
     specs = args.tasks.split(",") if args.tasks else kb_tasks(args.classification, args.regression,
                                                                 tuple(args.exclude.split(",")) if args.exclude else ())
     kb = load_kb(args.kb)
+    seeds = [int(x) for x in args.seed_list.split(",")] if args.seed_list else list(range(args.seeds))
     t_all = time.perf_counter()
     with threadpool_limits(1), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for spec in specs:
-            if all((spec, s, a) in done for s in range(args.seeds) for a in ("warm", "cold")):
+            if all((spec, s, a) in done for s in seeds for a in ("warm", "cold")):
                 continue
             dataset_id, task_type, X, y = load_task(spec, args.max_rows)
             rec = held_out_recommendation(kb, dataset_id, X, y)
@@ -323,7 +325,7 @@ def main(argv=None) -> None:
             warm = rec.warm_start_configs(args.warm_start)
             print(f"{spec}: {len(X)} rows, {task_type}, learners {learners}, "
                   f"nearest {[s['dataset_id'] for s in rec.similar]}", flush=True)
-            for seed in range(args.seeds):
+            for seed in seeds:
                 flaml = None
                 for arm in ("warm", "cold"):
                     if (spec, seed, arm) in done:
