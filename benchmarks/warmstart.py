@@ -246,7 +246,8 @@ def plot(records: list[dict], path: Path, trials: int) -> None:
     ax.set_xscale("log")
     ax.set_xlabel("trials")
     ax.set_ylabel("regret of the best-so-far CV score")
-    ax.set_title(f"{len(curves['warm'])} runs ({len({t for t, _ in by})} held-out tasks x seeds); band: ±1 s.e.")
+    n_tasks = len({t for (t, _), v in by.items() if {"warm", "cold"} <= set(v)})
+    ax.set_title(f"{len(curves['warm'])} runs ({n_tasks} held-out tasks x seeds); band: ±1 s.e.")
     ax.legend()
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -294,6 +295,7 @@ def main(argv=None) -> None:
     ap.add_argument("--max-rows", type=int, default=1000)
     ap.add_argument("--out", default=str(ROOT / "build" / "warmstart"))
     ap.add_argument("--plot", default=None)
+    ap.add_argument("--report-only", action="store_true", help="summarise what runs.jsonl holds; run nothing")
     ap.add_argument("--kb", default=None)
     args = ap.parse_args(argv)
 
@@ -316,7 +318,7 @@ def main(argv=None) -> None:
     t_all = time.perf_counter()
     with threadpool_limits(1), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for spec in specs:
+        for spec in [] if args.report_only else specs:
             if all((spec, s, a) in done for s in seeds for a in ("warm", "cold")):
                 continue
             dataset_id, task_type, X, y = load_task(spec, args.max_rows)
