@@ -327,6 +327,14 @@ def main(argv=None) -> None:
             warm = rec.warm_start_configs(args.warm_start)
             print(f"{spec}: {len(X)} rows, {task_type}, learners {learners}, "
                   f"nearest {[s['dataset_id'] for s in rec.similar]}", flush=True)
+            # a logged run of another search space (the recommendation changed since) is run again; so is a
+            # warm run whose warm-start configs differ (cold runs do not depend on them and are kept)
+            stale = [r for r in records if r["task"] == spec and (r["learners"] != learners or (
+                r["arm"] == "warm" and r.get("warm_configs") != [{"learner": n, "config": c} for n, c in warm]))]
+            if stale:
+                print(f"  {len(stale)} logged run(s) of another space or warm start: run again", flush=True)
+                records = [r for r in records if all(r is not x for x in stale)]
+                done = {(r["task"], r["seed"], r["arm"]) for r in records}
             for seed in seeds:
                 flaml = None
                 for arm in ("warm", "cold"):

@@ -4,7 +4,9 @@
 does not retrain) and ranks the learners for a new dataset from its meta-features, computed by the very
 extractors the KB's meta-features came from. It explains a ranking by the most similar KB tasks and by
 the meta-features that pushed the top pick up or down, and suggests configurations from the KB's HPO
-runs on the most similar tasks (the learner's default when there are none).
+runs on the most similar tasks: a greedy portfolio of configs that did well across the nearest tasks the
+learner was tuned on (:func:`metarec.kb.performance.portfolio_configs`), the learner's default when there
+are none.
 """
 
 from __future__ import annotations
@@ -133,7 +135,7 @@ class Recommender:
         import time
 
         from .data import load_dataset
-        from .kb.performance import best_configs, performance_table
+        from .kb.performance import performance_table, portfolio_configs
         from .learners import get_learners
         from .metafeatures import extract_metafeatures
         from .metamodels import fit_metamodel
@@ -172,21 +174,15 @@ class Recommender:
         ranked.sort(key=lambda r: (not r.fits_budget, position[r.learner]))
         installed = {lr.name: lr for lr in get_learners()}
         by_distance = nearest_datasets(perf.metafeatures, x.iloc[0], kb, n=len(perf.metafeatures))
-        similar = by_distance[:max(n_similar, 10)]
-        similar_ids = [s["dataset_id"] for s in similar]
+        similar = by_distance[:n_similar]
+        order = [s["dataset_id"] for s in by_distance]
         for i, r in enumerate(ranked, start=1):
             r.rank = i
             if i <= top_k:
-                cfgs = best_configs(kb, similar_ids, r.learner, metric=metric, k=n_configs)
+                cfgs = portfolio_configs(kb, order, r.learner, metric=metric, k=n_configs)
                 if cfgs:
-                    r.configs, r.config_source = cfgs, "kb: best HPO configs on the most similar tasks"
-                    continue
-                # a learner tuned on a few KB tasks only (a plugin's): the nearest tasks where it was tuned
-                ran = perf.scores.index[perf.scores[r.learner].notna()]
-                nearest_ran = [s["dataset_id"] for s in by_distance if s["dataset_id"] in ran][:10]
-                cfgs = best_configs(kb, nearest_ran, r.learner, metric=metric, k=n_configs)
-                if cfgs:
-                    r.configs, r.config_source = cfgs, "kb: best HPO configs on the nearest tasks it was tuned on"
+                    r.configs = cfgs
+                    r.config_source = "kb: portfolio over the nearest tuned tasks"
                 elif r.learner in installed:
                     r.configs, r.config_source = [dict(installed[r.learner].default_config)], "default"
                 else:
@@ -229,7 +225,7 @@ class Recommender:
             dataset={"name": ds.name, "source": ds.source, "target": ds.target, "n_rows": ds.n_rows,
                      "n_features": ds.n_features, "n_classes": ds.n_classes},
             task_type=ds.task_type, metric=metric or DEFAULT_METRIC[ds.task_type], metamodel=self.metamodel,
-            learners=ranked[:top_k], no_evidence=no_evidence, similar=similar[:n_similar],
+            learners=ranked[:top_k], no_evidence=no_evidence, similar=similar,
             explanation=explanation, metafeatures=mf, warnings=warnings,
             timings={"load_kb": round(t_load - t0, 3), "metafeatures": round(t_mf - t_load, 3),
                      "metamodel": round(t_pred - t_mf, 3), "total": round(time.perf_counter() - t0, 3)},
