@@ -11,7 +11,7 @@ import pytest
 
 from metarec.exceptions import KnowledgeBaseError, MetarecError, MissingDependencyError
 from metarec.kb.format import DATASET_COLUMNS, RUN_COLUMNS, KnowledgeBase, new_manifest
-from metarec.kb.performance import best_configs, performance_table
+from metarec.kb.performance import best_configs, performance_table, portfolio_configs
 from metarec.metamodels import get_metamodel, get_metamodels
 from metarec.metamodels._conformance import check_metamodel, make_metamodel_data
 from metarec.metamodels.base import MetaModel, MetaPrediction, NotFittedError
@@ -412,3 +412,45 @@ def test_best_configs_round_robin_over_the_nearest_datasets():
     assert best_configs(kb, ["a", "b"], "h", k=3) == [{"k": 2}, {"k": 3}, {"k": 4}]
     assert best_configs(kb, ["b", "a"], "h", k=2) == [{"k": 2}, {"k": 4}]
     assert best_configs(kb, ["c"], "h") == [] and best_configs(kb, ["a"], "other") == []
+
+
+def _hpo_trial(d, t, cfg, score, status="ok"):
+    return {"dataset_id": d, "learner": "h", "source": "hpo", "trial": float(t), "config": json.dumps(cfg),
+            "config_id": json.dumps(cfg), "score": score, "status": status}
+
+
+def test_portfolio_puts_the_config_good_everywhere_first():
+    # {"k": 1} wins on the nearest task only and is the worst elsewhere; {"k": 5} is second everywhere
+    runs = _runs([
+        _hpo_trial("a", 0, {"k": 1}, 0.95), _hpo_trial("a", 1, {"k": 5}, 0.90), _hpo_trial("a", 2, {"k": 9}, 0.50),
+        _hpo_trial("b", 0, {"k": 1}, 0.40), _hpo_trial("b", 1, {"k": 5}, 0.85), _hpo_trial("b", 2, {"k": 9}, 0.80),
+        _hpo_trial("c", 0, {"k": 1}, 0.30), _hpo_trial("c", 1, {"k": 5}, 0.75), _hpo_trial("c", 2, {"k": 9}, 0.70),
+        _hpo_trial("c", 3, {"k": 7}, 0.99, "failed"),
+    ])
+    kb = _kb(runs)
+    assert best_configs(kb, ["a", "b", "c"], "h", k=1) == [{"k": 1}]  # the single nearest task's best
+    # normalised (1 = the task's best, 0 = its median, clipped at -1) on a, b, c:
+    # k=1: 1, -1, -1 (mean -1/3); k=5: 0, 1, 1 (2/3); k=9: -1, 0, 0 (-1/3)
+    # greedy: k=5 first; then k=1 raises task a from 0 to 1; k=9 adds nothing but is the only one left
+    assert portfolio_configs(kb, ["a", "b", "c"], "h", k=3) == [{"k": 5}, {"k": 1}, {"k": 9}]
+    assert {"k": 7} not in portfolio_configs(kb, ["c"], "h", k=5)  # failed trials are never suggested
+    assert portfolio_configs(kb, ["a"], "h", k=1) == [{"k": 1}]  # one task: its best
+    assert portfolio_configs(kb, ["zz", "b"], "h", k=1) == [{"k": 5}]  # untuned tasks are skipped
+    assert portfolio_configs(kb, ["a", "b", "c"], "h", k=1, n_tasks=1) == [{"k": 1}]  # only the nearest
+    assert portfolio_configs(kb, ["zz"], "h") == [] and portfolio_configs(kb, ["a"], "other") == []
+    assert portfolio_configs(kb, ["a", "b", "c"], "h", k=0) == []
+    with pytest.raises(Exception, match="unknown metric"):
+        portfolio_configs(kb, ["a"], "h", metric="nope")
+
+
+def test_portfolio_predicts_untried_configs_from_nearby_trials():
+    # on task b the robust config {"lr": 0.1} was not tried, but 0.11 was and did best: the kernel carries it
+    runs = _runs([
+        _hpo_trial("a", 0, {"lr": 0.1, "loss": "x"}, 0.9), _hpo_trial("a", 1, {"lr": 0.9, "loss": "x"}, 0.95),
+        _hpo_trial("a", 2, {"lr": 0.001, "loss": "y"}, 0.5),
+        _hpo_trial("b", 0, {"lr": 0.11, "loss": "x"}, 0.9), _hpo_trial("b", 1, {"lr": 0.9, "loss": "x"}, 0.2),
+        _hpo_trial("b", 2, {"lr": 0.002, "loss": "y"}, 0.6),
+    ])
+    kb = _kb(runs)
+    assert portfolio_configs(kb, ["a", "b"], "h", k=1)[0]["lr"] in (0.1, 0.11)
+    assert best_configs(kb, ["a", "b"], "h", k=1) == [{"lr": 0.9, "loss": "x"}]
