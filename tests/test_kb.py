@@ -14,6 +14,8 @@ from metarec.kb import KnowledgeBase
 from metarec.kb.build import BuildSettings, build_kb
 from metarec.kb.format import RUN_COLUMNS, config_id, new_manifest
 from metarec.kb.lcdb import find_lcdb_dir, import_lcdb
+from metarec.metafeatures.subsample import anchor_for
+from metarec.metafeatures.subsample import feature_names as subsample_feature_names
 
 
 def _toy_kb(ids=("a", "b"), learners=("random_forest", "knn")) -> KnowledgeBase:
@@ -168,7 +170,9 @@ def lcdb_slice(tmp_path):
 def test_lcdb_import_slice(lcdb_slice, tmp_path):
     kb = import_lcdb(lcdb_slice)
     assert sorted(kb.datasets["dataset_id"]) == ["openml:3", "openml:6"]
-    assert len(kb.metafeature_names) == 64 and "NumberOfFeaturesAfterBinarization" in kb.metafeature_names
+    # OpenML's 64 qualities, then the subsample group's 20 columns read off the accuracy curves
+    assert len(kb.metafeature_names) == 84 and "NumberOfFeaturesAfterBinarization" in kb.metafeature_names
+    assert kb.metafeature_names[64:] == list(subsample_feature_names())
     assert set(kb.metrics) <= {"accuracy", "auc", "f1", "logloss"} and "accuracy" in kb.metrics
     assert kb.runs["learner"].isin(["svc_linear", "random_forest", "lda"]).any()
     src = kb.manifest["sources"][0]
@@ -182,8 +186,15 @@ def test_lcdb_import_slice(lcdb_slice, tmp_path):
                         "and train_size == @size")
     assert len(got) == 1 and got.score.iloc[0] == pytest.approx(want)
     assert got.n_repeats.iloc[0] == len(cell[cell.size_train == size])
+    # learning-curve landmarker: the mean test accuracy at the anchor for half of the largest training size
+    anchor = anchor_for(raw[raw.openmlid == 3].size_train.max())
+    rf = raw[(raw.openmlid == 3) & (raw.learner == "sklearn.ensemble.RandomForestClassifier")]
+    want = rf[rf.size_train == anchor].score_test.mean()
+    row = kb.datasets.set_index("dataset_id").loc["openml:3"]
+    assert row["sub_random_forest_accuracy"] == pytest.approx(want)
     kb.save(tmp_path / "kb")
-    assert KnowledgeBase.load(tmp_path / "kb").manifest["metafeatures"]["ClassEntropy"].endswith(":openml")
+    loaded = KnowledgeBase.load(tmp_path / "kb").manifest["metafeatures"]
+    assert loaded["ClassEntropy"].endswith(":openml") and loaded["sub_knn_rel"].endswith(":subsample")
 
 
 def _settings(n=3):

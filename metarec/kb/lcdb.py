@@ -149,6 +149,10 @@ def import_lcdb(
             )
         )
     runs = pd.concat(frames, ignore_index=True)[list(RUN_COLUMNS)]
+    if "accuracy" in metrics:  # the learning-curve landmarkers (group ``subsample``) from the curves
+        sub = subsample_landmarkers(runs)
+        ds = ds.merge(sub, left_on="dataset_id", right_index=True, how="left")
+        names += list(sub.columns)
 
     from ..learners import get_learner
     from ..plugins import get_plugin_host
@@ -178,6 +182,31 @@ def import_lcdb(
     kb = KnowledgeBase(ds, runs, manifest)
     kb.validate()
     return kb
+
+
+def subsample_landmarkers(runs):
+    """The ``subsample`` group's features (``sub_*``) of LCDB datasets, read off their accuracy curves.
+
+    For each dataset, the anchor is :func:`metarec.metafeatures.subsample.anchor_for` of the largest
+    training size LCDB reached there (over all learners), i.e. the largest LCDB anchor at most
+    ``min(512, largest / 2)``; a learner's feature is its mean test accuracy at that anchor (NaN without a
+    point there). New datasets get the same quantity measured by the group. Returns a frame indexed by
+    ``dataset_id`` with the group's columns.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from ..metafeatures.subsample import SUBSAMPLE_LEARNERS, anchor_for, feature_names, relative
+
+    acc = runs[(runs["source"] == "lcdb") & (runs["metric"] == "accuracy") & runs["score"].notna()]
+    largest = acc.groupby("dataset_id")["train_size"].max()
+    anchor = largest.map(anchor_for)
+    at = acc[acc["train_size"].to_numpy() == acc["dataset_id"].map(anchor).to_numpy()]
+    at = at[at["learner"].isin(SUBSAMPLE_LEARNERS)]
+    wide = at.pivot_table(index="dataset_id", columns="learner", values="score", aggfunc="mean")
+    rows = {d: relative({lr: float(wide.at[d, lr]) if lr in wide.columns and d in wide.index else np.nan
+                         for lr in SUBSAMPLE_LEARNERS}) for d in largest.index}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=list(feature_names())).astype(float)
 
 
 def _provider(feature: str) -> str:

@@ -11,8 +11,11 @@ Built-in groups (see :mod:`metarec.metafeatures.builtin`):
 ``landmarkers``
     ``lm_*``: cross-validated scores of fast learners (1-NN, stump, random node, LDA, naive Bayes, linear
     regression).
+``subsample``
+    ``sub_*``: test accuracy of 10 LCDB learners trained on at most 512 rows (learning-curve landmarkers;
+    the KB's LCDB part has the same points from LCDB's curves). Classification only.
 
-:data:`DEFAULT_GROUPS` is all three, in that order. Third-party groups register through the
+:data:`DEFAULT_GROUPS` is all four, in that order. Third-party groups register through the
 ``register_metafeatures`` hook and are computed when asked for by name (or with ``groups="all"``).
 
 Importing this package is cheap: numpy, pandas and scikit-learn are imported when features are computed.
@@ -51,7 +54,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: The groups computed when ``groups`` is not given, in column order.
-DEFAULT_GROUPS: tuple[str, ...] = ("openml", "statistical", "landmarkers")
+DEFAULT_GROUPS: tuple[str, ...] = ("openml", "statistical", "landmarkers", "subsample")
 
 OK, PARTIAL, SKIPPED = "ok", "partial", "skipped"
 _NO_REGRESSION = "the group does not support regression targets"

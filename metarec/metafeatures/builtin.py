@@ -1,7 +1,8 @@
 """The built-in meta-feature groups, registered through the same hook as third-party plugins.
 
 Groups are registered in this order, which is also the order of their columns: ``openml`` (OpenML's
-data qualities), ``statistical`` (``stat_*``), ``landmarkers`` (``lm_*``). Nothing heavy is imported
+data qualities), ``statistical`` (``stat_*``), ``landmarkers`` (``lm_*``), ``subsample`` (``sub_*``,
+learners' accuracy on a small sample, the LCDB part's learning-curve points). Nothing heavy is imported
 here; the groups import numpy, pandas and scikit-learn inside ``compute``.
 """
 
@@ -14,6 +15,7 @@ from ..hookspecs import hookimpl
 def register_metafeatures(register):
     from .landmarkers import LandmarkerGroup
     from .statistical import StatisticalGroup
+    from .subsample import SubsampleGroup
 
     try:
         from .openml import OpenMLGroup
@@ -24,5 +26,6 @@ def register_metafeatures(register):
         register(OpenMLGroup())
     register(StatisticalGroup())
     register(LandmarkerGroup())
+    register(SubsampleGroup())
     if openml_error is not None:
         raise openml_error

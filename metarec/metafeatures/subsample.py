@@ -1,0 +1,155 @@
+"""The ``subsample`` meta-feature group: learning-curve landmarkers (learners' accuracy on a small sample).
+
+How well a learner does when trained on a few hundred rows of a dataset says much about how it will do on
+all of it (Fürnkranz & Petrak's "sub-sampling landmarkers"; Mohr & van Rijn's learning-curve
+meta-learning). LCDB holds exactly this quantity for every KB dataset of its part: the test accuracy of
+each learner at every training size ("anchor"). This group measures it on a new dataset the same way, so
+the meta-model can learn from the KB's curves and use the new dataset's own early points.
+
+Features (classification only; names ``sub_<learner>_accuracy`` and ``sub_<learner>_rel``):
+
+- ``sub_<learner>_accuracy``: the test accuracy of the built-in learner (its default configuration, i.e.
+  LCDB's) trained on ``anchor`` rows;
+- ``sub_<learner>_rel``: that accuracy minus the best of the group's learners there.
+
+The anchor is the largest of LCDB's training sizes (16, 23, 32, 45, 64, 91, 128, 181, 256, 362, 512) that
+is at most ``min(512, m / 2)``, where ``m`` is the largest training size LCDB could use on the dataset:
+LCDB holds out 10 % for testing and 10 % of the rest for validation, so ``m = 0.81 n`` for ``n``
+labelled rows. For the KB's LCDB datasets the same rule is applied to the largest anchor LCDB reached
+(:func:`metarec.kb.lcdb.subsample_landmarkers`), so a dataset's value means the same on both sides and
+never looks at more than half of what the learner's final score was trained on.
+
+Procedure: ``repeats`` times (seeds ``random_state + i``), a stratified test set of ``min(20 %, max_test)``
+rows is drawn, then a stratified training sample of ``anchor`` rows from the rest; each learner's
+scikit-learn pipeline (:meth:`metarec.learners.Learner.make_pipeline`) is fitted on the sample and scored
+on the test set; the accuracies are averaged over repeats. A training sample of one class predicts that
+class. A learner that fails, or that the budget does not reach, is NaN (and its ``_rel`` too).
+Single-threaded, like the other groups.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from .base import Budget, BudgetExceeded, MetaFeatureGroup
+from .statistical import NAN
+
+#: LCDB's training sizes up to 512 (``ceil(2 ** (k / 2))`` for k = 8 ... 18)
+ANCHORS = (16, 23, 32, 45, 64, 91, 128, 181, 256, 362, 512)
+#: the built-in learners measured (all are LCDB learners, so the KB's LCDB part has their curves)
+SUBSAMPLE_LEARNERS = (
+    "gradient_boosting", "random_forest", "extra_trees", "logistic_regression", "knn", "svc_rbf",
+    "svc_linear", "lda", "decision_tree", "bernoulli_nb",
+)
+#: the share of a dataset LCDB could train on at most (10 % test, then 10 % validation)
+LCDB_TRAIN_SHARE = 0.81
+
+
+def anchor_for(largest_train_size: float, cap: int = 512) -> int:
+    """The largest LCDB anchor at most ``min(cap, largest_train_size / 2)`` (the smallest anchor at least)."""
+    limit = min(cap, largest_train_size / 2.0)
+    fitting = [a for a in ANCHORS if a <= limit]
+    return fitting[-1] if fitting else ANCHORS[0]
+
+
+def feature_names(learners=SUBSAMPLE_LEARNERS) -> tuple[str, ...]:
+    return tuple(f"sub_{lr}_accuracy" for lr in learners) + tuple(f"sub_{lr}_rel" for lr in learners)
+
+
+def relative(acc: Mapping[str, float], learners=SUBSAMPLE_LEARNERS) -> dict[str, float]:
+    """The ``sub_*`` features from the accuracies ``acc`` (learner -> accuracy, NaN when unknown)."""
+    import math
+
+    known = [v for v in acc.values() if v == v]
+    best = max(known) if known else math.nan
+    out = {f"sub_{lr}_accuracy": float(acc.get(lr, NAN)) for lr in learners}
+    out.update({f"sub_{lr}_rel": float(acc.get(lr, NAN)) - best for lr in learners})
+    return out
+
+
+class SubsampleGroup(MetaFeatureGroup):
+    """Learning-curve landmarkers: learners' test accuracy trained on a small sample (see the module doc).
+
+    Parameters
+    ----------
+    repeats : int
+        Test/train draws averaged.
+    max_test : int
+        Test rows at most (the rest of the 20 % is not used).
+    random_state : int
+    """
+
+    name = "subsample"
+    feature_names = feature_names()
+    description = "Test accuracy of 10 LCDB learners trained on at most 512 rows (learning-curve landmarkers)"
+    supports_regression = False
+
+    def __init__(self, repeats: int = 2, max_test: int = 1000, random_state: int = 0):
+        self.repeats = int(repeats)
+        self.max_test = int(max_test)
+        self.random_state = int(random_state)
+
+    def compute(self, dataset: Any, budget: Budget, skipped: dict[str, str]) -> Mapping[str, float]:
+        import warnings
+
+        import numpy as np
+        import pandas as pd
+        from threadpoolctl import threadpool_limits
+
+        from ..learners import get_learner
+
+        codes, _ = pd.factorize(pd.Series(dataset.y), sort=True)
+        codes = np.asarray(codes, dtype=np.int64)
+        labelled = np.flatnonzero(codes >= 0)
+        y = codes[labelled]
+        out = relative({})
+        if y.size < 10 or np.unique(y).size < 2:
+            return out
+        anchor = anchor_for(LCDB_TRAIN_SHARE * y.size)
+        X = dataset.X.iloc[labelled].reset_index(drop=True)
+        scores: dict[str, list[float]] = {lr: [] for lr in SUBSAMPLE_LEARNERS}
+        failed: dict[str, str] = {}
+        with warnings.catch_warnings(), threadpool_limits(limits=1):
+            warnings.simplefilter("ignore")
+            for rep in range(max(1, self.repeats)):
+                seed = self.random_state + rep
+                test, train = _split(y, anchor, self.max_test, seed)
+                if train.size < 2 or test.size < 1:
+                    break
+                for lr in SUBSAMPLE_LEARNERS:
+                    try:
+                        budget.check(f"subsample landmarker {lr}")
+                    except BudgetExceeded as exc:
+                        failed.setdefault(lr, str(exc))
+                        continue
+                    if lr in failed:
+                        continue
+                    y_train = y[train]
+                    try:
+                        if np.all(y_train == y_train[0]):
+                            pred = np.full(test.size, y_train[0])
+                        else:
+                            model = get_learner(lr).make_pipeline(random_state=seed)
+                            model.fit(X.iloc[train], y_train)
+                            pred = np.asarray(model.predict(X.iloc[test]))
+                        scores[lr].append(float(np.mean(pred == y[test])))
+                    except Exception as exc:  # this learner's value is unknown, the others stand
+                        failed[lr] = f"{type(exc).__name__}: {exc}"
+        acc = {lr: (float(np.mean(v)) if v and lr not in failed else NAN) for lr, v in scores.items()}
+        for lr, why in failed.items():
+            skipped[f"sub_{lr}_accuracy"] = skipped[f"sub_{lr}_rel"] = why
+        return relative(acc)
+
+
+def _split(y, anchor: int, max_test: int, seed: int):
+    """Stratified test rows (``min(20 %, max_test)``) and a stratified training sample of ``anchor`` rows."""
+    import numpy as np
+
+    from .statistical import subsample_rows
+
+    n = y.size
+    n_test = max(1, min(int(0.2 * n), max_test))
+    test = subsample_rows(n, n_test, seed, strata=y)
+    rest = np.setdiff1d(np.arange(n), test)
+    train = rest[subsample_rows(rest.size, anchor, seed + 1, strata=np.unique(y[rest], return_inverse=True)[1])]
+    return test, train

@@ -1,0 +1,96 @@
+"""The ``subsample`` meta-feature group (learning-curve landmarkers) and its LCDB counterpart."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from metarec.data import Dataset
+from metarec.kb.lcdb import subsample_landmarkers
+from metarec.learners import get_learner
+from metarec.metafeatures import Budget, extract_metafeatures
+from metarec.metafeatures._conformance import check_metafeature_group
+from metarec.metafeatures.subsample import (
+    ANCHORS,
+    SUBSAMPLE_LEARNERS,
+    SubsampleGroup,
+    _split,
+    anchor_for,
+    feature_names,
+)
+
+
+def _linear(n=1500, p=20, seed=0) -> Dataset:
+    """A linear boundary in 20 dimensions: logistic regression learns it from a few hundred rows, a tree does not."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.normal(size=(n, p)), columns=[f"x{i}" for i in range(p)])
+    y = pd.Series(np.where(X.to_numpy() @ rng.normal(size=p) > 0, "yes", "no"), name="y")
+    return Dataset(X=X, y=y, task_type="classification", name="linear", categorical=[False] * p)
+
+
+def test_anchor_is_the_largest_lcdb_size_within_half_of_what_lcdb_could_train_on():
+    assert anchor_for(100_000) == 512 and anchor_for(1024) == 512 and anchor_for(1023) == 362
+    assert anchor_for(600) == 256 and anchor_for(100) == 45 and anchor_for(10) == ANCHORS[0]
+    assert all(anchor_for(m) <= max(m / 2, ANCHORS[0]) for m in range(1, 3000, 7))
+
+
+def test_group_conformance():
+    check_metafeature_group(SubsampleGroup(repeats=1))
+
+
+def test_values_are_the_learners_test_accuracy_on_the_documented_split():
+    ds = _linear()
+    mf = extract_metafeatures(ds, groups=["subsample"])
+    assert list(mf.index) == list(feature_names())
+    # one repeat by hand: logistic regression on 512 rows (0.81 * 1500 / 2 = 607 -> 512), scored on the test rows
+    y = pd.factorize(ds.y, sort=True)[0]
+    test, train = _split(y, 512, 1000, 0)
+    assert train.size == 512 and test.size == 300 and not set(train) & set(test)
+    one = SubsampleGroup(repeats=1).compute(ds, Budget(None), {})
+    model = get_learner("logistic_regression").make_pipeline(random_state=0).fit(ds.X.iloc[train], y[train])
+    assert one["sub_logistic_regression_accuracy"] == pytest.approx(np.mean(model.predict(ds.X.iloc[test]) == y[test]))
+    # the linear learner beats the tree, `_rel` is relative to the best, repeats average, runs repeat exactly
+    assert mf["sub_logistic_regression_accuracy"] > mf["sub_decision_tree_accuracy"] + 0.05
+    acc = mf[[f"sub_{lr}_accuracy" for lr in SUBSAMPLE_LEARNERS]]
+    assert ((acc >= 0) & (acc <= 1)).all()
+    rel = mf[[f"sub_{lr}_rel" for lr in SUBSAMPLE_LEARNERS]].to_numpy()
+    assert rel.max() == 0 and np.allclose(rel, acc.to_numpy() - acc.max())
+    assert extract_metafeatures(ds, groups=["subsample"]).equals(mf)
+
+
+def test_undefined_and_failing_cases_are_nan_not_errors():
+    reg = Dataset(X=pd.DataFrame({"a": np.arange(50.0)}), y=pd.Series(np.arange(50.0)), task_type="regression",
+                  name="r", categorical=[False])
+    series, report = extract_metafeatures(reg, groups=["subsample"], return_report=True)
+    assert series.isna().all() and report.groups["subsample"].status == "skipped"
+    one_class = Dataset(X=pd.DataFrame({"a": np.arange(50.0)}), y=pd.Series(["a"] * 50), task_type="classification",
+                        name="c", categorical=[False])
+    assert extract_metafeatures(one_class, groups=["subsample"]).isna().all()
+    skipped: dict = {}
+    out = SubsampleGroup().compute(_linear(300), Budget(0.0), skipped)
+    assert all(math.isnan(v) for v in out.values()) and "sub_gradient_boosting_accuracy" in skipped
+
+
+def _curve(d, learner, size, score):
+    return {"dataset_id": d, "source": "lcdb", "learner": learner, "metric": "accuracy", "train_size": float(size),
+            "score": score}
+
+
+def test_lcdb_values_come_from_the_curve_at_the_same_anchor():
+    runs = pd.DataFrame([
+        # largest size 5000 -> anchor 512; 700 -> anchor 256 (the new-data rule applied to LCDB's largest size)
+        _curve("big", "random_forest", 512, 0.80), _curve("big", "random_forest", 5000, 0.90),
+        _curve("big", "knn", 512, 0.70), _curve("big", "knn", 256, 0.60), _curve("big", "knn", 5000, 0.75),
+        _curve("small", "random_forest", 256, 0.55), _curve("small", "random_forest", 700, 0.65),
+        _curve("small", "knn", 256, 0.58), _curve("small", "mlp", 256, 0.99),  # mlp is not one of the group's
+    ])
+    f = subsample_landmarkers(runs)
+    assert list(f.columns) == list(feature_names())
+    assert f.at["big", "sub_random_forest_accuracy"] == 0.80 and f.at["big", "sub_knn_accuracy"] == 0.70
+    assert f.at["big", "sub_knn_rel"] == pytest.approx(-0.10) and f.at["big", "sub_random_forest_rel"] == 0
+    assert f.at["small", "sub_random_forest_accuracy"] == 0.55 and f.at["small", "sub_knn_rel"] == 0
+    assert math.isnan(f.at["small", "sub_lda_accuracy"])
