@@ -319,8 +319,6 @@ def main(argv=None) -> None:
     with threadpool_limits(1), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for spec in [] if args.report_only else specs:
-            if all((spec, s, a) in done for s in seeds for a in ("warm", "cold")):
-                continue
             dataset_id, task_type, X, y = load_task(spec, args.max_rows)
             rec = held_out_recommendation(kb, dataset_id, X, y)
             learners = [r.learner for r in rec.learners[:3]]
@@ -335,6 +333,8 @@ def main(argv=None) -> None:
                 print(f"  {len(stale)} logged run(s) of another space or warm start: run again", flush=True)
                 records = [r for r in records if all(r is not x for x in stale)]
                 done = {(r["task"], r["seed"], r["arm"]) for r in records}
+            if all((spec, s, a) in done for s in seeds for a in ("warm", "cold")):
+                continue
             for seed in seeds:
                 flaml = None
                 for arm in ("warm", "cold"):
