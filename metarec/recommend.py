@@ -135,7 +135,7 @@ class Recommender:
         import time
 
         from .data import load_dataset
-        from .kb.performance import performance_table, portfolio_configs
+        from .kb.performance import hpo_runs, performance_table, portfolio_configs
         from .learners import get_learners
         from .metafeatures import extract_metafeatures
         from .metamodels import fit_metamodel
@@ -176,10 +176,11 @@ class Recommender:
         by_distance = nearest_datasets(perf.metafeatures, x.iloc[0], kb, n=len(perf.metafeatures))
         similar = by_distance[:n_similar]
         order = [s["dataset_id"] for s in by_distance]
+        tuned = hpo_runs(kb, metric) if ranked and top_k > 0 else None  # filtered once for every learner below
         for i, r in enumerate(ranked, start=1):
             r.rank = i
             if i <= top_k:
-                cfgs = portfolio_configs(kb, order, r.learner, metric=metric, k=n_configs)
+                cfgs = portfolio_configs(kb, order, r.learner, metric=metric, k=n_configs, runs=tuned)
                 if cfgs:
                     r.configs = cfgs
                     r.config_source = "kb: portfolio over the nearest tuned tasks"

@@ -32,7 +32,7 @@ from typing import Any
 from ..exceptions import KnowledgeBaseError
 from .format import METRICS, KnowledgeBase
 
-__all__ = ["PerformanceTable", "performance_table", "best_configs", "portfolio_configs"]
+__all__ = ["PerformanceTable", "performance_table", "best_configs", "portfolio_configs", "hpo_runs"]
 
 
 @dataclass
@@ -123,12 +123,16 @@ def performance_table(
     if metric not in METRICS:
         raise KnowledgeBaseError(f"unknown metric {metric!r}; known: {', '.join(sorted(METRICS))}")
     ds = kb.datasets[kb.datasets["task_type"] == task_type]
-    runs = kb.runs
-    all_runs = runs if source is None else runs[runs["source"] == source]
-    runs = runs[(runs["metric"] == metric) & (runs["status"] == "ok") & runs["dataset_id"].isin(ds["dataset_id"])]
-    runs = runs[runs["score"].notna()]
+    # Only the columns used below are carried through the row filters: taking rows of the long text
+    # columns (configs) of a large runs table costs more than everything else here.
+    runs = kb.runs[["dataset_id", "source", "learner", "metric", "status", "score", "fit_time", "train_size",
+                    "trial"]]
+    all_runs = runs if source is None else runs[(runs["source"] == source).to_numpy()]
+    keep = (runs["metric"] == metric) & (runs["status"] == "ok") & runs["score"].notna()
     if source is not None:
-        runs = runs[runs["source"] == source]
+        keep &= runs["source"] == source
+    runs = runs[keep.to_numpy()]
+    runs = runs[runs["dataset_id"].isin(ds["dataset_id"]).to_numpy()]
     if runs.empty:
         where = f" from source {source!r}" if source else ""
         have = ", ".join(kb.metrics) or "none"
@@ -167,16 +171,16 @@ def performance_table(
     scores = wide("score")
     scores.index.name = "dataset_id"
     scores.columns.name = "learner"
-    tried = all_runs[all_runs["dataset_id"].isin(order_ds) & all_runs["learner"].isin(learners)]
-    observed = pd.DataFrame(False, index=scores.index, columns=scores.columns)
-    pairs = tried[["dataset_id", "learner"]].drop_duplicates()
-    for learner, part in pairs.groupby("learner"):
-        observed.loc[observed.index.isin(part["dataset_id"]), learner] = True
-    lcdb_all = all_runs[all_runs["source"] == "lcdb"]
-    if len(lcdb_all):
-        grid_ds = observed.index.isin(lcdb_all["dataset_id"].unique())
-        grid_l = observed.columns.isin(lcdb_all["learner"].unique())
-        observed.loc[grid_ds, grid_l] = True
+    tried = (all_runs["dataset_id"].isin(order_ds) & all_runs["learner"].isin(learners)).to_numpy()
+    pairs = all_runs.loc[tried, ["dataset_id", "learner"]].drop_duplicates()
+    seen = np.zeros(scores.shape, dtype=bool)
+    seen[scores.index.get_indexer(pairs["dataset_id"]), scores.columns.get_indexer(pairs["learner"])] = True
+    lcdb_all = (all_runs["source"] == "lcdb").to_numpy()
+    if lcdb_all.any():
+        grid_ds = scores.index.isin(all_runs["dataset_id"][lcdb_all].unique())
+        grid_l = scores.columns.isin(all_runs["learner"][lcdb_all].unique())
+        seen[np.ix_(grid_ds, grid_l)] = True
+    observed = pd.DataFrame(seen, index=scores.index, columns=scores.columns)
     observed |= scores.notna()
     mf = ds.set_index("dataset_id").reindex(order_ds)[kb.metafeature_names].astype(float)
     mf = mf.replace([np.inf, -np.inf], np.nan)
@@ -193,12 +197,28 @@ def performance_table(
     )
 
 
+def hpo_runs(kb: KnowledgeBase, metric: str = "accuracy"):
+    """The KB's ``ok`` HPO trials of ``metric`` that have a score: the rows :func:`best_configs` and
+    :func:`portfolio_configs` draw from.
+
+    Filtering the whole runs table is most of their cost; pass this table as their ``runs`` to filter once
+    for several calls on the same KB and metric.
+    """
+    if metric not in METRICS:
+        raise KnowledgeBaseError(f"unknown metric {metric!r}; known: {', '.join(sorted(METRICS))}")
+    runs = kb.runs
+    keep = (runs["source"] == "hpo") & (runs["metric"] == metric) & (runs["status"] == "ok") & runs["score"].notna()
+    return runs.loc[keep.to_numpy(), ["dataset_id", "learner", "config_id", "config", "score", "trial"]]
+
+
 def best_configs(
     kb: KnowledgeBase,
     dataset_ids,
     learner: str,
     metric: str = "accuracy",
     k: int = 5,
+    *,
+    runs=None,
 ) -> list[dict]:
     """The top-``k`` distinct configs of ``learner`` on ``dataset_ids`` from the KB's HPO part, for warm starts.
 
@@ -206,21 +226,16 @@ def best_configs(
     ``ok`` score (higher is better after negating lower-is-better metrics; ties keep the earlier trial),
     then taken round-robin in the order of ``dataset_ids`` (pass the most similar dataset first): every
     dataset's best config, then every dataset's second best, and so on; duplicates are kept once.
+    ``runs`` is :func:`hpo_runs` of ``kb`` and ``metric`` when the caller has it already.
 
     Returns a list of at most ``k`` config dicts (empty when the KB has no such HPO trials).
     """
     if metric not in METRICS:
         raise KnowledgeBaseError(f"unknown metric {metric!r}; known: {', '.join(sorted(METRICS))}")
     ids = list(dict.fromkeys(dataset_ids))
-    runs = kb.runs
-    runs = runs[
-        (runs["source"] == "hpo")
-        & (runs["learner"] == learner)
-        & (runs["metric"] == metric)
-        & (runs["status"] == "ok")
-        & runs["dataset_id"].isin(set(ids))
-        & runs["score"].notna()
-    ]
+    if runs is None:
+        runs = hpo_runs(kb, metric)
+    runs = runs[((runs["learner"] == learner) & runs["dataset_id"].isin(set(ids))).to_numpy()]
     if runs.empty or k <= 0:
         return []
     sign = 1.0 if METRICS[metric]["higher_is_better"] else -1.0
@@ -253,6 +268,8 @@ def portfolio_configs(
     bandwidth: float = 0.15,
     prior_weight: float = 0.5,
     candidates_per_task: int | None = None,
+    *,
+    runs=None,
 ) -> list[dict]:
     """``k`` configs of ``learner`` that do well *together* on the nearest tuned tasks (a greedy portfolio).
 
@@ -272,6 +289,8 @@ def portfolio_configs(
        best mean over the tasks, then each time the one that raises the mean of the per-task best of the
        portfolio the most.
 
+    ``runs`` is :func:`hpo_runs` of ``kb`` and ``metric`` when the caller has it already.
+
     Returns at most ``k`` config dicts (empty when the KB has no HPO trials of ``learner`` there).
     """
     import numpy as np
@@ -280,9 +299,9 @@ def portfolio_configs(
         raise KnowledgeBaseError(f"unknown metric {metric!r}; known: {', '.join(sorted(METRICS))}")
     if k <= 0:
         return []
-    runs = kb.runs
-    runs = runs[(runs["source"] == "hpo") & (runs["learner"] == learner) & (runs["metric"] == metric)
-                & (runs["status"] == "ok") & runs["score"].notna()]
+    if runs is None:
+        runs = hpo_runs(kb, metric)
+    runs = runs[(runs["learner"] == learner).to_numpy()]
     if runs.empty:
         return []
     tuned = set(runs["dataset_id"].unique())
