@@ -270,12 +270,16 @@ def _type_columns(X, warnings):
             continue
         else:
             nonnull = col.dropna()
-            as_num = pd.to_numeric(nonnull, errors="coerce")
+            # the tests below depend on the set of distinct values only; for a string column (every value
+            # a str) they run on its distinct values, which is much cheaper than on every row
+            text = isinstance(dtype, pd.StringDtype)
+            distinct = pd.Series(nonnull.unique(), dtype=dtype) if text else nonnull
+            as_num = pd.to_numeric(distinct, errors="coerce")
             if len(nonnull) and as_num.notna().all():
                 out[c] = pd.to_numeric(col, errors="coerce")
                 warnings.append(f"column {c!r}: numbers stored as text read as numbers")
                 continue
-            values = nonnull.map(str)
+            values = distinct.map(str)
             if len(values) and values.str.strip().str.match(_ISO_DATE).all():
                 dates = pd.to_datetime(col.map(lambda v: None if v is None or v != v else str(v).strip()),
                                        errors="coerce", format="ISO8601", utc=True)
@@ -293,7 +297,8 @@ def _type_columns(X, warnings):
                 if mixed:
                     warnings.append(f"column {c!r}: mixes numbers and text; treated as categorical")
                 levels = sorted(values.unique())
-                out[c] = pd.Categorical(col.map(lambda v: None if v is None or v != v else str(v)), categories=levels)
+                out[c] = pd.Categorical(col if text else col.map(lambda v: None if v is None or v != v else str(v)),
+                                        categories=levels)
     if out:
         X = X.copy()
         for c, values in out.items():  # not X.assign(**out): a column may be called "self"
