@@ -165,6 +165,28 @@ def _categoricals_as_str(X):
     import pandas as pd
 
     df = pd.DataFrame(X)
+    is_cat = [isinstance(t, pd.CategoricalDtype) for t in df.dtypes]
+    if not any(is_cat):
+        return _values_as_str(df)
+    # a category column: str() of each level once, then taken by the codes (-1, missing, takes the NaN)
+    other = _values_as_str(df.iloc[:, [j for j, c in enumerate(is_cat) if not c]])
+    columns, k = {}, 0
+    for j, c in enumerate(is_cat):
+        if c:
+            col = df.iloc[:, j]
+            levels = np.array([str(v) for v in col.cat.categories] + [np.nan], dtype=object)
+            columns[j] = levels[np.asarray(col.cat.codes)]
+        else:
+            columns[j] = other.iloc[:, k].to_numpy()
+            k += 1
+    out = pd.DataFrame(columns, index=df.index)
+    out.columns = df.columns
+    return out.astype(object)
+
+
+def _values_as_str(df):
+    import numpy as np
+
     out = df.astype(object).where(df.notna(), np.nan)
     out = out.map(lambda v: v if (isinstance(v, float) and v != v) else str(v))
     return out.astype(object)  # an all-missing column must stay object for the string imputer
