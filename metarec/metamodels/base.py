@@ -499,7 +499,9 @@ class MetaModel:
             logger.info("%d meta-feature(s) missing from X are treated as NaN, e.g. %s", len(missing), missing[0])
         X = X.reindex(columns=self.feature_names_)
         try:
-            X = X.apply(pd.to_numeric, errors="coerce").astype(float)
+            if not all(pd.api.types.is_numeric_dtype(t) for t in X.dtypes):  # numeric columns need no parsing
+                X = X.apply(pd.to_numeric, errors="coerce")
+            X = X.astype(float)
         except (TypeError, ValueError) as exc:  # pragma: no cover - defensive
             raise MetarecError(f"meta-features must be numeric: {exc}") from None
         return X.replace([np.inf, -np.inf], np.nan)
