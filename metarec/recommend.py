@@ -102,7 +102,8 @@ class Recommender:
     metric : str, optional
         Default: accuracy for classification, r2 for regression.
     cache : bool
-        Reuse a fitted meta-model from the user cache (keyed by the KB checksum).
+        Reuse a fitted meta-model and the KB's performance table from the user cache (keyed by the KB
+        checksum).
     """
 
     def __init__(self, kb: Any = None, metamodel: str = "lightgbm", metric: str | None = None, cache: bool = True):
@@ -146,7 +147,7 @@ class Recommender:
         metric = check_metric(self.metric, ds.task_type)
         kb = self._kb()
         t_load = time.perf_counter()
-        perf = performance_table(kb, metric=metric, task_type=ds.task_type)
+        perf = performance_table(kb, metric=metric, task_type=ds.task_type, cache=self.cache)
         groups = _groups_for(kb.metafeature_names)
         mf, report = extract_metafeatures(ds, groups=groups, time_budget=metafeature_budget, return_report=True)
         t_mf = time.perf_counter()

@@ -385,6 +385,33 @@ def test_performance_table_observed_tells_not_run_from_failed():
     assert pt.subset(["a", "b"]).observed.shape == (2, obs.shape[1])
 
 
+def test_cached_performance_table_is_the_computed_one(tmp_path, monkeypatch, caplog):
+    from metarec.kb.format import KnowledgeBase as KB
+    from metarec.kb.performance import _cache_path
+
+    monkeypatch.setenv("METAREC_CACHE_DIR", str(tmp_path / "cache"))
+    runs = _runs([
+        {"dataset_id": "a", "learner": "x", "score": 0.9},
+        {"dataset_id": "b", "learner": "x", "score": 0.6, "fit_time": 2.0},
+        {"dataset_id": "b", "learner": "y", "score": 0.5},
+        {"dataset_id": "c", "learner": "h", "source": "hpo", "trial": 0.0, "score": 0.4},
+    ])
+    assert _cache_path(_kb(runs), "accuracy", "classification", None) is None  # in memory: never cached
+    kb = KB.load(_kb(runs).save(tmp_path / "kb"))
+    want = performance_table(kb)
+    for _ in range(2):  # the first call writes the entry, the second reads it
+        got = performance_table(kb, cache=True)
+        for f in ("scores", "fit_times", "train_sizes", "observed", "metafeatures"):
+            pd.testing.assert_frame_equal(getattr(got, f), getattr(want, f), check_exact=True)
+        pd.testing.assert_series_equal(got.evidence, want.evidence)
+    entry = _cache_path(kb, "accuracy", "classification", None)
+    assert entry.is_file() and not _cache_path(kb, "accuracy", "classification", "lcdb").exists()
+    entry.write_bytes(entry.read_bytes()[:100])  # truncated: rebuilt
+    with caplog.at_level(logging.WARNING):
+        pd.testing.assert_frame_equal(performance_table(kb, cache=True).scores, want.scores)
+    assert "unreadable" in caplog.text and entry.stat().st_size > 100
+
+
 def test_partial_coverage_check_catches_a_model_that_ignores_observed():
     from metarec.metamodels._conformance import check_partial_coverage
     from metarec.metamodels.single_best import SingleBestMetaModel

@@ -99,6 +99,7 @@ def performance_table(
     metric: str = "accuracy",
     task_type: str = "classification",
     source: str | None = None,
+    cache: bool = False,
 ) -> PerformanceTable:
     """Wide datasets x learners performance of ``kb`` for ``metric`` on ``task_type`` datasets.
 
@@ -111,12 +112,28 @@ def performance_table(
     source : {"lcdb", "hpo"}, optional
         Only runs of this source; default every source (per dataset x learner, LCDB's point when the
         pair has LCDB runs, else the best HPO trial).
+    cache : bool
+        Reuse the table from the user cache (``tables/`` of :func:`metarec.metamodels.cache.cache_dir`),
+        keyed by the KB checksum, the arguments and the source of this module, like cached meta-models.
+        Only KBs with table checksums (loaded from disk) are cached; an unreadable entry is rebuilt.
 
     Raises
     ------
     KnowledgeBaseError
         When the KB has no ``ok`` runs of ``metric`` on ``task_type`` datasets (of ``source``).
     """
+    path = _cache_path(kb, metric, task_type, source) if cache else None
+    if path is not None:
+        table = _read_cached(path, metric, task_type, source)
+        if table is not None:
+            return table
+    table = _performance_table(kb, metric, task_type, source)
+    if path is not None:
+        _write_cached(table, path)
+    return table
+
+
+def _performance_table(kb: KnowledgeBase, metric: str, task_type: str, source: str | None) -> PerformanceTable:
     import numpy as np
     import pandas as pd
 
@@ -195,6 +212,86 @@ def performance_table(
         source=source,
         observed=observed,
     )
+
+
+_FRAMES = ("scores", "fit_times", "train_sizes", "observed", "metafeatures")
+
+
+def _cache_path(kb: KnowledgeBase, metric: str, task_type: str, source: str | None):
+    """Where the table of these arguments is cached; None for a KB without table checksums."""
+    import hashlib
+    from pathlib import Path
+
+    from ..metamodels.cache import cache_dir
+
+    if not kb.manifest.get("tables"):  # built in memory: its checksum would hash every row
+        return None
+    try:
+        code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()  # a changed definition: a new key
+    except OSError:
+        return None
+    key = json.dumps([kb.checksum, metric, task_type, source, code])
+    return cache_dir() / "tables" / f"performance-{hashlib.sha256(key.encode()).hexdigest()[:24]}.npz"
+
+
+def _write_cached(table: PerformanceTable, path) -> None:
+    """Store the frames' values and labels as plain arrays (no pickle), atomically; failures are logged."""
+    import logging
+    import os
+    import threading
+
+    import numpy as np
+
+    labels = {"datasets": table.scores.index, "learners": table.scores.columns,
+              "metafeature_names": table.metafeatures.columns}
+    if any(len(v) == 0 or not all(isinstance(x, str) for x in v) for v in labels.values()):
+        return  # only plain string labels round-trip exactly
+    arrays = {k: np.array(list(v), dtype=str) for k, v in labels.items()}
+    arrays.update({f: getattr(table, f).to_numpy() for f in _FRAMES})  # np.save keeps the memory order
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}-{threading.get_ident()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.replace(tmp, path)
+    except OSError as exc:
+        logging.getLogger(__name__).warning("could not cache the performance table in %s (%s)", path, exc)
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+def _read_cached(path, metric: str, task_type: str, source: str | None) -> PerformanceTable | None:
+    """The cached table, or None when there is none or it is unreadable (then it is rebuilt)."""
+    import numpy as np
+    import pandas as pd
+
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in ("datasets", "learners", "metafeature_names", *_FRAMES)}
+        index = pd.Index(arrays["datasets"].tolist(), name="dataset_id")
+        learners = pd.Index(arrays["learners"].tolist(), name="learner")
+        shapes = {f: arrays[f].shape for f in _FRAMES}
+        if any(shapes[f] != (len(index), len(learners)) for f in _FRAMES[:4]) or \
+                shapes["metafeatures"] != (len(index), len(arrays["metafeature_names"])) or \
+                arrays["observed"].dtype != bool:
+            raise ValueError("inconsistent shapes")
+        # copy=False keeps each array's memory order, which then matches the computed table's (reductions
+        # over rows or columns give bit-identical results)
+        frames = {f: pd.DataFrame(arrays[f], index=index, columns=learners, copy=False) for f in _FRAMES[:4]}
+        frames["metafeatures"] = pd.DataFrame(arrays["metafeatures"], index=index, copy=False,
+                                              columns=pd.Index(arrays["metafeature_names"].tolist()))
+    except Exception as exc:  # corrupt or foreign: rebuilt and overwritten
+        import logging
+
+        logging.getLogger(__name__).warning("performance table cache %s is unreadable (%s); rebuilding", path, exc)
+        return None
+    scores = frames["scores"]
+    return PerformanceTable(evidence=scores.notna().sum().astype(int), metric=metric, task_type=task_type,
+                            source=source, **frames)
 
 
 def hpo_runs(kb: KnowledgeBase, metric: str = "accuracy"):
