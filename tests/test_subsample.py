@@ -70,6 +70,10 @@ def test_undefined_and_failing_cases_are_nan_not_errors():
     one_class = Dataset(X=pd.DataFrame({"a": np.arange(50.0)}), y=pd.Series(["a"] * 50), task_type="classification",
                         name="c", categorical=[False])
     assert extract_metafeatures(one_class, groups=["subsample"]).isna().all()
+    no_columns = Dataset(X=pd.DataFrame(index=range(50)), y=pd.Series(["a", "b"] * 25), task_type="classification",
+                         name="n", categorical=[])
+    series, report = extract_metafeatures(no_columns, groups=["subsample"], return_report=True)
+    assert series.isna().all() and not report.problems()
     skipped: dict = {}
     out = SubsampleGroup().compute(_linear(300), Budget(0.0), skipped)
     assert all(math.isnan(v) for v in out.values()) and "sub_gradient_boosting_accuracy" in skipped

@@ -23,7 +23,8 @@ Procedure: ``repeats`` times (seeds ``random_state + i``), a stratified test set
 rows is drawn, then a stratified training sample of ``anchor`` rows from the rest; each learner's
 scikit-learn pipeline (:meth:`metarec.learners.Learner.make_pipeline`) is fitted on the sample and scored
 on the test set; the accuracies are averaged over repeats. A training sample of one class predicts that
-class. A learner that fails, or that the budget does not reach, is NaN (and its ``_rel`` too).
+class. A learner that fails, or that the budget does not reach, is NaN (and its ``_rel`` too). Fewer than
+10 labelled rows, a single class or no feature column leave everything NaN.
 Single-threaded, like the other groups.
 """
 
@@ -103,7 +104,7 @@ class SubsampleGroup(MetaFeatureGroup):
         labelled = np.flatnonzero(codes >= 0)
         y = codes[labelled]
         out = relative({})
-        if y.size < 10 or np.unique(y).size < 2:
+        if y.size < 10 or np.unique(y).size < 2 or dataset.X.shape[1] == 0:  # undefined, like landmarkers
             return out
         anchor = anchor_for(LCDB_TRAIN_SHARE * y.size)
         X = dataset.X.iloc[labelled].reset_index(drop=True)
