@@ -76,7 +76,7 @@ class LightGBMMetaModel(MetaModel):
         min_data_in_leaf: int = 8,
         feature_fraction: float = 0.7,
         bagging_fraction: float = 0.8,
-        derived: bool = True,
+        derived: bool = False,
         interval: float = 0.8,
         random_state: int = 0,
         num_threads: int = 1,
