@@ -146,7 +146,13 @@ def best_so_far(values: list) -> list[float]:
     return out
 
 
+def latest(records: list[dict]) -> list[dict]:
+    """The last logged run of each (task, seed, arm): a rerun (changed code) replaces an earlier one."""
+    return list({(r["task"], r["seed"], r["arm"]): r for r in records}.values())
+
+
 def summarize(records: list[dict], trials: int) -> dict:
+    records = latest(records)
     by_task: dict[str, dict] = {}
     for r in records:
         by_task.setdefault(r["task"], {}).setdefault(r["seed"], {})[r["arm"]] = r
@@ -356,7 +362,7 @@ def main(argv=None) -> None:
                     best = max(v for v in values if v is not None)
                     print(f"  seed {seed} {arm}: best {best:.4f} in {rec_['seconds']} s"
                           + (f"; flaml zero-shot {flaml}" if arm == "warm" else ""), flush=True)
-    records = [r for r in records if r["task"] in specs]  # the tasks asked for (the log may hold others)
+    records = [r for r in latest(records) if r["task"] in specs]  # the tasks asked for (the log may hold others)
     summary = summarize(records, args.trials)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     print_report(summary, args.trials)
