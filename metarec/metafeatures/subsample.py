@@ -21,8 +21,9 @@ never looks at more than half of what the learner's final score was trained on.
 
 Procedure: ``repeats`` times (seeds ``random_state + i``), a stratified test set of ``min(20 %, max_test)``
 rows is drawn, then a stratified training sample of ``anchor`` rows from the rest; each learner's
-scikit-learn pipeline (:meth:`metarec.learners.Learner.make_pipeline`) is fitted on the sample and scored
-on the test set; the accuracies are averaged over repeats. A training sample of one class predicts that
+scikit-learn pipeline (:meth:`metarec.learners.Learner.make_pipeline`: its preprocessor, then its
+estimator; learners with the same preprocessing share one fitted preprocessor) is fitted on the sample and
+scored on the test set; the accuracies are averaged over repeats. A training sample of one class predicts that
 class. A learner that fails, or that the budget does not reach, is NaN (and its ``_rel`` too). Fewer than
 10 labelled rows, a single class or no feature column leave everything NaN.
 Single-threaded, like the other groups.
@@ -98,6 +99,7 @@ class SubsampleGroup(MetaFeatureGroup):
         from threadpoolctl import threadpool_limits
 
         from ..learners import get_learner
+        from ..learners.base import make_preprocessor
 
         codes, _ = pd.factorize(pd.Series(dataset.y), sort=True)
         codes = np.asarray(codes, dtype=np.int64)
@@ -117,6 +119,9 @@ class SubsampleGroup(MetaFeatureGroup):
                 test, train = _split(y, anchor, self.max_test, seed)
                 if train.size < 2 or test.size < 1:
                     break
+                # each learner's pipeline is its preprocessor + its estimator; learners with the same
+                # preprocessing share one fitted preprocessor (what Pipeline.fit would compute, once)
+                encoded: dict[tuple, Any] = {}
                 for lr in SUBSAMPLE_LEARNERS:
                     try:
                         budget.check(f"subsample landmarker {lr}")
@@ -130,9 +135,14 @@ class SubsampleGroup(MetaFeatureGroup):
                         if np.all(y_train == y_train[0]):
                             pred = np.full(test.size, y_train[0])
                         else:
-                            model = get_learner(lr).make_pipeline(random_state=seed)
-                            model.fit(X.iloc[train], y_train)
-                            pred = np.asarray(model.predict(X.iloc[test]))
+                            learner = get_learner(lr)
+                            key = (learner.scale, learner.dense, learner.nonnegative)
+                            if key not in encoded:
+                                pre = make_preprocessor(scale=key[0], dense=key[1], nonnegative=key[2])
+                                encoded[key] = (pre.fit_transform(X.iloc[train]), pre.transform(X.iloc[test]))
+                            A, B = encoded[key]
+                            model = learner.estimator(dict(learner.default_config), seed)
+                            pred = np.asarray(model.fit(A, y_train).predict(B))
                         scores[lr].append(float(np.mean(pred == y[test])))
                     except Exception as exc:  # this learner's value is unknown, the others stand
                         failed[lr] = f"{type(exc).__name__}: {exc}"
