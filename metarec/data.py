@@ -281,7 +281,7 @@ def _type_columns(X, warnings):
                 continue
             values = distinct.map(str)
             if len(values) and values.str.strip().str.match(_ISO_DATE).all():
-                dates = pd.to_datetime(col.map(lambda v: None if v is None or v != v else str(v).strip()),
+                dates = pd.to_datetime(col.map(lambda v: None if _missing(v) else str(v).strip()),
                                        errors="coerce", format="ISO8601", utc=True)
                 if dates.notna().sum() == len(nonnull):
                     out[c] = _epoch_ms(dates)
@@ -297,7 +297,7 @@ def _type_columns(X, warnings):
                 if mixed:
                     warnings.append(f"column {c!r}: mixes numbers and text; treated as categorical")
                 levels = sorted(values.unique())
-                out[c] = pd.Categorical(col if text else col.map(lambda v: None if v is None or v != v else str(v)),
+                out[c] = pd.Categorical(col if text else col.map(lambda v: None if _missing(v) else str(v)),
                                         categories=levels)
     if out:
         X = X.copy()
@@ -553,3 +553,13 @@ def read_arff(path) -> tuple[Any, dict[str, Any]]:
             types[name] = "string"
     frame = pd.DataFrame(cols, columns=names)
     return frame, {"relation": decoded.get("relation", ""), "types": types}
+
+
+def _missing(v) -> bool:
+    """A missing cell: None, NaN, NaT or pandas' NA (whose truth value raises, so ``v != v`` cannot test it)."""
+    import pandas as pd
+
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):  # a list-like cell is a value
+        return False

@@ -223,3 +223,16 @@ def test_cli_as_a_user_types_it(frame, tmp_path):
     usage = subprocess.run([sys.executable, "-m", "metarec.cli", "learners", "--task", "clustering"],
                            capture_output=True, text=True)
     assert usage.returncode == 2 and "Traceback" not in usage.stderr
+
+
+def test_pandas_string_column_with_na_dates_loads():
+    # pandas' "string" dtype holds pd.NA, whose truth value raises: a missing date must not crash typing
+    frame = pd.DataFrame({
+        "when": pd.array(["2020-01-01", "2021-02-03", None] * 10, dtype="string"),
+        "level": pd.array(["u", "v", None] * 10, dtype="object"),
+        "y": ["a", "b"] * 15,
+    })
+    ds = load_dataset(frame, target="y")
+    assert ds.X["when"].tolist()[:2] == [1577836800000.0, 1612310400000.0] and pd.isna(ds.X["when"].iloc[2])
+    assert any("dates converted" in w for w in ds.warnings)
+    assert list(ds.X["level"].cat.categories) == ["u", "v"] and pd.isna(ds.X["level"].iloc[2])
