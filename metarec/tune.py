@@ -266,8 +266,9 @@ def tune(
     n_trials, timeout
         Stop after this many trials in the study (counting earlier runs of a resumed study) or seconds.
     warm_start : int
-        Enqueue the K best suggested configurations (from the KB's runs on the most similar tasks, or
-        the learners' defaults) before TPE takes over. 0 = cold start.
+        Enqueue the first K suggested configurations (a portfolio of configs that did well across the
+        nearest KB tasks each learner was tuned on, or the learners' defaults) before TPE takes over.
+        0 = cold start.
     storage : str or None
         Optuna storage URL; ``None`` keeps the study in memory.
     study_name : str, optional
