@@ -386,7 +386,9 @@ def portfolio_configs(
        best mean over the tasks, then each time the one that raises the mean of the per-task best of the
        portfolio the most.
 
-    ``runs`` is :func:`hpo_runs` of ``kb`` and ``metric`` when the caller has it already.
+    ``candidates_per_task`` restricts the candidates to each task's best few (all by default; the
+    scoring still uses every trial). Only ``ok`` trials count: a config that failed on a neighbour is not
+    penalised there. ``runs`` is :func:`hpo_runs` of ``kb`` and ``metric`` when the caller has it already.
 
     Returns at most ``k`` config dicts (empty when the KB has no HPO trials of ``learner`` there).
     """
