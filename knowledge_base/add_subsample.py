@@ -6,8 +6,8 @@ Usage::
 
 LCDB datasets get the values read off their accuracy curves (:func:`metarec.kb.lcdb.subsample_landmarkers`,
 what ``import_lcdb`` now does itself); the other classification datasets get them computed by the group
-from their data (the spec is in the HPO part's Optuna storage, ``hpo_build.db``, or in ``hpo_datasets.txt``;
-same as ``kb build``, which computes the group by default now). Regression datasets stay NaN (the group is
+from their data (their specs are read from the KB's ``hpo_datasets.txt``; ``kb build`` computes the group by
+default now). Regression datasets stay NaN (the group is
 classification-only). Columns already present are recomputed. Prints what it did; the KB's checksums and
 manifest are rewritten by ``KnowledgeBase.save``.
 """
@@ -34,16 +34,16 @@ def main(argv=None) -> None:
     from metarec.metafeatures.subsample import feature_names
     from metarec.sources import parse_specs
 
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from check_datasets import read_specs  # the one parser of hpo_datasets.txt
+
     kb = load_kb(kb_path)
     names = list(feature_names())
     ds = kb.datasets.drop(columns=[c for c in names if c in kb.datasets.columns])
     values = subsample_landmarkers(kb.runs).reindex(ds["dataset_id"])
-    specs = {}
-    for line in (kb_path / "hpo_datasets.txt").read_text().splitlines() if (kb_path / "hpo_datasets.txt").exists() else []:
-        spec = line.partition("  //")[0].strip()
-        if spec and not spec.startswith("//"):
-            p = parse_specs([spec])[0]
-            specs[p.dataset_id] = p
+    listing = kb_path / "hpo_datasets.txt"
+    specs = {p.dataset_id: p for p in parse_specs([spec for _, spec, _ in read_specs(listing)])} \
+        if listing.exists() else {}
     todo = ds[(ds["source"] != "lcdb") & (ds["task_type"] == "classification")]["dataset_id"].tolist()
     for i, dataset_id in enumerate(todo, 1):
         if dataset_id not in specs:

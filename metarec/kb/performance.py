@@ -364,7 +364,6 @@ def portfolio_configs(
     n_tasks: int = 8,
     bandwidth: float = 0.15,
     prior_weight: float = 0.5,
-    candidates_per_task: int | None = None,
     *,
     runs=None,
 ) -> list[dict]:
@@ -386,8 +385,7 @@ def portfolio_configs(
        best mean over the tasks, then each time the one that raises the mean of the per-task best of the
        portfolio the most.
 
-    ``candidates_per_task`` restricts the candidates to each task's best few (all by default; the
-    scoring still uses every trial). Only ``ok`` trials count: a config that failed on a neighbour is not
+    Only ``ok`` trials count: a config that failed on a neighbour is not
     penalised there. ``runs`` is :func:`hpo_runs` of ``kb`` and ``metric`` when the caller has it already.
 
     Returns at most ``k`` config dicts (empty when the KB has no HPO trials of ``learner`` there).
@@ -410,7 +408,6 @@ def portfolio_configs(
     sign = 1.0 if METRICS[metric]["higher_is_better"] else -1.0
     runs = runs[runs["dataset_id"].isin(set(tasks))]
     configs: dict[str, dict] = {}  # config text -> dict, first seen (nearest task, best trial) first
-    candidates: set[str] = set()
     per_task: list[tuple[list[str], np.ndarray]] = []
     for task in tasks:
         r = runs[runs["dataset_id"] == task]
@@ -425,8 +422,6 @@ def portfolio_configs(
                 continue
             key = json.dumps(cfg, sort_keys=True)
             configs.setdefault(key, cfg)
-            if candidates_per_task is None or len(texts) < candidates_per_task:
-                candidates.add(key)
             texts.append(key)
             values.append(value)
         if not texts:
@@ -452,15 +447,11 @@ def portfolio_configs(
             seen.setdefault(int(i), []).append(float(value))
         for i, vals in seen.items():
             P[i, j] = float(np.mean(vals))
-    eligible = np.array([c in candidates for c in keys])
     chosen: list[int] = []
     covered = np.full(len(per_task), -np.inf)
     for _ in range(min(k, len(keys))):
         gain = np.maximum(P, covered).mean(axis=1)
         gain[chosen] = -np.inf
-        gain[~eligible] = -np.inf
-        if not np.isfinite(gain).any():
-            break
         best_i = int(np.argmax(gain))  # ties: the first seen (nearest task's best)
         chosen.append(best_i)
         covered = np.maximum(covered, P[best_i])
