@@ -195,6 +195,25 @@ def test_lightgbm_saved_without_derived_state_loads_as_raw(data, tmp_path):
     pd.testing.assert_frame_equal(loaded.predict(X).score, model.predict(X).score)
 
 
+def test_lightgbm_conformal_interval_covers_new_datasets_at_the_nominal_rate():
+    """Quantile boosters fitted on 150 datasets under-cover fresh ones; the cross-conformal margin fixes it."""
+    from metarec.evaluate import coverage
+    from metarec.metamodels.lightgbm_model import LightGBMMetaModel
+
+    raw, cal = [], []
+    for seed in (0, 1, 2):
+        X, Y, _, _ = make_metamodel_data(n_datasets=300, random_state=seed)
+        tr, te = X.index[:150], X.index[150:]
+        for calibrate, out in ((False, raw), (True, cal)):
+            model = LightGBMMetaModel(n_bags=1, calibrate=calibrate).fit(X.loc[tr], Y.loc[tr])
+            pred = model.predict(X.loc[te])
+            out.append(coverage(Y.loc[te].to_numpy(), pred.lower.to_numpy(), pred.upper.to_numpy()))
+            if calibrate:
+                assert model.interval_margin_ > 0  # these quantiles were too narrow out of sample
+                assert (pred.lower.to_numpy() <= pred.score.to_numpy()).all()
+    assert np.mean(raw) < 0.75 and 0.76 <= np.mean(cal) <= 0.86, (raw, cal)
+
+
 # -- persistence ---------------------------------------------------------------------------------------------
 def test_lightgbm_saves_text_models_and_json(data, tmp_path):
     from metarec.metamodels.lightgbm_model import LightGBMMetaModel
@@ -210,6 +229,8 @@ def test_lightgbm_saves_text_models_and_json(data, tmp_path):
     assert doc["name"] == "lightgbm" and doc["learners"] == list(Y.columns)
     loaded = MetaModel.load(tmp_path / "m")
     pd.testing.assert_frame_equal(loaded.predict(X).score, model.predict(X).score)
+    assert doc["state"]["interval_margin"] == model.interval_margin_ != 0
+    pd.testing.assert_frame_equal(loaded.predict(X).lower, model.predict(X).lower)
 
 
 @pytest.mark.skipif(not HAS_TORCH, reason="torch not installed")

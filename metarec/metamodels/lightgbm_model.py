@@ -18,7 +18,10 @@ and for the dataset, a regressor of its worst relative score (``worst``). The ex
 ``n_bags`` copies fitted with different seeds (row and column subsampling), which steadies the ranking.
 The predicted ``score`` is ``best + preference`` (``best``: a regressor of the dataset's best score), and
 ``[lower, upper]`` come from two quantile regressors of the score of learners that ran (one model over
-dataset x learner rows, the learner a categorical feature).
+dataset x learner rows, the learner a categorical feature), widened (or narrowed) by a conformal margin
+(conformalized quantile regression, Romano et al. 2019, cross-conformal over 5 folds of datasets): alone,
+the quantile boosters covered 74% of held-out scores for a nominal 80% (10-fold over LCDB's datasets);
+with the margin, 82%.
 
 Hyper-parameters are fixed a priori: they were chosen by leave-one-dataset-out on a development half
 of LCDB's datasets (those whose id's SHA-256 is even) and then evaluated, unchanged, on all of them;
@@ -58,6 +61,9 @@ class LightGBMMetaModel(MetaModel):
         features x classes, rows per feature, class-entropy ratio, ...) to the model's inputs.
     interval : float
         Nominal coverage of ``[lower, upper]``.
+    calibrate : bool
+        Conformalize the interval (CQR, cross-conformal over 5 folds of datasets): widen or narrow both
+        quantiles by the margin that makes the out-of-fold intervals cover ``interval`` of the scores.
     random_state : int
     num_threads : int
         LightGBM threads (1 is fastest on meta-learning's small tables).
@@ -78,6 +84,7 @@ class LightGBMMetaModel(MetaModel):
         bagging_fraction: float = 0.8,
         derived: bool = False,
         interval: float = 0.8,
+        calibrate: bool = True,
         random_state: int = 0,
         num_threads: int = 1,
     ):
@@ -90,6 +97,7 @@ class LightGBMMetaModel(MetaModel):
         self.bagging_fraction = bagging_fraction
         self.derived = derived
         self.interval = interval
+        self.calibrate = calibrate
         self.random_state = random_state
         self.num_threads = num_threads
 
@@ -201,11 +209,40 @@ class LightGBMMetaModel(MetaModel):
         pres = present.T.reshape(-1)
         absolute = S.T.reshape(-1)
         alpha = (1.0 - float(self.interval)) / 2.0
-        self.quantiles_ = {
-            key: self._train(Z[pres], absolute[pres], 75, seed0, categorical=True, objective="quantile", alpha=q,
-                             num_leaves=7, min_data_in_leaf=20, learning_rate=0.1)
-            for key, q in (("lower", alpha), ("upper", 1.0 - alpha))
-        }
+        def quantiles(rows):
+            return {
+                key: self._train(Z[rows], absolute[rows], 75, seed0, categorical=True, objective="quantile",
+                                 alpha=q, num_leaves=7, min_data_in_leaf=20, learning_rate=0.1)
+                for key, q in (("lower", alpha), ("upper", 1.0 - alpha))
+            }
+
+        self.quantiles_ = quantiles(pres)
+        self.interval_margin_ = self._conformal_margin(quantiles, Z, absolute, pres, n, L) if self.calibrate else 0.0
+
+    def _conformal_margin(self, quantiles, Z, absolute, pres, n: int, L: int, folds: int = 5) -> float:
+        """CQR margin (Romano et al., 2019), cross-conformal: quantile models fitted without a fold of
+        datasets score that fold; the margin is the ``interval`` quantile of ``max(lower - y, y - upper)``."""
+        import numpy as np
+
+        if n < 2 * folds:
+            return 0.0
+        fold_of = np.random.default_rng(int(self.random_state)).permutation(n) % folds
+        row_fold = np.tile(fold_of, L)  # rows are learner-major: row j * n + i is (dataset i, learner j)
+        scores = []
+        for f in range(folds):
+            held = pres & (row_fold == f)
+            if not held.any():
+                continue
+            models = quantiles(pres & (row_fold != f))
+            lo = self._pred(models["lower"], Z[held])
+            hi = self._pred(models["upper"], Z[held])
+            y = absolute[held]
+            scores.append(np.maximum(lo - y, y - hi))
+        if not scores:
+            return 0.0
+        e = np.concatenate(scores)
+        level = min(1.0, float(self.interval) * (1.0 + 1.0 / e.size))
+        return float(np.quantile(e, level))
 
     # -- predict -------------------------------------------------------------------------------------
     def _expected(self, A):
@@ -229,8 +266,9 @@ class LightGBMMetaModel(MetaModel):
         preference = self._expected(A)
         best = self._pred(self.best_, A)
         Z = self._rows(A, L)
-        lower = self._pred(self.quantiles_["lower"], Z).reshape(L, len(A)).T
-        upper = self._pred(self.quantiles_["upper"], Z).reshape(L, len(A)).T
+        margin = float(getattr(self, "interval_margin_", 0.0))
+        lower = self._pred(self.quantiles_["lower"], Z).reshape(L, len(A)).T - margin
+        upper = self._pred(self.quantiles_["upper"], Z).reshape(L, len(A)).T + margin
         # the expected score, a failure counting as the dataset's worst score (what the ranking uses)
         score = best[:, None] + preference
         return {"score": score, "lower": lower, "upper": upper, "preference": preference}
@@ -282,6 +320,7 @@ class LightGBMMetaModel(MetaModel):
             "quantiles": {k: save(m, f"quantile_{k}.txt") for k, m in self.quantiles_.items()},
             "rates": self.rates_,
             "fallback": self.fallback_,
+            "interval_margin": float(self.interval_margin_),
             "derived": bool(self.derived),
         }
 
@@ -308,5 +347,7 @@ class LightGBMMetaModel(MetaModel):
         self.quantiles_ = {k: load(f) for k, f in state["quantiles"].items()}
         self.rates_ = [float(v) for v in state["rates"]]
         self.fallback_ = [float(v) for v in state["fallback"]]
+        # models saved before the conformal margin existed have none
+        self.interval_margin_ = float(state.get("interval_margin", 0.0))
         # models saved before derived meta-features existed were fitted on the raw ones
         self.derived = bool(state.get("derived", False))
