@@ -99,6 +99,14 @@ def register_commands(cli):
         for k in ("task_type", "target", "n_rows", "n_features", "n_categorical", "n_classes"):
             table.add_row(k, str(summary[k]))
         console().print(table)
+        columns = Table(title="feature columns (as metarec reads them)")
+        for col in ("column", "dtype", "kind", "missing"):
+            columns.add_column(col, justify="right" if col == "missing" else "left")
+        missing = ds.X.isna().sum()
+        for name, is_cat in zip(ds.X.columns, ds.categorical):
+            columns.add_row(str(name), str(ds.X[name].dtype), "categorical" if is_cat else "numeric",
+                            str(int(missing[name])))
+        console().print(columns)
 
     @cli.command("metafeatures")
     @click.argument("data")
@@ -297,8 +305,12 @@ def register_recommend_commands(cli):
             ft = "?" if r.fit_time != r.fit_time else f"{r.fit_time:.2g} s"
             note = ("" if r.fits_budget else " (over budget)") + ("" if r.installed else " (not installed)")
             table.add_row(str(r.rank), r.learner + note, f"{r.score:.4f}",
-                          f"{r.lower:.3f} - {r.upper:.3f}", ft, str(r.evidence),
+                          f"{r.lower:.4f} - {r.upper:.4f}", ft, str(r.evidence),
                           f"{len(r.configs)} config(s): {r.config_source}")
+        in_budget = [r.score for r in rec.learners if r.fits_budget]
+        if any(b > a + 1e-12 for a, b in zip(in_budget, in_budget[1:])):
+            table.caption = (f"order: the {rec.metamodel} meta-model's own ranking, which is not by the predicted "
+                             f"{rec.metric}")
         out.print(table)
         if rec.similar:
             out.print("Most similar knowledge-base tasks: " + "; ".join(

@@ -13,12 +13,20 @@ from __future__ import annotations
 
 import logging
 import math
+import shlex
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .exceptions import MetarecError
 
 logger = logging.getLogger(__name__)
+
+#: metrics whose values depend on the scale of each dataset's target: the KB's values of them cannot be
+#: compared across datasets, so recommendations rank by R^2 (on one dataset RMSE orders learners as R^2 does)
+SCALE_DEPENDENT = {"neg_rmse", "neg_mae"}
+#: the values a metric can take (predictions and intervals are clipped to them); log loss is negated
+BOUNDS = {"accuracy": (0.0, 1.0), "balanced_accuracy": (0.0, 1.0), "f1": (0.0, 1.0), "auc": (0.0, 1.0),
+          "r2": (-math.inf, 1.0), "logloss": (-math.inf, 0.0)}
 
 
 @dataclass
@@ -143,8 +151,17 @@ class Recommender:
         from .tune import DEFAULT_METRIC, check_metric
 
         t0 = time.perf_counter()
+        target, y = _target_or_y(target, y)
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+            raise MetarecError(f"top_k must be a positive integer, got {top_k!r}")
         ds = load_dataset(data, target=target, y=y, task_type=task_type)
         metric = check_metric(self.metric, ds.task_type)
+        notes = []
+        if metric in SCALE_DEPENDENT:
+            notes.append(f"{metric} depends on the scale of each dataset's target, so the knowledge base's values "
+                         f"cannot be compared across datasets: ranked and predicted by r2 instead (tune can still "
+                         f"optimise {metric})")
+            metric = "r2"
         kb = self._kb()
         t_load = time.perf_counter()
         perf = performance_table(kb, metric=metric, task_type=ds.task_type, cache=self.cache)
@@ -164,9 +181,14 @@ class Recommender:
             if n == 0:
                 continue
             ft = float(pred.fit_time.iloc[0][learner]) if pred.fit_time is not None else math.nan
+            lo_b, hi_b = BOUNDS.get(metric, (-math.inf, math.inf))
+
+            def bounded(v):
+                return float(min(max(float(v), lo_b), hi_b))
+
             ranked.append(LearnerRecommendation(
-                rank=0, learner=learner, score=float(pred.score.iloc[0][learner]),
-                lower=float(pred.lower.iloc[0][learner]), upper=float(pred.upper.iloc[0][learner]),
+                rank=0, learner=learner, score=bounded(pred.score.iloc[0][learner]),
+                lower=bounded(pred.lower.iloc[0][learner]), upper=bounded(pred.upper.iloc[0][learner]),
                 fit_time=ft, evidence=n,
                 fits_budget=time_budget is None or not (ft == ft) or ft <= time_budget,
             ))
@@ -192,9 +214,8 @@ class Recommender:
         known = set(evidence[evidence > 0].index)
         no_evidence = [
             {"learner": lr.name, "reason": "no runs in the knowledge base",
-             "fix": f"metarec kb build {ds.source if ds.source not in ('DataFrame', 'ndarray') else 'DATA'}"
-                    f"{'#' + ds.target if ds.source not in ('DataFrame', 'ndarray') and not ds.source.startswith('openml:') else ''}"
-                    f" --learners {lr.name} --out my_kb && metarec kb merge {kb.path or 'KB'} my_kb --out merged_kb"}
+             "fix": f"metarec kb build {_build_spec(ds)} --learners {lr.name} --out my_kb && "
+                    f"metarec kb merge {shlex.quote(str(kb.path)) if kb.path else 'KB'} my_kb --out merged_kb"}
             for lr in get_learners(ds.task_type) if lr.name not in known
         ]
         explanation = {}
@@ -211,7 +232,7 @@ class Recommender:
                         for f in order
                     ],
                 }
-        warnings = list(ds.warnings)
+        warnings = list(ds.warnings) + notes
         warnings.extend(report.problems())
         for r in ranked:
             r.installed = r.learner in installed
@@ -242,6 +263,7 @@ def recommend(data: Any, target: str | None = None, *, kb: Any = None, metamodel
     Examples
     --------
     >>> rec = metarec.recommend(df, target="y")          # doctest: +SKIP
+    >>> rec = metarec.recommend(X, y)                    # doctest: +SKIP  (arrays, as in scikit-learn)
     >>> rec.best.learner, rec.best.score, rec.similar[0]  # doctest: +SKIP
     """
     return Recommender(kb, metamodel=metamodel, metric=metric, cache=cache).recommend(
@@ -276,6 +298,24 @@ def nearest_datasets(metafeatures, x, kb, n: int = 3) -> list[dict]:
     names = kb.datasets.set_index("dataset_id")["name"]
     return [{"dataset_id": metafeatures.index[i], "name": str(names.get(metafeatures.index[i], "")),
              "distance": float(dist[i]), "shared_metafeatures": int(count[i])} for i in order]
+
+
+def _build_spec(ds) -> str:
+    """The ``metarec kb build`` spec of the dataset (``FILE#TARGET``), quoted for a POSIX shell."""
+    if ds.source in ("DataFrame", "ndarray"):
+        return "DATA"
+    if ds.source.startswith("openml:"):
+        return ds.source
+    return shlex.quote(f"{ds.source}#{ds.target}")
+
+
+def _target_or_y(target, y):
+    """``recommend(X, y)`` as in scikit-learn: a non-string second argument is the target values."""
+    if target is None or isinstance(target, str):
+        return target, y
+    if y is not None:
+        raise MetarecError("pass the target either as a column name (target='col') or as values (y=...), not both")
+    return None, target
 
 
 def _slog(a):

@@ -169,3 +169,62 @@ def test_learner_of_an_uninstalled_plugin_is_ranked_with_a_warning(small_kb, tmp
     table = CliRunner().invoke(cli, ["recommend", str(CREDIT), "-t", "class", "--kb", str(tmp_path / "kb"),
                                      "--top-k", "40"])
     assert table.exit_code == 0 and "ghost (not installed)" in table.output
+
+
+# -- inputs a user types in other ways (review of session 4) ------------------------------------------------
+def test_recommend_takes_y_positionally_like_scikit_learn(small_kb):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    y = np.where(X[:, 0] > 0, "a", "b")
+    by_keyword = metarec.recommend(X, y=y, kb=small_kb)
+    positional = metarec.recommend(X, y, kb=small_kb)
+    assert [r.learner for r in positional.learners] == [r.learner for r in by_keyword.learners]
+    frame = metarec.recommend(pd.DataFrame(X, columns=list("abc")), pd.Series(y), kb=small_kb)
+    assert frame.task_type == "classification" and frame.learners
+    with pytest.raises(metarec.MetarecError, match="not both"):
+        metarec.recommend(X, y, y=y, kb=small_kb)
+
+
+@pytest.mark.parametrize("top_k", [0, -1, 2.5, True])
+def test_top_k_must_be_a_positive_integer(small_kb, top_k):
+    with pytest.raises(metarec.MetarecError, match="top_k must be a positive integer"):
+        metarec.recommend(CREDIT, target="class", kb=small_kb, top_k=top_k)
+
+
+def test_scale_dependent_metrics_rank_by_r2_and_bounded_metrics_are_clipped(small_kb):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 3))
+    y = 1000.0 * X[:, 0] + rng.normal(size=150)  # a target in thousands: RMSEs of other datasets mean nothing here
+    for metric in ("neg_rmse", "neg_mae"):
+        rec = metarec.recommend(X, y, kb=small_kb, metric=metric)
+        assert rec.metric == "r2" and any(metric in w and "ranked and predicted by r2" in w for w in rec.warnings)
+        assert all(-math.inf < r.lower <= r.score <= r.upper <= 1.0 for r in rec.learners)
+    # a classification-only meta-feature group on regression data is not reported as a problem
+    assert not any("subsample" in w for w in metarec.recommend(X, y, kb=small_kb).warnings)
+    acc = metarec.recommend(CREDIT, target="class", kb=small_kb, top_k=20)
+    assert all(0.0 <= r.lower <= r.score <= r.upper <= 1.0 for r in acc.learners)
+
+
+def test_the_fix_command_is_quoted_for_the_shell(small_kb, tmp_path):
+    import shlex
+
+    src = tmp_path / "my data.csv"
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(80, 3)), columns=list("abc"))
+    frame["my target é"] = np.where(frame["a"] > 0, "x", "y")
+    frame.to_csv(src, index=False)
+    rec = metarec.recommend(str(src), target="my target é", kb=small_kb)
+    fix = rec.no_evidence[0]["fix"]
+    build = shlex.split(fix.split(" && ")[0])
+    assert build[:3] == ["metarec", "kb", "build"] and build[3] == f"{src}#my target é"
+
+
+def test_inspect_lists_every_feature_column_with_its_kind(tmp_path):
+    src = tmp_path / "d.csv"
+    pd.DataFrame({"num": [1.5, 2.5, None, 4.0] * 5, "colour": ["red", "blue", "red", "green"] * 5,
+                  "y": ["a", "b"] * 10}).to_csv(src, index=False)
+    result = CliRunner().invoke(cli, ["inspect", str(src), "--target", "y"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert any("num" in ln and "numeric" in ln and ln.rstrip(" │").endswith("5") for ln in lines)
+    assert any("colour" in ln and "categorical" in ln for ln in lines)

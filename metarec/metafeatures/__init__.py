@@ -90,10 +90,11 @@ class ExtractionReport:
         return asdict(self)
 
     def problems(self) -> list[str]:
-        """One readable line per group that was not computed in full."""
+        """One readable line per group that was not computed in full (a classification-only group on
+        regression data is not one: it does not apply)."""
         lines = []
         for g, r in self.groups.items():
-            if r.status == OK:
+            if r.status == OK or r.error == _NO_REGRESSION:  # a group that does not apply is not a problem
                 continue
             why = r.error or (next(iter(r.skipped.values())) if r.skipped else "")
             what = "every feature NaN" if r.status != "partial" else f"{len(r.skipped)} feature(s) NaN"
