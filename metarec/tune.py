@@ -9,16 +9,18 @@ resumed by the same command and ``optuna-dashboard`` can open it.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import logging
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .exceptions import DataError, MetarecError
+from .exceptions import DataError, MetarecError, MetarecWarning
 
 logger = logging.getLogger(__name__)
 
@@ -44,15 +46,58 @@ TASK_METRICS = {
     "regression": ("r2", "neg_rmse", "neg_mae"),
 }
 DEFAULT_METRIC = {"classification": "accuracy", "regression": "r2"}
+#: names people type for metarec's metrics (scikit-learn's and common short names), for "did you mean"
+METRIC_ALIASES = {
+    "roc_auc": "auc", "roc_auc_ovr": "auc", "auroc": "auc", "log_loss": "logloss", "neg_log_loss": "logloss",
+    "f1_macro": "f1", "acc": "accuracy", "rmse": "neg_rmse", "neg_root_mean_squared_error": "neg_rmse",
+    "mae": "neg_mae", "neg_mean_absolute_error": "neg_mae",
+}
+#: metrics scored from predicted probabilities (auc only on more than two classes: binary AUC takes
+#: decision_function scores as well)
+PROBA_METRICS = ("logloss",)
 
 
 def check_metric(metric: str | None, task_type: str) -> str:
+    """``metric`` (default: the task's) if it applies to ``task_type``; else a one-line MetarecError."""
     metric = metric or DEFAULT_METRIC[task_type]
-    if metric not in TASK_METRICS[task_type]:
-        raise MetarecError(
-            f"metric {metric!r} does not apply to {task_type}; choose one of {', '.join(TASK_METRICS[task_type])}"
-        )
-    return metric
+    if metric in TASK_METRICS[task_type]:
+        return metric
+    choices = ", ".join(TASK_METRICS[task_type])
+    known = [m for ms in TASK_METRICS.values() for m in ms]
+    if metric in known:
+        raise MetarecError(f"metric {metric!r} does not apply to {task_type}; choose one of {choices}")
+    text = str(metric).strip().lower()
+    guess = text if text in known else METRIC_ALIASES.get(text)
+    if guess is None:
+        close = difflib.get_close_matches(text, known + list(METRIC_ALIASES), n=1)
+        guess = (METRIC_ALIASES.get(close[0], close[0])) if close else None
+    if guess is None:
+        raise MetarecError(f"unknown metric {metric!r}; choose one of {choices} ({task_type})")
+    if guess in TASK_METRICS[task_type]:
+        raise MetarecError(f"unknown metric {metric!r}; did you mean {guess!r}? (metrics for {task_type}: {choices})")
+    other = next(t for t, ms in TASK_METRICS.items() if guess in ms)
+    raise MetarecError(f"unknown metric {metric!r}; did you mean {guess!r}? (a {other} metric; for {task_type} "
+                       f"choose one of {choices})")
+
+
+def scorer_name(metric: str, n_classes: int | None = None) -> str:
+    """The scikit-learn scorer of ``metric``: binary AUC uses decision_function when there is no predict_proba."""
+    if metric == "auc" and n_classes is not None and n_classes <= 2:
+        return "roc_auc"  # response_method=("decision_function", "predict_proba")
+    return SCORERS[metric]
+
+
+def needs_probabilities(metric: str, n_classes: int | None) -> bool:
+    """Whether ``metric`` can only be scored from ``predict_proba`` (log loss; AUC over more than 2 classes)."""
+    return metric in PROBA_METRICS or (metric == "auc" and (n_classes or 0) > 2)
+
+
+def has_probabilities(learner) -> bool:
+    """Whether the learner's default pipeline offers ``predict_proba`` (checked without fitting)."""
+    try:
+        return hasattr(learner.make_pipeline(dict(learner.default_config)), "predict_proba")
+    except Exception:  # a pipeline that cannot even be built is reported by the trials themselves
+        return True
 
 
 @dataclass
@@ -177,18 +222,12 @@ def _original_labels(y, classes_str):
 
 def make_objective(X, y, task_type: str, learners: list, metric: str, cv: int = 5, random_state: int = 0):
     """An Optuna objective: pick a learner, sample its config, return the k-fold CV score."""
-    from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
+    from sklearn.model_selection import cross_val_score
 
     by_name = {lr.name: lr for lr in learners}
     names = list(by_name)
-    if task_type == "classification":
-        min_class = int(y.value_counts().min())
-        folds = max(2, min(cv, min_class))
-        splitter = StratifiedKFold(folds, shuffle=True, random_state=random_state) if min_class >= 2 \
-            else KFold(cv, shuffle=True, random_state=random_state)
-    else:
-        splitter = KFold(cv, shuffle=True, random_state=random_state)
-    scorer = SCORERS[metric]
+    splitter = cv_splitter(y, task_type, cv, random_state)
+    scorer = scorer_name(metric, int(y.nunique()) if task_type == "classification" else None)
     if task_type == "classification":  # integer codes; see LabelEncodedClassifier
         import numpy as np
 
@@ -202,7 +241,9 @@ def make_objective(X, y, task_type: str, learners: list, metric: str, cv: int = 
         pipe = learner.make_pipeline(config, random_state=random_state)
         t0 = time.perf_counter()
         try:
-            scores = cross_val_score(pipe, X, y, cv=splitter, scoring=scorer, error_score="raise")
+            with warnings.catch_warnings():  # convergence and the like: the CV score is what counts
+                warnings.simplefilter("ignore")
+                scores = cross_val_score(pipe, X, y, cv=splitter, scoring=scorer, error_score="raise")
         except Exception as exc:  # recorded, so "no trial finished" can name the cause
             first = (str(exc).strip().splitlines() or [""])[0]
             trial.set_user_attr("error", f"{type(exc).__name__}: {first}")
@@ -216,6 +257,50 @@ def make_objective(X, y, task_type: str, learners: list, metric: str, cv: int = 
     return objective
 
 
+def cv_splitter(y, task_type: str, cv: int, random_state: int = 0):
+    """The CV splitter of the objective: stratified k-fold (fewer folds when a class has fewer rows than
+    ``cv``; plain k-fold when a class has a single row) for classification, shuffled k-fold for regression."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    if task_type == "classification":
+        min_class = _min_class(y)
+        if min_class >= 2:
+            return StratifiedKFold(max(2, min(cv, min_class)), shuffle=True, random_state=random_state)
+    return KFold(cv, shuffle=True, random_state=random_state)
+
+
+def _class_counts(y):
+    counts = y.value_counts()
+    return counts[counts > 0]  # a categorical target may list categories without rows
+
+
+def _min_class(y) -> int:
+    return int(_class_counts(y).min())
+
+
+def check_classes(ds, cv: int) -> None:
+    """Refuse a classification target that is mostly one-row classes; warn when a class has fewer rows than
+    the CV folds (stratified k-fold cannot then put every class in every fold)."""
+    counts = _class_counts(ds.y)
+    n_classes, singles = len(counts), int((counts == 1).sum())
+    if singles * 2 > n_classes:
+        import pandas as pd
+
+        numeric = pd.to_numeric(pd.Series(counts.index.astype(str)), errors="coerce").notna().all()
+        fix = ("if it is a quantity, pass --task regression (task_type='regression')" if numeric
+               else "merge or drop the rare classes, or choose another target")
+        raise DataError(f"{ds.source}: target {ds.target!r} has {n_classes} classes, {singles} of them with a single "
+                        f"row: cross-validation cannot score a classifier on it; {fix}")
+    small = counts[counts < cv]
+    if len(small):
+        label, n = small.idxmin(), int(small.min())
+        how = (f"tuning uses {max(2, min(cv, n))}-fold stratified CV instead of {cv}" if n >= 2
+               else f"tuning uses unstratified {cv}-fold CV")
+        warnings.warn(f"{ds.source}: {len(small)} of {n_classes} classes have fewer rows than the {cv} CV folds "
+                      f"(class {str(label)!r}: {n}): stratified k-fold cannot place every class in every fold, so "
+                      f"{how} and the scores are unreliable", MetarecWarning, stacklevel=3)
+
+
 def enqueue_warm_start(study, configs: list[tuple[str, dict]]) -> list[dict]:
     """Enqueue ``(learner, config)`` pairs as the study's first trials; returns what was enqueued."""
     queued = []
@@ -226,9 +311,139 @@ def enqueue_warm_start(study, configs: list[tuple[str, dict]]) -> list[dict]:
     return queued
 
 
-def default_study_name(ds, metric: str, learner_names: list[str]) -> str:
-    key = json.dumps([ds.source, ds.target, ds.task_type, metric, sorted(learner_names), ds.n_rows])
+def data_fingerprint(ds) -> str:
+    """SHA-256 of the dataset's content: column names, feature values and target values, row by row."""
+    import pandas as pd
+
+    h = hashlib.sha256()
+    h.update(json.dumps([[str(c) for c in ds.X.columns], str(ds.target)]).encode())
+    for part in (ds.X, ds.y):
+        try:
+            rows = pd.util.hash_pandas_object(part, index=False)
+        except TypeError:  # unhashable cells (lists, ...): hash their text
+            rows = pd.util.hash_pandas_object(part.astype(str), index=False)
+        h.update(rows.to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def default_study_name(ds, metric: str, learner_names: list[str], cv: int | None = None,
+                       random_state: int | None = None, data_hash: str | None = None) -> str:
+    """``metarec-<name>-<target>-<hash>``: the hash covers the data's content, task, metric, learners, CV
+    folds and seed, so only the same command on the same data resumes the same study."""
+    data_hash = data_hash or data_fingerprint(ds)
+    key = json.dumps([ds.source, ds.target, ds.task_type, metric, sorted(learner_names), ds.n_rows, data_hash,
+                      cv, random_state])
     return f"metarec-{ds.name}-{ds.target}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
+
+
+#: the study user attribute that records what a study was made for (see :func:`check_study`)
+SPEC_ATTR = "metarec_spec"
+_SPEC_LABELS = {"data": "data", "target": "target", "task_type": "task", "metric": "metric",
+                "learners": "learners", "cv": "cv folds", "random_state": "seed"}
+
+
+def check_study(study, spec: dict, storage: str | None) -> list[str]:
+    """Record ``spec`` in a new study, or check that a resumed one was made for the same ``spec``.
+
+    Returns the learners in the order the study knows them (Optuna's categorical choice must not change
+    order). Raises a one-line :class:`MetarecError` naming what differs; a study made by an older version
+    (no recorded spec) is resumed with a warning unless its trials chose among other learners.
+    """
+    name = study.study_name
+    where = f"study {name!r}" + (f" in {storage}" if storage else "")
+    fix = "pass a new --study-name or another --storage"
+    learners = list(spec["learners"])
+    recorded = study.user_attrs.get(SPEC_ATTR)
+    trials = study.get_trials(deepcopy=False)
+    if recorded is None and not trials:
+        study.set_user_attr(SPEC_ATTR, spec)
+        return learners
+    if recorded is None:  # made before studies recorded their spec: only the learner choice can be checked
+        for t in trials:
+            dist = t.distributions.get("learner")
+            if dist is not None and set(dist.choices) != set(learners):
+                raise MetarecError(f"{where} was made for other learners ({','.join(map(str, dist.choices))} vs "
+                                   f"{','.join(learners)} now); {fix}")
+            if dist is not None:
+                learners = [str(c) for c in dist.choices]
+                break
+        logger.warning("%s was made by an older metarec that did not record its data, metric and CV; resuming "
+                       "it unchecked", where)
+        return learners
+    diffs = []
+    for key, label in _SPEC_LABELS.items():
+        before, now = recorded.get(key), spec.get(key)
+        if key == "learners":
+            if set(before or []) != set(now):
+                diffs.append(f"learners {','.join(before or [])} there, {','.join(now)} now")
+        elif key == "data":
+            if before != now:
+                diffs.append("other data: the rows or values differ")
+        elif before != now:
+            diffs.append(f"{label} {before} there, {now} now")
+    if diffs:
+        raise MetarecError(f"{where} was made for another run ({'; '.join(diffs)}); {fix}")
+    return list(recorded["learners"])
+
+
+def _load_kb(kb):
+    from .kb import KnowledgeBase, load_kb
+
+    return kb if isinstance(kb, KnowledgeBase) else load_kb(kb)
+
+
+def ranking_metric(kb, metric: str, task_type: str, chosen_by: str = "learners and warm-start configurations are") -> str:
+    """The metric the recommendation ranks by: ``metric`` when the KB has runs of it on ``task_type``
+    datasets, else the task's default metric (the study still optimises ``metric``)."""
+    from .kb.format import METRICS
+
+    if metric in METRICS:
+        runs, ds = kb.runs, kb.datasets
+        ids = ds.loc[(ds["task_type"] == task_type).to_numpy(), "dataset_id"]
+        ok = (runs["metric"] == metric) & (runs["status"] == "ok") & runs["dataset_id"].isin(set(ids))
+        if bool(ok.any()):
+            return metric
+    fallback = DEFAULT_METRIC[task_type]
+    logger.info("the knowledge base has no %s runs on %s tasks", metric, task_type)
+    warnings.warn(f"the knowledge base has no {metric} runs on {task_type} tasks: {chosen_by} chosen by "
+                  f"{fallback}; the study optimises {metric}", MetarecWarning, stacklevel=3)
+    return fallback
+
+
+def _round_robin(configs: dict[str, list[dict]]) -> list[tuple[str, dict]]:
+    """Each learner's first config (in the dict's order), then each one's second, ..."""
+    out: list[tuple[str, dict]] = []
+    for i in range(max((len(c) for c in configs.values()), default=0)):
+        out.extend((name, cfgs[i]) for name, cfgs in configs.items() if i < len(cfgs))
+    return out
+
+
+def explicit_warm_start(ds, names: list[str], recommendation=None, *, kb: Any = None, metamodel: str = "lightgbm",
+                        metric: str | None = None) -> list[tuple[str, dict]]:
+    """Warm-start configs of explicitly chosen learners: the KB's suggestions for them (the recommendation
+    ranks every learner the KB has runs of), each learner's default where the KB has none; learners in the
+    recommendation's order, round-robin."""
+    from .learners import get_learner
+
+    rec = recommendation
+    if rec is None:
+        from .recommend import recommend
+
+        try:
+            kb_obj = _load_kb(kb)
+            rec = recommend(ds, kb=kb_obj, metamodel=metamodel, top_k=10_000,
+                            metric=ranking_metric(kb_obj, metric or DEFAULT_METRIC[ds.task_type], ds.task_type,
+                                                  "warm-start configurations are"))
+        except MetarecError as exc:
+            logger.warning("no knowledge-base configurations for the warm start (%s); using the learners' defaults",
+                           exc)
+            rec = None
+    ranked = [r for r in rec.learners if r.learner in names] if rec is not None else []
+    configs = {r.learner: [dict(c) for c in r.configs] for r in ranked if r.configs}
+    for name in names:
+        if not configs.get(name):
+            configs[name] = [dict(get_learner(name).default_config)]
+    return _round_robin(configs)
 
 
 def tune(
@@ -254,6 +469,7 @@ def tune(
     force: bool = False,
     callbacks: list[Callable] | None = None,
     recommendation: Any = None,
+    on_start: Callable[[Any, int | None], None] | None = None,
 ) -> TuneResult:
     """Tune the recommended learners on ``data`` with a warm-started Optuna study.
 
@@ -267,16 +483,22 @@ def tune(
         Stop after this many trials in the study (counting earlier runs of a resumed study) or seconds.
     warm_start : int
         Enqueue the first K suggested configurations (a portfolio of configs that did well across the
-        nearest KB tasks each learner was tuned on, or the learners' defaults) before TPE takes over.
-        0 = cold start.
+        nearest KB tasks each learner was tuned on, or the learners' defaults) before TPE takes over; at
+        most ``n_trials``, and only into a new study. 0 = cold start.
     storage : str or None
         Optuna storage URL; ``None`` keeps the study in memory.
     study_name : str, optional
-        Default: derived from the dataset, target, metric and learners, so the same command resumes.
+        Default: derived from the dataset (its content), target, metric, learners, CV folds and seed, so the
+        same command resumes. A study records what it was made for; resuming it for other data, task,
+        metric, learners, folds or seed is refused.
     out : path, optional
         Save the best pipeline, refit on all data (joblib) with a JSON sidecar (learner, config, score).
     report : path, optional
         Directory for the optimization-history plot (optuna's matplotlib visualisation) and a JSON summary.
+    on_start : callable, optional
+        Called as ``on_start(study, trials_to_run)`` once every check has passed, just before the first
+        trial (``trials_to_run`` is None with only a timeout, 0 when a resumed study is complete): where a
+        caller starts a progress display.
     """
     import optuna
 
@@ -296,51 +518,102 @@ def tune(
         ensure_new_file(out, force)
     for name in REPORT_FILES if report is not None else ():
         ensure_new_file(Path(report) / name, force, "--report")
-    warm: list[tuple[str, dict]] = []
+    n_classes = int(_class_counts(ds.y).size) if ds.task_type == "classification" else None
+    if ds.task_type == "classification":
+        check_classes(ds, cv)
+    proba = needs_probabilities(metric, n_classes)
+    why_proba = f"metric {metric!r} needs predicted probabilities" + (
+        f" on a {n_classes}-class target" if metric == "auc" else "")
+    warm: list[tuple[str, dict]] | None = None
     if learners == "auto" or learners is None:
         from .recommend import recommend
 
-        rec = recommendation or recommend(ds, kb=kb, metamodel=metamodel, metric=metric, top_k=top_k)
+        rec = recommendation
+        if rec is None:
+            kb_obj = _load_kb(kb)
+            rec = recommend(ds, kb=kb_obj, metamodel=metamodel, metric=ranking_metric(kb_obj, metric, ds.task_type),
+                            top_k=top_k + 10 if proba else top_k)
         # learners ranked from the KB whose plugin is not installed here cannot be tuned: skip them
-        chosen = [r.learner for r in rec.learners if r.installed][:top_k]
+        chosen, without = [], []
+        for name in (r.learner for r in rec.learners if r.installed):
+            if len(chosen) == top_k:
+                break
+            (without if proba and not has_probabilities(get_learner(name)) else chosen).append(name)
+        if without:
+            warnings.warn(f"{why_proba}; skipped the recommended learners without predict_proba: "
+                          f"{', '.join(without)}", MetarecWarning, stacklevel=2)
         if not chosen:
-            raise MetarecError("the recommendation holds no learner with KB evidence; pass --learners a,b")
-        warm = [(n, c) for n, c in rec.warm_start_configs(len(rec.learners) * 10) if n in chosen][:warm_start]
+            raise MetarecError("the recommendation holds no learner with KB evidence"
+                               + (" that predicts probabilities" if proba else "") + "; pass --learners a,b")
+        warm = [(n, c) for n, c in rec.warm_start_configs(len(rec.learners) * 10) if n in chosen]
     else:
-        names = [x.strip() for x in learners.split(",")] if isinstance(learners, str) else list(learners)
-        chosen = names
-        for name in names:
+        names = [x.strip() for x in learners.split(",")] if isinstance(learners, str) else [str(x) for x in learners]
+        chosen = list(dict.fromkeys(n for n in names if n))
+        if not chosen:
+            raise MetarecError("no learner given; pass --learners a,b or 'auto'")
+        for name in chosen:
             lr = get_learner(name)
             if ds.task_type not in lr.task_types:
                 raise MetarecError(f"learner {name!r} does not do {ds.task_type}; see `metarec learners --task {ds.task_type}`")
-        if warm_start:
-            if recommendation is not None:
-                warm = [(n, c) for n, c in recommendation.warm_start_configs(warm_start) if n in names]
-            warm = warm or [(n, dict(get_learner(n).default_config)) for n in names][:warm_start]
-    learner_objs = [get_learner(n) for n in chosen]
+            if proba and not has_probabilities(lr):
+                raise MetarecError(f"learner {name!r} has no predict_proba and {why_proba}; choose other learners "
+                                   f"or another --metric (e.g. accuracy)")
+    data_hash = data_fingerprint(ds)
+    spec = {"data": data_hash, "target": str(ds.target), "task_type": ds.task_type, "metric": metric,
+            "learners": list(chosen), "cv": int(cv), "random_state": None if random_state is None else int(random_state)}
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study_name = study_name or default_study_name(ds, metric, chosen)
-    sampler = optuna.samplers.TPESampler(seed=random_state, n_startup_trials=max(5, len(warm)))
+    study_name = study_name or default_study_name(ds, metric, chosen, cv, random_state, data_hash)
     try:
         study = optuna.create_study(study_name=study_name, storage=storage, direction="maximize",
-                                    sampler=sampler, load_if_exists=True)
+                                    sampler=optuna.samplers.TPESampler(seed=random_state), load_if_exists=True)
     except Exception as exc:
         raise MetarecError(f"cannot open the Optuna storage {storage!r} ({type(exc).__name__}: {exc})") from None
+    chosen = check_study(study, spec, storage)  # refuses a study made for another run, before any trial
     existing = study.get_trials(deepcopy=False)
-    queued = enqueue_warm_start(study, warm) if not existing and warm else []
+    finished = sum(t.state.is_finished() for t in existing)
+    remaining = None if n_trials is None else max(0, n_trials - finished)
+    queued: list[dict] = []
+    if not existing and warm_start and remaining != 0:  # a resumed study was warm-started when it was new
+        if warm is None:
+            warm = explicit_warm_start(ds, chosen, recommendation, kb=kb, metamodel=metamodel, metric=metric)
+        cap = warm_start if remaining is None else min(warm_start, remaining)
+        queued = enqueue_warm_start(study, warm[:cap])
+    n_warm = sum(bool(t.user_attrs.get("warm_start")) for t in study.get_trials(deepcopy=False))
+    study.sampler = optuna.samplers.TPESampler(seed=random_state, n_startup_trials=max(5, n_warm))
+    learner_objs = [get_learner(n) for n in chosen]
     objective = make_objective(ds.X, ds.y, ds.task_type, learner_objs, metric, cv, random_state)
-    remaining = None if n_trials is None else max(0, n_trials - len(
-        [t for t in existing if t.state.is_finished()]))
+    if remaining == 0:
+        warnings.warn(f"study {study_name!r} already has {finished} finished trials (n_trials={n_trials}): nothing "
+                      f"left to run; using its best trial (raise --trials to run more)", MetarecWarning, stacklevel=2)
+    if on_start is not None:
+        on_start(study, remaining)
+    failed_before = sum(t.state == optuna.trial.TrialState.FAIL for t in existing)
     if remaining is None or remaining > 0:
-        study.optimize(objective, n_trials=remaining, timeout=timeout, catch=(Exception,), callbacks=callbacks)
+        # failed trials are summarised below in one line; -v (INFO logging) keeps Optuna's own lines
+        quiet = not logger.isEnabledFor(logging.INFO)
+        if quiet:
+            optuna.logging.set_verbosity(optuna.logging.ERROR)
+        try:
+            study.optimize(objective, n_trials=remaining, timeout=timeout, catch=(Exception,), callbacks=callbacks)
+        finally:
+            if quiet:
+                optuna.logging.set_verbosity(optuna.logging.WARNING)
+    trials = study.get_trials(deepcopy=False)
+    failed_all = [t for t in trials if t.state == optuna.trial.TrialState.FAIL]
+    n_failed, n_ran = len(failed_all) - failed_before, sum(t.state.is_finished() for t in trials) - finished
     try:
         best = study.best_trial
     except ValueError:
-        failed = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.FAIL]
-        reason = failed[-1].user_attrs.get("error", "") if failed else ""
-        reason = f" (last failure: {reason[:200]})" if reason else ""
-        raise MetarecError("no trial finished: every configuration failed or the time budget was too short"
-                           f"{reason}; raise --timeout or --trials") from None
+        reason = next((t.user_attrs["error"] for t in failed_all if t.user_attrs.get("error")), "")
+        if failed_all:
+            raise MetarecError(f"no trial finished: all {len(failed_all)} trials failed (first error: "
+                               f"{reason[:200] or 'unknown'}); fix that cause, e.g. with other --learners or "
+                               f"another --metric") from None
+        raise MetarecError("no trial finished: the time budget was too short; raise --timeout or --trials") from None
+    if n_failed > 0:
+        reason = next((t.user_attrs["error"] for t in failed_all[failed_before:] if t.user_attrs.get("error")), "")
+        warnings.warn(f"{n_failed} of {n_ran} trials failed" + (f" (first error: {reason[:200]})" if reason else ""),
+                      MetarecWarning, stacklevel=2)
     best_learner = best.params["learner"]
     prefix = best_learner + ":"
     best_config = {k[len(prefix):]: v for k, v in best.params.items() if k.startswith(prefix)}
@@ -349,7 +622,9 @@ def tune(
     pipeline = get_learner(best_learner).make_pipeline(best_config, random_state=random_state)
     if ds.task_type == "classification":
         pipeline = LabelEncodedClassifier(pipeline)
-    pipeline.fit(ds.X, ds.y)
+    with warnings.catch_warnings():  # convergence warnings of the refit, as in the trials
+        warnings.simplefilter("ignore")
+        pipeline.fit(ds.X, ds.y)
     result = TuneResult(study, best_learner, best_config, float(best.value), pipeline, metric, ds.task_type,
                         len(study.trials), queued, storage)
     if out is not None:

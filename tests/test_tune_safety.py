@@ -1,0 +1,341 @@
+"""tune's safety: a study resumes only for the run it was made for; metrics, warm start, progress, tiny classes.
+
+A synthetic knowledge base (24 tasks; decision_tree / knn / ridge on classification, ridge_regressor /
+knn_regressor on regression; 3 configs each; accuracy and r2 only) keeps the recommendation cheap. Trials
+are few and data small: the whole file runs in well under a minute.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import metarec
+from metarec.cli import main
+from metarec.exceptions import DataError, MetarecError, MetarecWarning
+from metarec.tune import check_metric
+
+MF = ["NumberOfInstances", "NumberOfFeatures", "NumberOfSymbolicFeatures", "PercentageOfMissingValues",
+      "ClassEntropy", "MeanKurtosisOfNumericAtts", "stat_log_n_rows", "stat_fraction_categorical",
+      "stat_mean_abs_correlation"]
+#: learner -> the configs the synthetic KB tuned (the first is the default, as in `kb build`)
+CONFIGS = {
+    "decision_tree": [{}, {"min_samples_leaf": 3}, {"min_samples_leaf": 5}],
+    "knn": [{}, {"n_neighbors": 7}, {"n_neighbors": 9, "weights": "distance"}],
+    "ridge": [{}, {"alpha": 0.1}, {"alpha": 10.0}],
+    "ridge_regressor": [{}, {"alpha": 0.1}, {"alpha": 10.0}],
+    "knn_regressor": [{}, {"n_neighbors": 7}, {"n_neighbors": 9}],
+}
+LEARNERS = {"classification": ("decision_tree", "knn", "ridge"), "regression": ("ridge_regressor", "knn_regressor")}
+
+
+@pytest.fixture(scope="module")
+def kb(tmp_path_factory) -> Path:
+    from metarec.kb import KnowledgeBase
+    from metarec.kb.format import DATASET_COLUMNS, RUN_COLUMNS, config_id, new_manifest
+    from metarec.learners import get_learner
+
+    rng = np.random.default_rng(3)
+    rows, runs = [], []
+    for i in range(24):
+        task = "classification" if i % 3 else "regression"
+        did = f"synthetic:{i}"
+        mf = dict(zip(MF, rng.uniform(0, 1, len(MF)) * [1e4, 50, 10, 5, 2, 3, 9, 1, 1]))
+        if task == "regression":
+            mf["ClassEntropy"] = np.nan
+        rows.append({"dataset_id": did, "name": did, "source": "test", "task_type": task, "openml_id": np.nan,
+                     "n_rows": mf["NumberOfInstances"], "n_features": mf["NumberOfFeatures"],
+                     "n_classes": 2.0 if task == "classification" else np.nan, **mf})
+        for lr in LEARNERS[task]:
+            for trial, change in enumerate(CONFIGS[lr]):
+                text = json.dumps({**get_learner(lr).default_config, **change}, sort_keys=True)
+                runs.append({"dataset_id": did, "source": "hpo", "learner": lr, "config_id": config_id(text),
+                             "config": text, "metric": "accuracy" if task == "classification" else "r2",
+                             "train_size": 100.0, "score": float(rng.uniform(0.5, 0.9)), "score_std": 0.01,
+                             "valid_score": np.nan, "valid_score_std": np.nan,
+                             "fit_time": float(rng.uniform(0.01, 1)), "n_repeats": 3.0, "trial": float(trial),
+                             "status": "ok"})
+    m = new_manifest()
+    m["sources"] = [{"name": "test"}]
+    m["metafeatures"] = {n: "test" for n in MF}
+    m["learners"] = {lr: "metarec.learners.builtin" for pair in LEARNERS.values() for lr in pair}
+    kb = KnowledgeBase(pd.DataFrame(rows)[list(DATASET_COLUMNS) + MF], pd.DataFrame(runs)[list(RUN_COLUMNS)], m)
+    return kb.save(tmp_path_factory.mktemp("tune_safety_kb") / "kb")
+
+
+@pytest.fixture(autouse=True)
+def env(kb, tmp_path_factory, tmp_path, monkeypatch):
+    """The synthetic KB as the default one, a private meta-model cache, and a scratch working directory."""
+    monkeypatch.setenv("METAREC_KB", str(kb))
+    monkeypatch.setenv("METAREC_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "tune_safety_cache"))
+    monkeypatch.chdir(tmp_path)
+
+
+def _clf(seed: int, n: int = 60, classes=("p", "q")) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    y = np.asarray(classes)[(np.digitize(X[:, 0], np.quantile(X[:, 0], np.linspace(0, 1, len(classes) + 1)[1:-1])))]
+    return pd.DataFrame(X, columns=list("abc")).assign(y=y)
+
+
+def _reg(seed: int = 5, n: int = 60) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    return pd.DataFrame(X, columns=list("abc")).assign(y=X[:, 0] * 3 + rng.normal(size=n))
+
+
+def run_cli(args: list[str]) -> tuple[int, str, str]:
+    """The ``metarec`` entry point as the console script runs it: (exit code, stdout, stderr)."""
+    with CliRunner().isolation() as (out, err, _):
+        try:
+            main(args)
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        return code, out.getvalue().decode(), err.getvalue().decode()
+
+
+def _one_line_error(code, out, err) -> str:
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert code == 2 and "Traceback" not in out + err and len(lines) == 1 and lines[0].startswith("Error: "), err
+    return lines[0]
+
+
+def _trials(storage: str, name: str) -> list:
+    return optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
+
+
+# -- 1. a study resumes only for the data and settings it was made for ----------------------------------------
+def test_default_study_name_covers_the_data_and_cv():
+    storage = "sqlite:///s.db"
+    kw = dict(target="y", learners=["decision_tree"], n_trials=2, warm_start=0, storage=storage)
+    a = metarec.tune(_clf(0), cv=3, **kw)
+    b = metarec.tune(_clf(1), cv=3, **kw)  # same shape and names, other values: a study of its own
+    assert a.study.study_name != b.study.study_name and len(b.study.trials) == 2
+    assert b.best_score == max(t.value for t in b.study.trials)
+    c = metarec.tune(_clf(0), cv=2, **kw)  # other folds: scores not comparable, so not mixed
+    assert c.study.study_name not in (a.study.study_name, b.study.study_name) and len(c.study.trials) == 2
+    with pytest.warns(MetarecWarning, match="nothing left to run"):
+        again = metarec.tune(_clf(0), cv=3, **kw)  # the same call resumes
+    assert again.study.study_name == a.study.study_name and len(again.study.trials) == 2
+
+
+def test_a_named_study_refuses_other_data_or_settings():
+    kw = dict(target="y", learners=["decision_tree"], n_trials=2, warm_start=0, storage="sqlite:///s.db",
+              study_name="S", cv=3)
+    metarec.tune(_clf(0), **kw)
+    assert optuna.load_study(study_name="S", storage="sqlite:///s.db").user_attrs["metarec_spec"]["cv"] == 3
+    with pytest.raises(MetarecError, match=r"study 'S' in sqlite:///s.db was made for another run \(other data"
+                                           r".*pass a new --study-name or another --storage"):
+        metarec.tune(_clf(1), **kw)
+    with pytest.raises(MetarecError, match="cv folds 3 there, 2 now"):
+        metarec.tune(_clf(0), **{**kw, "cv": 2})
+    with pytest.raises(MetarecError, match="seed 0 there, 7 now"):
+        metarec.tune(_clf(0), random_state=7, **kw)
+    assert len(_trials("sqlite:///s.db", "S")) == 2
+
+
+def test_a_study_of_an_older_version_is_resumed_with_a_warning(caplog):
+    storage = "sqlite:///old.db"
+    old = optuna.create_study(study_name="old", storage=storage, direction="maximize")
+    old.enqueue_trial({"learner": "decision_tree"})
+    old.optimize(lambda t: [t.suggest_categorical("learner", ["decision_tree"]), 0.5][1], n_trials=1)
+    with caplog.at_level(logging.WARNING, logger="metarec.tune"):
+        res = metarec.tune(_clf(0), target="y", learners=["decision_tree"], n_trials=2, warm_start=0,
+                           storage=storage, study_name="old", cv=2)
+    assert len(res.study.trials) == 2
+    assert any("older metarec" in r.getMessage() for r in caplog.records)
+    with pytest.raises(MetarecError, match="was made for other learners"):  # its trials chose among others
+        metarec.tune(_clf(0), target="y", learners=["knn"], n_trials=3, warm_start=0, storage=storage,
+                     study_name="old", cv=2)
+
+
+def test_cli_refuses_to_resume_a_study_made_for_other_data(tmp_path):
+    _clf(0).to_csv("a.csv", index=False)
+    _clf(1).to_csv("b.csv", index=False)
+    args = ["--target", "y", "--learners", "decision_tree", "--trials", "2", "--cv", "2", "--warm-start", "0",
+            "--storage", "sqlite:///s.db", "--study-name", "S"]
+    code, out, err = run_cli(["tune", "a.csv"] + args)
+    assert code == 0, err
+    line = _one_line_error(*run_cli(["tune", "b.csv"] + args + ["--out", "m.joblib"]))
+    assert "was made for another run (other data" in line and "pass a new --study-name" in line
+    assert not Path("m.joblib").exists() and len(_trials("sqlite:///s.db", "S")) == 2
+
+
+# -- 2. another task or other learners in a named study: the same refusal, before any trial or file ----------
+def test_cli_refuses_regression_data_or_other_learners_in_a_study():
+    _clf(0).to_csv("clf.csv", index=False)
+    _reg().to_csv("reg.csv", index=False)
+    common = ["--trials", "2", "--cv", "2", "--warm-start", "0", "--storage", "sqlite:///s.db", "--study-name", "S"]
+    code, out, err = run_cli(["tune", "clf.csv", "--target", "y", "--learners", "decision_tree"] + common)
+    assert code == 0, err
+    line = _one_line_error(*run_cli(["tune", "reg.csv", "--target", "y", "--learners", "ridge_regressor",
+                                     "--out", "m.joblib"] + common))
+    assert "task classification there, regression now" in line
+    line = _one_line_error(*run_cli(["tune", "clf.csv", "--target", "y", "--learners", "knn",
+                                     "--out", "m.joblib"] + common[:1] + ["4"] + common[2:]))
+    assert "learners decision_tree there, knn now" in line
+    assert not Path("m.joblib").exists()
+    trials = _trials("sqlite:///s.db", "S")
+    assert len(trials) == 2 and {t.params["learner"] for t in trials} == {"decision_tree"}
+
+
+# -- 3. AUC without predict_proba ------------------------------------------------------------------------------
+def test_binary_auc_scores_decision_function_learners():
+    res = metarec.tune(_clf(0), target="y", learners="ridge", metric="auc", n_trials=2, warm_start=0, storage=None,
+                       cv=2)
+    assert res.summary()["n_failed"] == 0 and 0.5 < res.best_score <= 1.0
+
+
+def test_multiclass_auc_needs_probabilities(recwarn):
+    data = _clf(0, n=90, classes=("u", "v", "w"))
+    with pytest.raises(MetarecError, match="learner 'ridge' has no predict_proba and metric 'auc' needs predicted "
+                                           "probabilities on a 3-class target"):
+        metarec.tune(data, target="y", learners="decision_tree,ridge", metric="auc", n_trials=2, storage=None)
+    # auto: the recommended learner without probabilities is skipped, with a warning
+    res = metarec.tune(data, target="y", metric="auc", n_trials=2, warm_start=1, storage=None, cv=2, top_k=3)
+    assert set(res.summary()["trials_per_learner"]) <= {"decision_tree", "knn"} and res.summary()["n_failed"] == 0
+    assert any("skipped the recommended learners without predict_proba: ridge" in str(w.message) for w in recwarn)
+
+
+def test_when_every_trial_fails_the_error_shows_the_first_error(monkeypatch):
+    tune_module = importlib.import_module("metarec.tune")  # metarec.tune is bound to the function
+
+    def failing(*args, **kwargs):
+        def objective(trial):
+            trial.suggest_categorical("learner", ["decision_tree"])
+            trial.set_user_attr("error", f"ValueError: broken {trial.number}")
+            raise ValueError("broken")
+        return objective
+
+    monkeypatch.setattr(tune_module, "make_objective", failing)
+    with pytest.raises(MetarecError) as info:
+        metarec.tune(_clf(0), target="y", learners="decision_tree", n_trials=2, warm_start=0, storage=None)
+    assert "first error: ValueError: broken 0" in str(info.value) and "--timeout" not in str(info.value)
+
+
+# -- 4. a metric the KB has no runs of ranks by the task's default ---------------------------------------------
+@pytest.mark.parametrize("metric, data", [("neg_mae", _reg), ("auc", lambda: _clf(0))])
+def test_a_metric_without_kb_runs_ranks_by_the_default_metric(metric, data):
+    with pytest.warns(MetarecWarning, match=f"no {metric} runs .* chosen by (r2|accuracy); the study optimises {metric}"):
+        res = metarec.tune(data(), target="y", metric=metric, n_trials=2, warm_start=1, storage=None, cv=2, top_k=1)
+    assert res.metric == metric and res.summary()["n_complete"] == 2
+    if metric == "neg_mae":
+        assert res.best_score < 0
+
+
+# -- 5. unknown metric names -----------------------------------------------------------------------------------
+def test_unknown_metrics_get_a_suggestion():
+    cases = {("roc_auc", "classification"): "unknown metric 'roc_auc'; did you mean 'auc'?",
+             ("rmse", "regression"): "unknown metric 'rmse'; did you mean 'neg_rmse'?",
+             ("mae", "regression"): "unknown metric 'mae'; did you mean 'neg_mae'?",
+             ("acuracy", "classification"): "unknown metric 'acuracy'; did you mean 'accuracy'?",
+             ("r2", "classification"): "metric 'r2' does not apply to classification; choose one of accuracy",
+             ("auc", "regression"): "metric 'auc' does not apply to regression; choose one of r2"}
+    for (metric, task), message in cases.items():
+        with pytest.raises(MetarecError) as info:
+            check_metric(metric, task)
+        assert str(info.value).startswith(message), str(info.value)
+    assert check_metric("neg_mae", "regression") == "neg_mae"
+
+
+# -- 6. explicit learners are warm-started from the KB's configs -----------------------------------------------
+def test_explicit_learners_start_from_kb_configs():
+    from metarec.learners import get_learner
+
+    res = metarec.tune(_clf(0), target="y", learners="knn,lda", n_trials=4, warm_start=4, storage=None, cv=2)
+    warm = res.warm_start_configs
+    knn = [w["config"] for w in warm if w["learner"] == "knn"]
+    assert len(warm) == 4 and len(knn) == 3 and {c["n_neighbors"] for c in knn} == {5, 7, 9}
+    assert [w["config"] for w in warm if w["learner"] == "lda"] == [dict(get_learner("lda").default_config)]
+
+
+# -- 7. the warm start never exceeds the trials; a complete study says so --------------------------------------
+def test_warm_start_is_capped_at_the_trials_and_not_enqueued_on_resume():
+    kw = dict(target="y", learners="knn", warm_start=5, storage="sqlite:///s.db", cv=2)
+    started = []
+    res = metarec.tune(_clf(0), n_trials=2, on_start=lambda study, n: started.append(n), **kw)
+    assert len(res.warm_start_configs) == 2 and started == [2]
+    states = [t.state for t in res.study.get_trials(deepcopy=False)]
+    assert states == [optuna.trial.TrialState.COMPLETE] * 2  # nothing left WAITING
+    with pytest.warns(MetarecWarning, match="already has 2 finished trials .* nothing left to run"):
+        again = metarec.tune(_clf(0), n_trials=2, **kw)
+    assert again.warm_start_configs == [] and len(again.study.trials) == 2
+    Path("m.joblib").write_bytes(b"x")
+    with pytest.raises(MetarecError, match="already exists"):  # refused before the run starts
+        metarec.tune(_clf(0), n_trials=3, out="m.joblib", on_start=lambda study, n: started.append(n), **kw)
+    assert started == [2]
+
+
+def test_cli_progress_counts_only_the_trials_that_run():
+    _clf(0).to_csv("a.csv", index=False)
+    args = ["tune", "a.csv", "--target", "y", "--learners", "knn", "--trials", "2", "--cv", "2",
+            "--storage", "sqlite:///s.db"]
+    code, out, err = run_cli(args)
+    assert code == 0, err
+    # knn has 3 KB configs: only 2 are enqueued, so the bar never counts waiting trials (was "3/2")
+    assert re.search(r"\b2/2\b", out) and not re.search(r"\b[3-9]/2\b", out) and "warm start: 2 configs" in out
+    code, out, err = run_cli(args)
+    assert code == 0 and "nothing left to run" in err and "warm start: 0 configs" in out
+
+
+# -- 8. classes with fewer rows than folds ---------------------------------------------------------------------
+def test_tiny_classes_warn_and_singleton_classes_are_refused():
+    rng = np.random.default_rng(0)
+    tiny = pd.DataFrame({"a": rng.normal(size=10), "b": rng.normal(size=10), "y": list("abcde") * 2})
+    with pytest.warns(MetarecWarning, match="5 of 5 classes have fewer rows than the 5 CV folds .* stratified k-fold "
+                                            "cannot place every class in every fold"):
+        metarec.tune(tiny, target="y", learners="decision_tree", n_trials=1, warm_start=0, storage=None, cv=5)
+    price = pd.DataFrame({"a": rng.normal(size=120), "y": np.round(rng.normal(size=120) * 100, 3)})
+    with pytest.raises(DataError, match="120 classes, 120 of them with a single row.*--task regression"):
+        metarec.tune(price, target="y", task_type="classification", learners="decision_tree", n_trials=1,
+                     storage=None)
+
+
+# -- 9. no raw scikit-learn warnings, no Optuna line per failed trial; failures summarised ---------------------
+def test_trial_noise_is_silenced_and_failures_summarised(monkeypatch):
+    tune_module = importlib.import_module("metarec.tune")  # metarec.tune is bound to the function
+
+    real = tune_module.make_objective
+
+    def half_failing(*args, **kwargs):
+        objective = real(*args, **kwargs)
+
+        def wrapped(trial):
+            if trial.number == 2:
+                trial.suggest_categorical("learner", ["mlp"])
+                trial.set_user_attr("error", "ValueError: last trial broken")
+                raise ValueError("last trial broken")
+            return objective(trial)
+        return wrapped
+
+    monkeypatch.setattr(tune_module, "make_objective", half_failing)
+    records = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = records.append
+    logging.getLogger("optuna").addHandler(handler)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5))
+    data = pd.DataFrame(X).add_prefix("x").assign(y=np.where(X[:, 0] > 0, "p", "q"))
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            # the default MLP (the warm start) stops at max_iter here: scikit-learn's ConvergenceWarning
+            res = metarec.tune(data, target="y", learners="mlp", n_trials=3, warm_start=1, storage=None, cv=2)
+    finally:
+        logging.getLogger("optuna").removeHandler(handler)
+    assert not [w for w in caught if not issubclass(w.category, MetarecWarning)], [str(w.message) for w in caught]
+    assert [str(w.message) for w in caught if issubclass(w.category, MetarecWarning)] == [
+        "1 of 3 trials failed (first error: ValueError: last trial broken)"]
+    assert not [r for r in records if r.levelno >= logging.WARNING]
+    assert res.summary()["n_failed"] == 1 and optuna.logging.get_verbosity() == optuna.logging.WARNING
