@@ -358,26 +358,39 @@ def register_recommend_commands(cli):
 
         optuna.logging.get_logger("optuna")  # creates optuna's handler, so it can be filtered
         one_line_logs("optuna")
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console(), transient=False) as bar:
-            task = bar.add_task("trials", total=n_trials)
+        # the bar starts when tune has checked everything (on_start), so a user error is its one line alone
+        bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                       console=console(), transient=False)
+        state: dict = {}
 
-            def callback(study, trial):
-                try:
-                    best = f"best {study.best_value:.4f} ({study.best_trial.params.get('learner')})"
-                except ValueError:
-                    best = "no finished trial yet"
-                bar.update(task, completed=len(study.trials), description=best)
+        def on_start(study, to_run):
+            done = len([t for t in study.trials if t.state.is_finished()])
+            state["task"] = bar.add_task("trials", total=done + to_run if to_run is not None else None,
+                                         completed=done)
+            bar.start()
 
+        def callback(study, trial):
             try:
-                result = tune(data, target, task_type=task_type, learners=learners, n_trials=n_trials,
-                              timeout=timeout, warm_start=warm_start, storage=storage, study_name=study_name,
-                              metric=metric, cv=cv, random_state=seed, kb=kb_path, out=out, report=report,
-                              force=force, callbacks=[callback])
-            except KeyboardInterrupt:
+                best = f"best {study.best_value:.4f} ({study.best_trial.params.get('learner')})"
+            except ValueError:
+                best = "no finished trial yet"
+            if "task" in state:
+                done = len([t for t in study.trials if t.state.is_finished()])
+                bar.update(state["task"], completed=done, description=best)
+
+        try:
+            result = tune(data, target, task_type=task_type, learners=learners, n_trials=n_trials,
+                          timeout=timeout, warm_start=warm_start, storage=storage, study_name=study_name,
+                          metric=metric, cv=cv, random_state=seed, kb=kb_path, out=out, report=report,
+                          force=force, callbacks=[callback], on_start=on_start)
+        except KeyboardInterrupt:
+            if "task" in state:
                 bar.stop()
-                warn("interrupted: the study is kept in the storage; run the same command to resume it")
-                raise SystemExit(130) from None
+            warn("interrupted: the study is kept in the storage; run the same command to resume it")
+            raise SystemExit(130) from None
+        finally:
+            if "task" in state:  # an unstarted bar would still print a blank line
+                bar.stop()
         s = result.summary()
         click.echo(f"best {s['metric']} {s['best_score']:.4f}: {s['best_learner']} {s['best_config']}")
         click.echo(f"study {s['study_name']} in {storage} ({s['n_complete']} complete, {s['n_failed']} failed; "

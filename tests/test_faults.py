@@ -145,7 +145,8 @@ def test_ctrl_c_during_tune_keeps_the_study_and_the_same_command_resumes_it(tmp_
     for number, (params, value) in done_before.items():  # no finished trial lost or changed
         assert after[number].params == params and after[number].value == value
     assert after[-1].number > max(done_before)
-    assert sum(t.user_attrs.get("warm_start", False) for t in after) <= 2  # warm start not enqueued twice
+    warm_before = sum(t.user_attrs.get("warm_start", False) for t in before)  # enqueued by the first run
+    assert 1 <= warm_before <= 5 and sum(t.user_attrs.get("warm_start", False) for t in after) == warm_before
     assert model.exists() and (tmp_path / "model.joblib.json").exists()
 
 
