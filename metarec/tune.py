@@ -585,6 +585,10 @@ def tune(
     if remaining == 0:
         warnings.warn(f"study {study_name!r} already has {finished} finished trials (n_trials={n_trials}): nothing "
                       f"left to run; using its best trial (raise --trials to run more)", MetarecWarning, stacklevel=2)
+    # what loading decided (task type, dropped rows, ...), once every check has passed: a user error stays
+    # its one line
+    for note in ds.warnings:
+        warnings.warn(note, MetarecWarning, stacklevel=2)
     if on_start is not None:
         on_start(study, remaining)
     failed_before = sum(t.state == optuna.trial.TrialState.FAIL for t in existing)

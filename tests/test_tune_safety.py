@@ -289,6 +289,17 @@ def test_cli_progress_counts_only_the_trials_that_run():
     assert code == 0 and "nothing left to run" in err and "warm start: 0 configs" in out
 
 
+def test_cli_tune_prints_what_loading_decided_but_an_error_stays_one_line():
+    frame = _clf(0)
+    frame["y"] = (frame["y"] == "p").astype(int)  # an integer target: loading decides classification and says so
+    frame.to_csv("i.csv", index=False)
+    args = ["tune", "i.csv", "--target", "y", "--learners", "knn", "--trials", "2", "--cv", "2",
+            "--storage", "sqlite:///w.db"]
+    code, out, err = run_cli(args)
+    assert code == 0 and "Warning: integer target with 2 distinct values" in err, err
+    _one_line_error(*run_cli(args[:4] + ["--learners", "nosuch"] + args[6:]))
+
+
 # -- 8. classes with fewer rows than folds ---------------------------------------------------------------------
 def test_tiny_classes_warn_and_singleton_classes_are_refused():
     rng = np.random.default_rng(0)
