@@ -30,6 +30,8 @@ from metarec.cli import main
 from metarec.data import MAX_INT_CLASSES
 from metarec.exceptions import DataError, MetarecError
 
+from .synthetic_kb import synthetic_kb
+
 N = 60  # rows of the ordinary cases
 
 
@@ -179,47 +181,12 @@ def _ids(cases):
 
 
 # -- a small knowledge base -------------------------------------------------------------------------------
-MF = ["NumberOfInstances", "NumberOfFeatures", "NumberOfSymbolicFeatures", "PercentageOfMissingValues",
-      "ClassEntropy", "MeanKurtosisOfNumericAtts", "stat_log_n_rows", "stat_fraction_categorical",
-      "stat_mean_abs_correlation"]
 LEARNERS = {"classification": ("decision_tree", "knn"), "regression": ("ridge_regressor", "knn_regressor")}
-
-
-def _small_kb(path: Path) -> Path:
-    from metarec.kb import KnowledgeBase
-    from metarec.kb.format import DATASET_COLUMNS, RUN_COLUMNS, config_id, new_manifest
-    from metarec.learners import get_learner
-
-    rng = np.random.default_rng(3)
-    rows, runs = [], []
-    for i in range(24):
-        task = "classification" if i % 3 else "regression"
-        did = f"synthetic:{i}"
-        mf = dict(zip(MF, rng.uniform(0, 1, len(MF)) * [1e4, 50, 10, 5, 2, 3, 9, 1, 1]))
-        if task == "regression":
-            mf["ClassEntropy"] = np.nan
-        rows.append({"dataset_id": did, "name": did, "source": "test", "task_type": task, "openml_id": np.nan,
-                     "n_rows": mf["NumberOfInstances"], "n_features": mf["NumberOfFeatures"],
-                     "n_classes": 2.0 if task == "classification" else np.nan, **mf})
-        for lr in LEARNERS[task]:
-            cfg = get_learner(lr).default_config
-            text = __import__("json").dumps(dict(cfg), sort_keys=True)
-            runs.append({"dataset_id": did, "source": "hpo", "learner": lr, "config_id": config_id(text),
-                         "config": text, "metric": "accuracy" if task == "classification" else "r2",
-                         "train_size": 100.0, "score": float(rng.uniform(0.5, 0.9)), "score_std": 0.01,
-                         "valid_score": np.nan, "valid_score_std": np.nan, "fit_time": float(rng.uniform(0.01, 1)),
-                         "n_repeats": 3.0, "trial": 0.0, "status": "ok"})
-    m = new_manifest()
-    m["sources"] = [{"name": "test"}]
-    m["metafeatures"] = {n: "test" for n in MF}
-    m["learners"] = {lr: "metarec.learners.builtin" for pair in LEARNERS.values() for lr in pair}
-    kb = KnowledgeBase(pd.DataFrame(rows)[list(DATASET_COLUMNS) + MF], pd.DataFrame(runs)[list(RUN_COLUMNS)], m)
-    return kb.save(path)
 
 
 @pytest.fixture(scope="session")
 def small_kb(tmp_path_factory):
-    return _small_kb(tmp_path_factory.mktemp("bad_input_kb") / "kb")
+    return synthetic_kb(tmp_path_factory.mktemp("bad_input_kb") / "kb", LEARNERS)
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,6 @@ are few and data small: the whole file runs in well under a minute.
 from __future__ import annotations
 
 import importlib
-import json
 import logging
 import re
 import warnings
@@ -25,9 +24,8 @@ from metarec.cli import main
 from metarec.exceptions import DataError, MetarecError, MetarecWarning
 from metarec.tune import check_metric
 
-MF = ["NumberOfInstances", "NumberOfFeatures", "NumberOfSymbolicFeatures", "PercentageOfMissingValues",
-      "ClassEntropy", "MeanKurtosisOfNumericAtts", "stat_log_n_rows", "stat_fraction_categorical",
-      "stat_mean_abs_correlation"]
+from .synthetic_kb import synthetic_kb
+
 #: learner -> the configs the synthetic KB tuned (the first is the default, as in `kb build`)
 CONFIGS = {
     "decision_tree": [{}, {"min_samples_leaf": 3}, {"min_samples_leaf": 5}],
@@ -41,36 +39,7 @@ LEARNERS = {"classification": ("decision_tree", "knn", "ridge"), "regression": (
 
 @pytest.fixture(scope="module")
 def kb(tmp_path_factory) -> Path:
-    from metarec.kb import KnowledgeBase
-    from metarec.kb.format import DATASET_COLUMNS, RUN_COLUMNS, config_id, new_manifest
-    from metarec.learners import get_learner
-
-    rng = np.random.default_rng(3)
-    rows, runs = [], []
-    for i in range(24):
-        task = "classification" if i % 3 else "regression"
-        did = f"synthetic:{i}"
-        mf = dict(zip(MF, rng.uniform(0, 1, len(MF)) * [1e4, 50, 10, 5, 2, 3, 9, 1, 1]))
-        if task == "regression":
-            mf["ClassEntropy"] = np.nan
-        rows.append({"dataset_id": did, "name": did, "source": "test", "task_type": task, "openml_id": np.nan,
-                     "n_rows": mf["NumberOfInstances"], "n_features": mf["NumberOfFeatures"],
-                     "n_classes": 2.0 if task == "classification" else np.nan, **mf})
-        for lr in LEARNERS[task]:
-            for trial, change in enumerate(CONFIGS[lr]):
-                text = json.dumps({**get_learner(lr).default_config, **change}, sort_keys=True)
-                runs.append({"dataset_id": did, "source": "hpo", "learner": lr, "config_id": config_id(text),
-                             "config": text, "metric": "accuracy" if task == "classification" else "r2",
-                             "train_size": 100.0, "score": float(rng.uniform(0.5, 0.9)), "score_std": 0.01,
-                             "valid_score": np.nan, "valid_score_std": np.nan,
-                             "fit_time": float(rng.uniform(0.01, 1)), "n_repeats": 3.0, "trial": float(trial),
-                             "status": "ok"})
-    m = new_manifest()
-    m["sources"] = [{"name": "test"}]
-    m["metafeatures"] = {n: "test" for n in MF}
-    m["learners"] = {lr: "metarec.learners.builtin" for pair in LEARNERS.values() for lr in pair}
-    kb = KnowledgeBase(pd.DataFrame(rows)[list(DATASET_COLUMNS) + MF], pd.DataFrame(runs)[list(RUN_COLUMNS)], m)
-    return kb.save(tmp_path_factory.mktemp("tune_safety_kb") / "kb")
+    return synthetic_kb(tmp_path_factory.mktemp("tune_safety_kb") / "kb", LEARNERS, CONFIGS)
 
 
 @pytest.fixture(autouse=True)
