@@ -184,9 +184,14 @@ def _ids(cases):
 LEARNERS = {"classification": ("decision_tree", "knn"), "regression": ("ridge_regressor", "knn_regressor")}
 
 
+def _small_kb(path: Path) -> Path:
+    """The synthetic KB of these tests (also used by test_faults and test_security)."""
+    return synthetic_kb(path, LEARNERS)
+
+
 @pytest.fixture(scope="session")
 def small_kb(tmp_path_factory):
-    return synthetic_kb(tmp_path_factory.mktemp("bad_input_kb") / "kb", LEARNERS)
+    return _small_kb(tmp_path_factory.mktemp("bad_input_kb") / "kb")
 
 
 @pytest.fixture(autouse=True)
