@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 import shlex
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -152,8 +153,9 @@ class Recommender:
 
         t0 = time.perf_counter()
         target, y = _target_or_y(target, y)
-        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+        if isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 1:
             raise MetarecError(f"top_k must be a positive integer, got {top_k!r}")
+        top_k = int(top_k)
         ds = load_dataset(data, target=target, y=y, task_type=task_type)
         metric = check_metric(self.metric, ds.task_type)
         notes = []

@@ -367,8 +367,9 @@ def check_study(study, spec: dict, storage: str | None) -> list[str]:
             if dist is not None:
                 learners = [str(c) for c in dist.choices]
                 break
-        logger.warning("%s was made by an older metarec that did not record its data, metric and CV; resuming "
-                       "it unchecked", where)
+        warnings.warn(f"{where} was made by an older metarec that did not record its data, metric and CV; "
+                      f"resuming it unchecked (from now on it records this run's)", MetarecWarning, stacklevel=3)
+        study.set_user_attr(SPEC_ATTR, {**spec, "learners": learners})
         return learners
     diffs = []
     for key, label in _SPEC_LABELS.items():
@@ -397,6 +398,8 @@ def ranking_metric(kb, metric: str, task_type: str, chosen_by: str = "learners a
     datasets, else the task's default metric (the study still optimises ``metric``)."""
     from .kb.format import METRICS
 
+    if metric == DEFAULT_METRIC[task_type]:  # nothing to fall back to: recommend reports a KB without it
+        return metric
     if metric in METRICS:
         runs, ds = kb.runs, kb.datasets
         ids = ds.loc[(ds["task_type"] == task_type).to_numpy(), "dataset_id"]
@@ -518,57 +521,62 @@ def tune(
         ensure_new_file(out, force)
     for name in REPORT_FILES if report is not None else ():
         ensure_new_file(Path(report) / name, force, "--report")
-    n_classes = int(_class_counts(ds.y).size) if ds.task_type == "classification" else None
-    if ds.task_type == "classification":
-        check_classes(ds, cv)
-    proba = needs_probabilities(metric, n_classes)
-    why_proba = f"metric {metric!r} needs predicted probabilities" + (
-        f" on a {n_classes}-class target" if metric == "auc" else "")
-    warm: list[tuple[str, dict]] | None = None
-    if learners == "auto" or learners is None:
-        from .recommend import recommend
+    # warnings of the checks below wait until every check has passed: a refused run is its one error line
+    with warnings.catch_warnings(record=True) as early:
+        warnings.simplefilter("always")
+        n_classes = int(_class_counts(ds.y).size) if ds.task_type == "classification" else None
+        if ds.task_type == "classification":
+            check_classes(ds, cv)
+        proba = needs_probabilities(metric, n_classes)
+        why_proba = f"metric {metric!r} needs predicted probabilities" + (
+            f" on a {n_classes}-class target" if metric == "auc" else "")
+        warm: list[tuple[str, dict]] | None = None
+        if learners == "auto" or learners is None:
+            from .recommend import recommend
 
-        rec = recommendation
-        if rec is None:
-            kb_obj = _load_kb(kb)
-            rec = recommend(ds, kb=kb_obj, metamodel=metamodel, metric=ranking_metric(kb_obj, metric, ds.task_type),
-                            top_k=top_k + 10 if proba else top_k)
-        # learners ranked from the KB whose plugin is not installed here cannot be tuned: skip them
-        chosen, without = [], []
-        for name in (r.learner for r in rec.learners if r.installed):
-            if len(chosen) == top_k:
-                break
-            (without if proba and not has_probabilities(get_learner(name)) else chosen).append(name)
-        if without:
-            warnings.warn(f"{why_proba}; skipped the recommended learners without predict_proba: "
-                          f"{', '.join(without)}", MetarecWarning, stacklevel=2)
-        if not chosen:
-            raise MetarecError("the recommendation holds no learner with KB evidence"
-                               + (" that predicts probabilities" if proba else "") + "; pass --learners a,b")
-        warm = [(n, c) for n, c in rec.warm_start_configs(len(rec.learners) * 10) if n in chosen]
-    else:
-        names = [x.strip() for x in learners.split(",")] if isinstance(learners, str) else [str(x) for x in learners]
-        chosen = list(dict.fromkeys(n for n in names if n))
-        if not chosen:
-            raise MetarecError("no learner given; pass --learners a,b or 'auto'")
-        for name in chosen:
-            lr = get_learner(name)
-            if ds.task_type not in lr.task_types:
-                raise MetarecError(f"learner {name!r} does not do {ds.task_type}; see `metarec learners --task {ds.task_type}`")
-            if proba and not has_probabilities(lr):
-                raise MetarecError(f"learner {name!r} has no predict_proba and {why_proba}; choose other learners "
-                                   f"or another --metric (e.g. accuracy)")
-    data_hash = data_fingerprint(ds)
-    spec = {"data": data_hash, "target": str(ds.target), "task_type": ds.task_type, "metric": metric,
-            "learners": list(chosen), "cv": int(cv), "random_state": None if random_state is None else int(random_state)}
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study_name = study_name or default_study_name(ds, metric, chosen, cv, random_state, data_hash)
-    try:
-        study = optuna.create_study(study_name=study_name, storage=storage, direction="maximize",
-                                    sampler=optuna.samplers.TPESampler(seed=random_state), load_if_exists=True)
-    except Exception as exc:
-        raise MetarecError(f"cannot open the Optuna storage {storage!r} ({type(exc).__name__}: {exc})") from None
-    chosen = check_study(study, spec, storage)  # refuses a study made for another run, before any trial
+            rec = recommendation
+            if rec is None:
+                kb_obj = _load_kb(kb)
+                rec = recommend(ds, kb=kb_obj, metamodel=metamodel, metric=ranking_metric(kb_obj, metric, ds.task_type),
+                                top_k=top_k + 10 if proba else top_k)
+            # learners ranked from the KB whose plugin is not installed here cannot be tuned: skip them
+            chosen, without = [], []
+            for name in (r.learner for r in rec.learners if r.installed):
+                if len(chosen) == top_k:
+                    break
+                (without if proba and not has_probabilities(get_learner(name)) else chosen).append(name)
+            if without:
+                warnings.warn(f"{why_proba}; skipped the recommended learners without predict_proba: "
+                              f"{', '.join(without)}", MetarecWarning, stacklevel=2)
+            if not chosen:
+                raise MetarecError("the recommendation holds no learner with KB evidence"
+                                   + (" that predicts probabilities" if proba else "") + "; pass --learners a,b")
+            warm = [(n, c) for n, c in rec.warm_start_configs(len(rec.learners) * 10) if n in chosen]
+        else:
+            names = [x.strip() for x in learners.split(",")] if isinstance(learners, str) else [str(x) for x in learners]
+            chosen = list(dict.fromkeys(n for n in names if n))
+            if not chosen:
+                raise MetarecError("no learner given; pass --learners a,b or 'auto'")
+            for name in chosen:
+                lr = get_learner(name)
+                if ds.task_type not in lr.task_types:
+                    raise MetarecError(f"learner {name!r} does not do {ds.task_type}; see `metarec learners --task {ds.task_type}`")
+                if proba and not has_probabilities(lr):
+                    raise MetarecError(f"learner {name!r} has no predict_proba and {why_proba}; choose other learners "
+                                       f"or another --metric (e.g. accuracy)")
+        data_hash = data_fingerprint(ds)
+        spec = {"data": data_hash, "target": str(ds.target), "task_type": ds.task_type, "metric": metric,
+                "learners": list(chosen), "cv": int(cv), "random_state": None if random_state is None else int(random_state)}
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        study_name = study_name or default_study_name(ds, metric, chosen, spec["cv"], spec["random_state"], data_hash)
+        try:
+            study = optuna.create_study(study_name=study_name, storage=storage, direction="maximize",
+                                        sampler=optuna.samplers.TPESampler(seed=random_state), load_if_exists=True)
+        except Exception as exc:
+            raise MetarecError(f"cannot open the Optuna storage {storage!r} ({type(exc).__name__}: {exc})") from None
+        chosen = check_study(study, spec, storage)  # refuses a study made for another run, before any trial
+    for w in early:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     existing = study.get_trials(deepcopy=False)
     finished = sum(t.state.is_finished() for t in existing)
     remaining = None if n_trials is None else max(0, n_trials - finished)

@@ -119,14 +119,34 @@ def test_a_study_of_an_older_version_is_resumed_with_a_warning(caplog):
     old = optuna.create_study(study_name="old", storage=storage, direction="maximize")
     old.enqueue_trial({"learner": "decision_tree"})
     old.optimize(lambda t: [t.suggest_categorical("learner", ["decision_tree"]), 0.5][1], n_trials=1)
-    with caplog.at_level(logging.WARNING, logger="metarec.tune"):
+    with pytest.warns(MetarecWarning, match="older metarec"):
         res = metarec.tune(_clf(0), target="y", learners=["decision_tree"], n_trials=2, warm_start=0,
                            storage=storage, study_name="old", cv=2)
     assert len(res.study.trials) == 2
-    assert any("older metarec" in r.getMessage() for r in caplog.records)
-    with pytest.raises(MetarecError, match="was made for other learners"):  # its trials chose among others
+    with pytest.raises(MetarecError, match="learners decision_tree there, knn now"):  # recorded on that resume
         metarec.tune(_clf(0), target="y", learners=["knn"], n_trials=3, warm_start=0, storage=storage,
                      study_name="old", cv=2)
+    older = optuna.create_study(study_name="older", storage=storage, direction="maximize")
+    older.optimize(lambda t: [t.suggest_categorical("learner", ["decision_tree"]), 0.5][1], n_trials=1)
+    with pytest.raises(MetarecError, match="was made for other learners"):  # its trials chose among others
+        metarec.tune(_clf(0), target="y", learners=["knn"], n_trials=3, warm_start=0, storage=storage,
+                     study_name="older", cv=2)
+
+
+def test_numpy_integers_work_and_warnings_wait_for_the_study_check():
+    X = _clf(0)
+    res = metarec.tune(X, target="y", learners="knn", n_trials=1, warm_start=0, storage=None,
+                       cv=np.int64(2), random_state=np.int64(3))
+    assert res.best_learner == "knn"
+    assert metarec.recommend(X, target="y", top_k=np.int64(2)).learners
+    small = _clf(0, n=30, classes=("p", "q", "r"))
+    small.loc[:27, "y"] = np.where(small.loc[:27, "y"] == "r", "p", small.loc[:27, "y"])  # class r: 2 rows
+    small.to_csv("t.csv", index=False)
+    args = ["tune", "t.csv", "--target", "y", "--learners", "knn", "--trials", "1", "--cv", "3", "--warm-start",
+            "0", "--storage", "sqlite:///w2.db", "--study-name", "S"]
+    code, out, err = run_cli(args)
+    assert code == 0 and "fewer rows than the 3 CV folds" in err, err
+    _one_line_error(*run_cli(args[:-4] + ["--metric", "balanced_accuracy"] + args[-4:]))
 
 
 def test_cli_refuses_to_resume_a_study_made_for_other_data(tmp_path):
