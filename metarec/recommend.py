@@ -312,8 +312,11 @@ def _build_spec(ds) -> str:
 
 
 def _target_or_y(target, y):
-    """``recommend(X, y)`` as in scikit-learn: a non-string second argument is the target values."""
-    if target is None or isinstance(target, str):
+    """``recommend(X, y)`` as in scikit-learn: an array-like second argument is the target values (a scalar,
+    e.g. an integer column name, stays a column name)."""
+    import numpy as np
+
+    if target is None or isinstance(target, str) or np.ndim(target) == 0:
         return target, y
     if y is not None:
         raise MetarecError("pass the target either as a column name (target='col') or as values (y=...), not both")
