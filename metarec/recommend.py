@@ -177,17 +177,17 @@ class Recommender:
         t_pred = time.perf_counter()
 
         evidence = perf.evidence
+        lo_b, hi_b = BOUNDS.get(metric, (-math.inf, math.inf))
+
+        def bounded(v):
+            return float(min(max(float(v), lo_b), hi_b))
+
         ranked = []
         for learner in pred.score.columns:
             n = int(evidence.get(learner, 0))
             if n == 0:
                 continue
             ft = float(pred.fit_time.iloc[0][learner]) if pred.fit_time is not None else math.nan
-            lo_b, hi_b = BOUNDS.get(metric, (-math.inf, math.inf))
-
-            def bounded(v):
-                return float(min(max(float(v), lo_b), hi_b))
-
             ranked.append(LearnerRecommendation(
                 rank=0, learner=learner, score=bounded(pred.score.iloc[0][learner]),
                 lower=bounded(pred.lower.iloc[0][learner]), upper=bounded(pred.upper.iloc[0][learner]),

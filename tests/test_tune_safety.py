@@ -17,14 +17,13 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
 import metarec
-from metarec.cli import main
 from metarec.exceptions import DataError, MetarecError, MetarecWarning
 from metarec.tune import check_metric
 
 from .synthetic_kb import synthetic_kb
+from .test_bad_input import run_cli
 
 #: learner -> the configs the synthetic KB tuned (the first is the default, as in `kb build`)
 CONFIGS = {
@@ -61,17 +60,6 @@ def _reg(seed: int = 5, n: int = 60) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 3))
     return pd.DataFrame(X, columns=list("abc")).assign(y=X[:, 0] * 3 + rng.normal(size=n))
-
-
-def run_cli(args: list[str]) -> tuple[int, str, str]:
-    """The ``metarec`` entry point as the console script runs it: (exit code, stdout, stderr)."""
-    with CliRunner().isolation() as (out, err, _):
-        try:
-            main(args)
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        return code, out.getvalue().decode(), err.getvalue().decode()
 
 
 def _one_line_error(code, out, err) -> str:
