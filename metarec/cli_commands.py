@@ -229,7 +229,8 @@ def register_kb_commands(cli):
                   help="Parallel (dataset, learner) jobs on this machine.")
     @click.option("--storage", default=None, help="Optuna storage URL (default: sqlite in --out).")
     @click.option("--dask-scheduler", default=None, help="Run the jobs on this Dask scheduler.")
-    @click.option("--seed", type=int, default=0, show_default=True)
+    @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+                  help="Seed of the sampler, the CV splits and the learners.")
     @click.option("--force", is_flag=True, help="Overwrite a KB at --out that was not built from this storage.")
     @click.option("--groups", "-g", default=None,
                   help="Comma-separated meta-feature groups, e.g. openml,statistical,landmarkers,pymfe "
@@ -345,7 +346,8 @@ def register_recommend_commands(cli):
                   help="Directory for optimization_history.png and summary.json.")
     @click.option("--force", is_flag=True, help="Overwrite --out and the files of --report if they exist.")
     @click.option("--kb", "kb_path", default=None, type=click.Path(file_okay=False), help="Knowledge base.")
-    @click.option("--seed", type=int, default=0, show_default=True)
+    @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+                  help="Seed of the sampler, the CV splits and the learners.")
     def tune_cmd(data, target, task_type, learners, n_trials, timeout, warm_start, metric, cv, storage,
                  study_name, out, report, force, kb_path, seed) -> None:
         """Tune the recommended learners on DATA, warm-started from similar tasks (Optuna TPE)."""

@@ -387,6 +387,34 @@ def check_study(study, spec: dict, storage: str | None) -> list[str]:
     return list(recorded["learners"])
 
 
+def _check_int(name: str, value, minimum: int, maximum: int | None = None, optional: bool = False):
+    """``value`` as an int in ``[minimum, maximum]`` (numpy integers too; not bools or floats), else one
+    readable MetarecError naming the parameter."""
+    import numbers
+
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum or (
+            maximum is not None and value > maximum):
+        bound = f"an integer from {minimum} to {maximum}" if maximum is not None else f"an integer >= {minimum}"
+        raise MetarecError(f"{name} must be {bound}" + (" or None" if optional else "") + f", got {value!r}")
+    return int(value)
+
+
+def check_tune_params(n_trials, timeout, warm_start, cv, random_state, top_k) -> None:
+    """Refuse impossible tuning parameters before any work, each in one line naming the parameter."""
+    import numbers
+
+    _check_int("n_trials", n_trials, 1, optional=True)
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, numbers.Real)
+                                or not timeout > 0):  # NaN too
+        raise MetarecError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+    _check_int("warm_start", warm_start, 0)
+    _check_int("cv", cv, 2)
+    _check_int("random_state", random_state, 0, 2**32 - 1, optional=True)
+    _check_int("top_k", top_k, 1)
+
+
 def _load_kb(kb):
     from .kb import KnowledgeBase, load_kb
 
@@ -508,6 +536,7 @@ def tune(
     from .data import load_dataset
     from .learners import get_learner
 
+    check_tune_params(n_trials, timeout, warm_start, cv, random_state, top_k)
     ds = load_dataset(data, target=target, y=y, task_type=task_type)
     metric = check_metric(metric, ds.task_type)
     if ds.n_features == 0:
@@ -750,7 +779,12 @@ class _AutoEstimator:
                 raise ValueError(f"y has only one class ({self.classes_[0]!r}); classification needs at least two")
         else:
             yv = yv.astype(float)
-        seed = 0 if self.random_state is None else int(self.random_state)
+        import numbers
+
+        tb = self.time_budget
+        if tb is not None and (isinstance(tb, bool) or not isinstance(tb, numbers.Real) or not tb > 0):
+            raise MetarecError(f"time_budget must be a positive number of seconds or None, got {tb!r}")
+        seed = 0 if self.random_state is None else _check_int("random_state", self.random_state, 0, 2**32 - 1)
         n_trials = self.n_trials if self.n_trials is not None else (None if self.time_budget else 50)
         result = tune(frame, y=pd.Series(yv, name="target"), task_type=self._task_type, learners=self.learners,
                       n_trials=n_trials, timeout=self.time_budget, warm_start=self.warm_start, storage=None,

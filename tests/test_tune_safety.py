@@ -327,3 +327,37 @@ def test_trial_noise_is_silenced_and_failures_summarised(monkeypatch):
         "1 of 3 trials failed (first error: ValueError: last trial broken)"]
     assert not [r for r in records if r.levelno >= logging.WARNING]
     assert res.summary()["n_failed"] == 1 and optuna.logging.get_verbosity() == optuna.logging.WARNING
+
+
+@pytest.mark.parametrize("kw, message", [
+    ({"n_trials": 0}, "n_trials must be an integer >= 1"),
+    ({"n_trials": -3}, "n_trials must be an integer >= 1"),
+    ({"timeout": -1}, "timeout must be a positive number"),
+    ({"timeout": float("nan")}, "timeout must be a positive number"),
+    ({"warm_start": -2}, "warm_start must be an integer >= 0"),
+    ({"cv": 1}, "cv must be an integer >= 2"),
+    ({"cv": 2.5}, "cv must be an integer >= 2"),
+    ({"random_state": 1.0}, "random_state must be an integer from 0 to 4294967295"),
+    ({"random_state": -1}, "random_state must be an integer from 0 to 4294967295"),
+    ({"top_k": 0}, "top_k must be an integer >= 1"),
+])
+def test_impossible_tune_parameters_are_refused_by_name_before_any_work(kw, message, tmp_path):
+    """Each is one MetarecError naming the parameter (a bad seed used to surface as a storage error, a
+    negative warm start silently dropped the last suggestions), and no study is created."""
+    storage = f"sqlite:///{tmp_path / 'p.db'}"
+    with pytest.raises(MetarecError, match=re.escape(message)):
+        metarec.tune(_clf(0), target="y", learners="decision_tree", storage=storage, **{"n_trials": 2, **kw})
+    assert not (tmp_path / "p.db").exists()
+
+
+def test_auto_estimator_names_its_own_parameters_in_errors():
+    with pytest.raises(MetarecError, match="time_budget must be a positive number"):
+        metarec.AutoClassifier(time_budget=-5).fit(_clf(0)[["a", "b", "c"]], _clf(0)["y"])
+    with pytest.raises(MetarecError, match="random_state must be an integer"):
+        metarec.AutoClassifier(random_state=-1, n_trials=2).fit(_clf(0)[["a", "b", "c"]], _clf(0)["y"])
+
+
+def test_cli_refuses_a_negative_seed_in_one_line():
+    code, out, err = run_cli(["tune", "x.csv", "--target", "y", "--seed", "-1"])
+    assert code == 2 and "Traceback" not in out + err
+    assert "--seed" in err and "-1" in err
