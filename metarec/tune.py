@@ -25,6 +25,8 @@ from .exceptions import DataError, MetarecError, MetarecWarning
 logger = logging.getLogger(__name__)
 
 DEFAULT_STORAGE = "sqlite:///metarec-tune.db"
+#: Suggested configurations enqueued before TPE takes over, by default
+DEFAULT_WARM_START = 5
 #: Fewer rows than this cannot be cross-validated meaningfully: tuning refuses them (recommend does not).
 MIN_TUNE_ROWS = 10
 #: What ``--report DIR`` writes (an existing one is overwritten only with ``force``).
@@ -401,18 +403,22 @@ def _check_int(name: str, value, minimum: int, maximum: int | None = None, optio
     return int(value)
 
 
-def check_tune_params(n_trials, timeout, warm_start, cv, random_state, top_k) -> None:
-    """Refuse impossible tuning parameters before any work, each in one line naming the parameter."""
+def check_tune_params(n_trials, timeout, warm_start, cv, random_state, top_k) -> int:
+    """Refuse impossible tuning parameters before any work, each in one line naming the parameter; returns
+    the number of warm-start configurations (``warm_start``; a bool, scikit-learn's convention for that
+    name, means 0 or :data:`DEFAULT_WARM_START`)."""
     import numbers
 
     _check_int("n_trials", n_trials, 1, optional=True)
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, numbers.Real)
                                 or not timeout > 0):  # NaN too
         raise MetarecError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
-    _check_int("warm_start", warm_start, 0)
     _check_int("cv", cv, 2)
     _check_int("random_state", random_state, 0, 2**32 - 1, optional=True)
     _check_int("top_k", top_k, 1)
+    if isinstance(warm_start, bool):
+        return DEFAULT_WARM_START if warm_start else 0
+    return _check_int("warm_start", warm_start, 0)
 
 
 def _load_kb(kb):
@@ -515,7 +521,7 @@ def tune(
     warm_start : int
         Enqueue the first K suggested configurations (a portfolio of configs that did well across the
         nearest KB tasks each learner was tuned on, or the learners' defaults) before TPE takes over; at
-        most ``n_trials``, and only into a new study. 0 = cold start.
+        most ``n_trials``, and only into a new study. 0 (or ``False``) = cold start; ``True`` = 5.
     storage : str or None
         Optuna storage URL; ``None`` keeps the study in memory.
     study_name : str, optional
@@ -536,7 +542,7 @@ def tune(
     from .data import load_dataset
     from .learners import get_learner
 
-    check_tune_params(n_trials, timeout, warm_start, cv, random_state, top_k)
+    warm_start = check_tune_params(n_trials, timeout, warm_start, cv, random_state, top_k)
     ds = load_dataset(data, target=target, y=y, task_type=task_type)
     metric = check_metric(metric, ds.task_type)
     if ds.n_features == 0:
@@ -832,7 +838,8 @@ class AutoClassifier(ClassifierMixin, _AutoEstimator, BaseEstimator):
     metric : str, optional
         accuracy (default), balanced_accuracy, f1, auc, logloss.
     warm_start : int
-        Suggested configurations enqueued before TPE takes over (0 = cold start).
+        Suggested configurations enqueued before TPE takes over (0 = cold start; ``False`` / ``True``, as
+        scikit-learn's estimator checks set it, mean 0 / 5).
     random_state : int, optional
     n_trials : int, optional
         Cap on trials (default: as many as fit in ``time_budget``).

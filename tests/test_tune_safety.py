@@ -361,3 +361,10 @@ def test_cli_refuses_a_negative_seed_in_one_line():
     code, out, err = run_cli(["tune", "x.csv", "--target", "y", "--seed", "-1"])
     assert code == 2 and "Traceback" not in out + err
     assert "--seed" in err and "-1" in err
+
+
+def test_warm_start_false_is_a_cold_start_as_scikit_learn_checks_set_it():
+    r = metarec.tune(_clf(0), target="y", learners="decision_tree", storage=None, n_trials=2, warm_start=False)
+    assert r.warm_start_configs == []
+    r = metarec.tune(_clf(0), target="y", learners="decision_tree", storage=None, n_trials=2, warm_start=True)
+    assert len(r.warm_start_configs) == 2  # True = 5, capped at n_trials
