@@ -214,6 +214,119 @@ def test_lightgbm_conformal_interval_covers_new_datasets_at_the_nominal_rate():
     assert np.mean(raw) < 0.75 and 0.76 <= np.mean(cal) <= 0.86, (raw, cal)
 
 
+def _knn5(**kw):
+    from metarec.metamodels.knn import KNNMetaModel
+
+    return KNNMetaModel(n_neighbors=5, **kw)
+
+
+def _torch_overfit(**kw):
+    from metarec.metamodels.torch_model import TorchMetaModel
+
+    # no dropout, no weight decay, no early stop: quantile heads that fit the training scores too closely
+    return TorchMetaModel(n_models=1, max_epochs=60, patience=60, dropout=0.0, weight_decay=0.0, **kw)
+
+
+@pytest.mark.parametrize("factory, n_train", [
+    pytest.param(_knn5, 150, id="knn"),
+    pytest.param(_torch_overfit, 100, id="torch",
+                 marks=[pytest.mark.slow, pytest.mark.skipif(not HAS_TORCH, reason="torch not installed")]),
+])
+def test_conformal_interval_of_other_models_covers_new_datasets_at_the_nominal_rate(factory, n_train):
+    """The base class's cross-conformal margin: five neighbours' score quantiles, or an MLP's quantile heads
+    fitted on 100 datasets, under-cover fresh datasets; calibrated, they cover them at about 80%."""
+    from metarec.evaluate import coverage
+
+    raw, cal = [], []
+    for seed in (0, 1, 2):
+        X, Y, _, _ = make_metamodel_data(n_datasets=300, random_state=seed)
+        tr, te = X.index[:n_train], X.index[150:]
+        for calibrate, out in ((False, raw), (True, cal)):
+            model = factory(calibrate=calibrate).fit(X.loc[tr], Y.loc[tr])
+            pred = model.predict(X.loc[te])
+            out.append(coverage(Y.loc[te].to_numpy(), pred.lower.to_numpy(), pred.upper.to_numpy()))
+            if calibrate:
+                assert model.interval_margin_ > 0  # too narrow out of sample
+            else:
+                assert model.interval_margin_ == 0
+    assert np.mean(raw) < 0.75 and 0.76 <= np.mean(cal) <= 0.86, (raw, cal)
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.skipif(n == "torch" and not HAS_TORCH,
+                                                                           reason="torch not installed"))
+                                  for n in ["torch", "svm", "knn", "single-best"]])
+def test_calibration_moves_only_the_interval(data, name):
+    """Scores, preferences (so rankings) are those of the uncalibrated model; the interval is the model's own
+    one widened by the margin (then made to hold the score), and the margin comes from refits on folds."""
+    X, Y, _, _ = data
+    raw = _fast(name)().set_params(calibrate=False).fit(X, Y)
+    cal = _fast(name)().fit(X, Y)
+    assert cal.calibrate is True and raw.interval_margin_ == 0.0 and cal.interval_margin_ != 0.0
+    p, q = raw.predict(X), cal.predict(X)
+    pd.testing.assert_frame_equal(p.score, q.score)
+    pd.testing.assert_frame_equal(p.preference, q.preference)
+    own = raw._predict(raw._validate_X(X))
+    m = cal.interval_margin_
+    np.testing.assert_allclose(q.lower.to_numpy(), np.minimum(np.asarray(own["lower"]) - m, q.score.to_numpy()))
+    np.testing.assert_allclose(q.upper.to_numpy(), np.maximum(np.asarray(own["upper"]) + m, q.score.to_numpy()))
+    # too few datasets for 5 folds of at least 2: no margin rather than a noisy one
+    assert _fast(name)().fit(X.iloc[:9], Y.iloc[:9]).interval_margin_ == 0.0
+
+
+def test_cross_conformal_margin_sees_only_the_training_datasets(data, monkeypatch):
+    """Each refit holds out one fold of the datasets given to fit, every dataset exactly once."""
+    from metarec.metamodels.knn import KNNMetaModel
+
+    X, Y, _, _ = data
+    seen = []
+    real = KNNMetaModel._fit
+
+    def spy(self, X, Y, observed=None):
+        seen.append(list(X.index))
+        return real(self, X, Y, observed=observed)
+
+    monkeypatch.setattr(KNNMetaModel, "_fit", spy)
+    model = KNNMetaModel().fit(X.iloc[:50], Y.iloc[:50])
+    assert seen[0] == list(X.index[:50]) and len(seen) == 1 + model.conformal_folds
+    held = [set(X.index[:50]) - set(s) for s in seen[1:]]
+    assert sorted(d for h in held for d in h) == sorted(X.index[:50])  # a partition of the training datasets
+    assert all(set(s) <= set(X.index[:50]) for s in seen)
+
+
+def test_calibrated_margin_survives_save_and_load(data, tmp_path):
+    from metarec.metamodels.knn import KNNMetaModel
+
+    X, Y, times, sizes = data
+    model = KNNMetaModel().fit(X, Y, fit_times=times, train_sizes=sizes)
+    model.save(tmp_path / "m")
+    doc = json.loads((tmp_path / "m" / "metamodel.json").read_text())
+    assert doc["interval_margin"] == model.interval_margin_ > 0 and doc["params"]["calibrate"] is True
+    loaded = MetaModel.load(tmp_path / "m")
+    assert loaded.interval_margin_ == model.interval_margin_
+    for attr in ("score", "lower", "upper"):
+        pd.testing.assert_frame_equal(getattr(loaded.predict(X), attr), getattr(model.predict(X), attr))
+
+
+def test_model_saved_before_calibration_loads_uncalibrated(data, tmp_path):
+    """A save without the margin (and without the calibrate parameter) predicts what it did: margin 0."""
+    from metarec.metamodels.knn import KNNMetaModel
+
+    X, Y, _, _ = data
+    old = KNNMetaModel(calibrate=False).fit(X, Y)
+    KNNMetaModel().fit(X, Y).save(tmp_path / "m")
+    doc = json.loads((tmp_path / "m" / "metamodel.json").read_text())
+    del doc["interval_margin"], doc["params"]["calibrate"]  # as written before calibration existed
+    (tmp_path / "m" / "metamodel.json").write_text(json.dumps(doc))
+    loaded = MetaModel.load(tmp_path / "m")
+    assert loaded.interval_margin_ == 0.0
+    for attr in ("score", "lower", "upper"):
+        pd.testing.assert_frame_equal(getattr(loaded.predict(X), attr), getattr(old.predict(X), attr))
+    doc["interval_margin"] = "wide"
+    (tmp_path / "m" / "metamodel.json").write_text(json.dumps(doc))
+    with pytest.raises(MetarecError, match="interval_margin must be a number"):
+        MetaModel.load(tmp_path / "m")
+
+
 # -- persistence ---------------------------------------------------------------------------------------------
 def test_lightgbm_saves_text_models_and_json(data, tmp_path):
     from metarec.metamodels.lightgbm_model import LightGBMMetaModel

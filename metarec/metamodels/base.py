@@ -21,6 +21,19 @@ unknown there, not failed, and the built-ins learn about it from the datasets wh
 Subclasses implement ``_fit(X, Y, observed=None)`` and ``_predict(X)`` on validated frames, and ``_get_state()`` /
 ``_set_state(state, directory)`` for persistence; this base class does validation, the predicted fit
 times (:class:`FitTimeModel`), ordering of the interval, ranking and the JSON envelope.
+
+Conformal calibration of the interval. A model with a ``calibrate`` parameter set to True gets, inside
+:meth:`MetaModel.fit`, a cross-conformal margin (conformalized quantile regression, Romano et al., 2019):
+a clone of the model (same parameters, ``calibrate=False``) is fitted ``conformal_folds`` times, each time
+without one fold of the training datasets (folds seeded by ``random_state``); every held-out score ``y``
+with a predicted interval ``[lo, hi]`` gives ``max(lo - y, y - hi)``, and the margin
+``interval_margin_`` is the ``interval * (1 + 1/N)`` quantile of those N scores. :meth:`MetaModel.predict`
+widens (or, for a negative margin, narrows) every interval by it, ``lower - margin`` and ``upper + margin``,
+before putting the score inside it. Only training datasets are used, so a held-out dataset of
+:mod:`metarec.evaluate` stays unseen. The margin is saved with the model; a model saved before margins
+existed loads with margin 0. Calibrating costs about ``1 + conformal_folds`` fits (less, since each refit
+sees fewer datasets). A subclass that calibrates in a cheaper way of its own (LightGBM refits only its
+quantile models) sets ``_own_conformal = True`` and sets ``interval_margin_`` in ``_fit``.
 """
 
 from __future__ import annotations
@@ -41,6 +54,8 @@ from ..exceptions import MetarecError
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "conformal_fold_ids",
+    "conformal_quantile",
     "MetaModelSpec",
     "MetaModel",
     "MetaPrediction",
@@ -371,6 +386,27 @@ class FitTimeModel:
         return self
 
 
+# -- conformal calibration ---------------------------------------------------------------------------------
+def conformal_fold_ids(n: int, folds: int, random_state: int):
+    """Fold (``0 .. folds-1``) of each of ``n`` datasets, a seeded permutation dealt round-robin."""
+    import numpy as np
+
+    return np.random.default_rng(int(random_state)).permutation(int(n)) % int(folds)
+
+
+def conformal_quantile(scores, interval: float) -> float:
+    """The conformal margin: the ``interval * (1 + 1/N)`` quantile (capped at 1) of ``N`` conformity scores
+    ``max(lower - y, y - upper)``; 0 without scores."""
+    import numpy as np
+
+    e = np.asarray(scores, dtype=float)
+    e = e[~np.isnan(e)]
+    if not e.size:
+        return 0.0
+    level = min(1.0, float(interval) * (1.0 + 1.0 / e.size))
+    return float(np.quantile(e, level))
+
+
 # -- the base class --------------------------------------------------------------------------------------
 class MetaModel:
     """Base class of meta-models (scikit-learn semantics; see the module docstring).
@@ -379,12 +415,20 @@ class MetaModel:
     ----------------------------------
     interval : float
         Nominal coverage of the predicted ``[lower, upper]`` interval (default 0.8: 10% and 90% quantiles).
+    calibrate : bool
+        Conformalize the interval (see the module docstring): a cross-conformal margin, computed in
+        ``fit`` from ``conformal_folds`` refits on folds of the training datasets, widens ``[lower, upper]``
+        to ``interval`` coverage of new datasets' scores. Only models with this parameter calibrate.
     random_state : int
         Seed of everything random; two fits with the same seed give identical predictions.
     """
 
     #: registered name of the model family (set by subclasses)
     name: str = "metamodel"
+    #: folds of datasets of the cross-conformal calibration (``calibrate``); each costs a refit
+    conformal_folds: int = 5
+    #: True when ``_fit`` computes ``interval_margin_`` itself (the base class then leaves it alone)
+    _own_conformal: bool = False
 
     # -- parameters ----------------------------------------------------------------------------------
     @classmethod
@@ -457,6 +501,8 @@ class MetaModel:
         else:
             self.fit_time_model_ = None
         partial = not obs.all()
+        if not self._own_conformal:
+            self.interval_margin_ = 0.0
         if "observed" in inspect.signature(self._fit).parameters:
             self._fit(X, Y, observed=obs if partial else None)
         else:
@@ -465,8 +511,43 @@ class MetaModel:
                     "%s does not take `observed`: a learner's missing scores on datasets where it was never "
                     "run count as failures", type(self).__name__)
             self._fit(X, Y)
+        if not self._own_conformal and getattr(self, "calibrate", False):
+            self.interval_margin_ = self._cross_conformal_margin(X, Y, obs if partial else None)
         self.fitted_ = True
         return self
+
+    def _cross_conformal_margin(self, X, Y, observed=None) -> float:
+        """CQR margin, cross-conformal over ``conformal_folds`` folds of the (validated) training datasets.
+
+        A clone (same parameters, ``calibrate=False``) fitted without a fold predicts that fold's
+        intervals (the model's own ``lower`` / ``upper``, before the score is put inside them); the
+        margin is :func:`conformal_quantile` of ``max(lower - y, y - upper)`` over the held-out scores.
+        0 with fewer than two datasets per fold.
+        """
+        import numpy as np
+        import pandas as pd
+
+        folds = int(self.conformal_folds)
+        n = len(X)
+        if folds < 2 or n < 2 * folds:
+            return 0.0
+        fold_of = conformal_fold_ids(n, folds, getattr(self, "random_state", 0) or 0)
+        obs = None if observed is None else pd.DataFrame(np.asarray(observed, dtype=bool), index=Y.index,
+                                                         columns=Y.columns)
+        params = {**self.get_params(), "calibrate": False}
+        scores = []
+        for f in range(folds):
+            held = fold_of == f
+            clone = type(self)(**params)
+            clone.fit(X[~held], Y[~held], observed=None if obs is None else obs[~held])
+            out = clone._predict(clone._validate_X(X[held]))
+            score = np.asarray(out["score"], dtype=float)
+            lo = np.asarray(out.get("lower", score), dtype=float)
+            hi = np.asarray(out.get("upper", score), dtype=float)
+            y = Y[held].to_numpy(dtype=float)
+            ok = ~np.isnan(y) & ~np.isnan(lo) & ~np.isnan(hi)
+            scores.append(np.maximum(lo - y, y - hi)[ok])
+        return conformal_quantile(np.concatenate(scores), float(getattr(self, "interval", 0.8)))
 
     def _fit(self, X, Y, observed=None) -> None:  # pragma: no cover - abstract
         """Fit on validated frames; ``observed`` is None (all run) or a boolean array shaped like ``Y``."""
@@ -519,9 +600,14 @@ class MetaModel:
         def frame(a):
             return pd.DataFrame(np.asarray(a, dtype=float), index=X.index, columns=cols)
 
+        # the conformal margin (0 when not calibrated) widens the model's own interval, then the interval
+        # is made to hold the score
+        margin = float(getattr(self, "interval_margin_", 0.0) or 0.0)
+        raw_lower = np.asarray(out.get("lower", out["score"]), dtype=float) - margin
+        raw_upper = np.asarray(out.get("upper", out["score"]), dtype=float) + margin
         score = frame(out["score"])
-        lower = frame(np.minimum(out.get("lower", out["score"]), out["score"]))
-        upper = frame(np.maximum(out.get("upper", out["score"]), out["score"]))
+        lower = frame(np.minimum(raw_lower, out["score"]))
+        upper = frame(np.maximum(raw_upper, out["score"]))
         pref = out.get("preference")
         if self.fit_time_model_ is not None:
             fit_time = self.fit_time_model_.predict(X, cols)
@@ -584,6 +670,7 @@ class MetaModel:
             "feature_names": self.feature_names_,
             "n_datasets": self.n_datasets_,
             "fit_time_model": None if self.fit_time_model_ is None else self.fit_time_model_.get_state(),
+            "interval_margin": float(getattr(self, "interval_margin_", 0.0) or 0.0),
             "state": state,
         }
         text = json.dumps(doc, indent=1, allow_nan=True)
@@ -616,6 +703,12 @@ class MetaModel:
         self.n_datasets_ = int(doc.get("n_datasets", 0))
         ftm = doc.get("fit_time_model")
         self.fit_time_model_ = FitTimeModel.from_state(ftm) if ftm else None
+        # the conformal margin; models saved before it existed have none (_set_state may set its own)
+        try:
+            margin = float(doc.get("interval_margin") or 0.0)
+        except (TypeError, ValueError):
+            raise MetarecError(f"{path}: interval_margin must be a number") from None
+        self.interval_margin_ = margin if math.isfinite(margin) else 0.0
         try:
             # parsing saved boosters starts an OpenMP team per model: on a busy machine one thread is
             # several times faster than spinning threads that wait for a core

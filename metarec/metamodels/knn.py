@@ -7,8 +7,12 @@ so on; learners that are no neighbour's best follow by their mean relative score
 (a failed run counts as the neighbour's worst score).
 
 The predicted ``score`` is the neighbours' mean score of the learner (over neighbours where it ran), and
-``[lower, upper]`` the central quantiles of those scores. A learner that was not run on every training
-dataset (``fit(..., observed=...)``) is judged on its own nearest datasets among those it was run on.
+``[lower, upper]`` the central quantiles of those scores, widened by a cross-conformal margin
+(``calibrate``, see :mod:`metarec.metamodels.base`): ten neighbours' 10% and 90% quantiles are too narrow
+for a new dataset (73% of held-out scores inside the nominal 80% interval in 10-fold evaluation over
+LCDB's datasets). The model fits in milliseconds, so the 5 refits of the calibration cost nothing. A
+learner that was not run on every training dataset (``fit(..., observed=...)``) is judged on its own
+nearest datasets among those it was run on.
 """
 
 from __future__ import annotations
@@ -27,16 +31,19 @@ class KNNMetaModel(MetaModel):
     n_neighbors : int
         How many nearest datasets vote.
     interval : float
-        Coverage of ``[lower, upper]`` (quantiles of the neighbours' scores).
+        Coverage of ``[lower, upper]`` (quantiles of the neighbours' scores, plus the conformal margin).
+    calibrate : bool
+        Conformalize the interval: cross-conformal margin over 5 folds of the training datasets.
     random_state : int
-        Unused (the model is deterministic; ties keep the training order).
+        Seed of the calibration's folds (the neighbours are deterministic; ties keep the training order).
     """
 
     name = "knn"
 
-    def __init__(self, n_neighbors: int = 10, interval: float = 0.8, random_state: int = 0):
+    def __init__(self, n_neighbors: int = 10, interval: float = 0.8, calibrate: bool = True, random_state: int = 0):
         self.n_neighbors = n_neighbors
         self.interval = interval
+        self.calibrate = calibrate
         self.random_state = random_state
 
     def _fit(self, X, Y, observed=None) -> None:

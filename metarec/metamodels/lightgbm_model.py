@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import MetarecError
-from .base import MetaModel, fill_failed
+from .base import MetaModel, conformal_fold_ids, conformal_quantile, fill_failed
 
 
 class LightGBMMetaModel(MetaModel):
@@ -71,6 +71,8 @@ class LightGBMMetaModel(MetaModel):
 
     name = "lightgbm"
     _openmp_modules = ("lightgbm",)
+    # CQR refits only the quantile models, not the whole ensemble (cheaper than the base class's refits)
+    _own_conformal = True
     explain_method_ = "LightGBM pred_contrib of the learner's relative-score models"
 
     def __init__(
@@ -219,14 +221,18 @@ class LightGBMMetaModel(MetaModel):
         self.quantiles_ = quantiles(pres)
         self.interval_margin_ = self._conformal_margin(quantiles, Z, absolute, pres, n, L) if self.calibrate else 0.0
 
-    def _conformal_margin(self, quantiles, Z, absolute, pres, n: int, L: int, folds: int = 5) -> float:
+    def _conformal_margin(self, quantiles, Z, absolute, pres, n: int, L: int, folds: int | None = None) -> float:
         """CQR margin (Romano et al., 2019), cross-conformal: quantile models fitted without a fold of
-        datasets score that fold; the margin is the ``interval`` quantile of ``max(lower - y, y - upper)``."""
+        datasets score that fold; the margin is the ``interval`` quantile of ``max(lower - y, y - upper)``.
+
+        The folds and the quantile are the base class's (:func:`~metarec.metamodels.base.conformal_fold_ids`,
+        :func:`~metarec.metamodels.base.conformal_quantile`); only the quantile models are refitted."""
         import numpy as np
 
+        folds = int(self.conformal_folds if folds is None else folds)
         if n < 2 * folds:
             return 0.0
-        fold_of = np.random.default_rng(int(self.random_state)).permutation(n) % folds
+        fold_of = conformal_fold_ids(n, folds, int(self.random_state))
         row_fold = np.tile(fold_of, L)  # rows are learner-major: row j * n + i is (dataset i, learner j)
         scores = []
         for f in range(folds):
@@ -240,9 +246,7 @@ class LightGBMMetaModel(MetaModel):
             scores.append(np.maximum(lo - y, y - hi))
         if not scores:
             return 0.0
-        e = np.concatenate(scores)
-        level = min(1.0, float(self.interval) * (1.0 + 1.0 / e.size))
-        return float(np.quantile(e, level))
+        return conformal_quantile(np.concatenate(scores), float(self.interval))
 
     # -- predict -------------------------------------------------------------------------------------
     def _expected(self, A):
@@ -266,9 +270,9 @@ class LightGBMMetaModel(MetaModel):
         preference = self._expected(A)
         best = self._pred(self.best_, A)
         Z = self._rows(A, L)
-        margin = float(getattr(self, "interval_margin_", 0.0))
-        lower = self._pred(self.quantiles_["lower"], Z).reshape(L, len(A)).T - margin
-        upper = self._pred(self.quantiles_["upper"], Z).reshape(L, len(A)).T + margin
+        # the conformal margin (interval_margin_) is applied by MetaModel.predict
+        lower = self._pred(self.quantiles_["lower"], Z).reshape(L, len(A)).T
+        upper = self._pred(self.quantiles_["upper"], Z).reshape(L, len(A)).T
         # the expected score, a failure counting as the dataset's worst score (what the ranking uses)
         score = best[:, None] + preference
         return {"score": score, "lower": lower, "upper": upper, "preference": preference}

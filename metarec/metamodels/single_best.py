@@ -3,7 +3,8 @@
 Ranks are computed within each training dataset (1 = best; a learner without a score there counts as
 that dataset's worst score; ties share the mean rank) and averaged over datasets. The predicted
 ``score`` of a learner is its mean score over the training datasets, ``[lower, upper]`` the central
-quantiles of its scores; both are the same for every new dataset.
+quantiles of its scores widened by a cross-conformal margin (``calibrate``, see
+:mod:`metarec.metamodels.base`); both are the same for every new dataset.
 """
 
 from __future__ import annotations
@@ -19,15 +20,18 @@ class SingleBestMetaModel(MetaModel):
     Parameters
     ----------
     interval : float
-        Coverage of ``[lower, upper]`` (quantiles of each learner's training scores).
+        Coverage of ``[lower, upper]`` (quantiles of each learner's training scores, plus the margin).
+    calibrate : bool
+        Conformalize the interval: cross-conformal margin over 5 folds of the training datasets.
     random_state : int
-        Unused (the model is deterministic); kept for a uniform interface.
+        Seed of the calibration's folds (the model itself is deterministic).
     """
 
     name = "single-best"
 
-    def __init__(self, interval: float = 0.8, random_state: int = 0):
+    def __init__(self, interval: float = 0.8, calibrate: bool = True, random_state: int = 0):
         self.interval = interval
+        self.calibrate = calibrate
         self.random_state = random_state
 
     def _fit(self, X, Y, observed=None) -> None:
