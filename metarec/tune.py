@@ -158,28 +158,40 @@ def _best_has(attr: str):
     return lambda self: hasattr(self, "best_pipeline_") and hasattr(self.best_pipeline_, attr)
 
 
-class LabelEncodedClassifier:
+from sklearn.base import BaseEstimator, ClassifierMixin  # noqa: E402  (tune is imported lazily)
+
+
+class LabelEncodedClassifier(ClassifierMixin, BaseEstimator):
     """Fit a classification pipeline on integer class codes and predict the original labels.
 
     scikit-learn 1.9 mistakes numeric-looking string labels (``"1"``, ``"2"``, ``"U"``) for numbers in
-    ``class_weight="balanced"``; fitting on codes sidesteps it and keeps ``classes_`` as the user's labels.
+    ``class_weight="balanced"``; fitting on codes sidesteps it. ``classes_`` are the user's labels, with
+    their own dtype and order (``np.unique(y)``: 1, 2, 10 stay in that order), and the columns of
+    ``predict_proba`` / ``decision_function`` follow ``classes_``. Labels of mixed types, which cannot be
+    sorted, are ordered by their text.
     """
 
-    _estimator_type = "classifier"
-
-    def __init__(self, pipeline):
+    def __init__(self, pipeline=None):
         self.pipeline = pipeline
 
     def fit(self, X, y):
         import numpy as np
 
-        self.classes_, codes = np.unique(np.asarray(y, dtype=object).astype(str), return_inverse=True)
-        self._labels = _original_labels(y, self.classes_)
-        self.pipeline.fit(X, codes)
+        yv = np.asarray(y)
+        try:
+            self.classes_, codes = np.unique(yv, return_inverse=True)
+        except TypeError:  # mixed types (e.g. 1 and "a"): order by text, keep each label's first value
+            classes_str, codes = np.unique(np.asarray(y, dtype=object).astype(str), return_inverse=True)
+            self.classes_ = _original_labels(y, classes_str)
+        self.pipeline.fit(X, np.asarray(codes).ravel())
         return self
 
+    def _labels_of(self):
+        # models saved before this fix kept string-sorted classes_ and the original labels in `_labels`
+        return self.__dict__.get("_labels", self.classes_)
+
     def predict(self, X):
-        return self._labels[self.pipeline.predict(X).astype(int)]
+        return self._labels_of()[self.pipeline.predict(X).astype(int)]
 
     @available_if(lambda self: hasattr(self.pipeline, "predict_proba"))
     def predict_proba(self, X):
@@ -189,21 +201,8 @@ class LabelEncodedClassifier:
     def decision_function(self, X):
         return self.pipeline.decision_function(X)
 
-    def score(self, X, y):
-        from sklearn.metrics import accuracy_score
-
-        return accuracy_score(y, self.predict(X))
-
     def __sklearn_tags__(self):
         return self.pipeline.__sklearn_tags__()
-
-    def get_params(self, deep=True):
-        return {"pipeline": self.pipeline}
-
-    def set_params(self, **params):
-        for k, v in params.items():
-            setattr(self, k, v)
-        return self
 
 
 def _original_labels(y, classes_str):

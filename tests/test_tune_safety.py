@@ -368,3 +368,27 @@ def test_warm_start_false_is_a_cold_start_as_scikit_learn_checks_set_it():
     assert r.warm_start_configs == []
     r = metarec.tune(_clf(0), target="y", learners="decision_tree", storage=None, n_trials=2, warm_start=True)
     assert len(r.warm_start_configs) == 2  # True = 5, capped at n_trials
+
+
+@pytest.mark.parametrize("labels", [(1, 2, 10), ("1", "2", "U"), ("b", "a", "c"), (False, True)])
+def test_probability_columns_follow_classes_in_the_labels_own_order(labels, tmp_path):
+    """Integer labels 1, 2, 10 used to be ordered as text ('1', '10', '2') inside the fitted pipeline, so
+    the columns of predict_proba did not match classes_ (argmax agreed with predict on a third of rows)."""
+    import joblib
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(150, 3)), columns=list("abc"))
+    y = np.asarray(labels, dtype=object if isinstance(labels[0], str) else None)[
+        np.digitize(X["a"], np.quantile(X["a"], np.linspace(0, 1, len(labels) + 1)[1:-1]))]
+    clf = metarec.AutoClassifier(time_budget=None, n_trials=2, learners=["decision_tree"]).fit(X, y)
+    assert list(clf.classes_) == sorted(labels) and list(clf.best_pipeline_.classes_) == sorted(labels)
+    proba = clf.predict_proba(X)
+    assert (clf.classes_[proba.argmax(axis=1)] == clf.predict(X)).all()
+    # the model `tune --out` saves: same classes, predictions of the labels' own type
+    r = metarec.tune(X.assign(y=y), target="y", learners="decision_tree", n_trials=2, storage=None,
+                     out=tmp_path / "m.joblib")
+    m = joblib.load(tmp_path / "m.joblib")
+    assert list(m.classes_) == sorted(labels)
+    assert (m.classes_[m.predict_proba(X).argmax(axis=1)] == m.predict(X)).all()
+    assert set(np.asarray(m.predict(X)).tolist()) <= set(labels)
+    assert "LabelEncodedClassifier(pipeline=" in repr(m)
