@@ -214,6 +214,24 @@ def test_lightgbm_conformal_interval_covers_new_datasets_at_the_nominal_rate():
     assert np.mean(raw) < 0.75 and 0.76 <= np.mean(cal) <= 0.86, (raw, cal)
 
 
+def test_lightgbm_interval_follows_the_learner_on_a_small_kb():
+    """With fewer datasets than LightGBM's min_data_per_group (100), the quantile boosters never split on
+    the learner, so every learner of a 15-task KB got the same interval; now each learner's interval
+    follows its own scores."""
+    from metarec.metamodels.lightgbm_model import LightGBMMetaModel
+
+    rng = np.random.default_rng(0)
+    n = 30
+    X = pd.DataFrame({"m0": rng.normal(size=n), "m1": rng.normal(size=n)}, index=[f"d{i}" for i in range(n)])
+    base = 0.6 + 0.05 * X["m0"].to_numpy()
+    # six learners: more than LightGBM's max_cat_to_onehot (4), where min_data_per_group applies
+    offsets = {f"l{j}": -0.1 * j for j in range(6)}
+    Y = pd.DataFrame({k: base + off + rng.normal(0, 0.01, n) for k, off in offsets.items()}, index=X.index)
+    pred = LightGBMMetaModel(n_bags=1, calibrate=False).fit(X, Y).predict(X.iloc[:5])
+    mid = ((pred.lower + pred.upper) / 2).mean()
+    assert mid["l0"] - mid["l5"] > 0.25, mid
+
+
 def _knn5(**kw):
     from metarec.metamodels.knn import KNNMetaModel
 

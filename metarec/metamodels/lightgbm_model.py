@@ -211,10 +211,15 @@ class LightGBMMetaModel(MetaModel):
         pres = present.T.reshape(-1)
         absolute = S.T.reshape(-1)
         alpha = (1.0 - float(self.interval)) / 2.0
+        # LightGBM splits a categorical feature only on categories with min_data_per_group rows (100 by
+        # default): with fewer datasets than that (a small KB, e.g. the regression part's 15) the learner
+        # never splits and every learner got the same interval
+        per_group = {} if n >= 100 else {"min_data_per_group": max(5, n // 3), "cat_smooth": 1.0}
+
         def quantiles(rows):
             return {
                 key: self._train(Z[rows], absolute[rows], 75, seed0, categorical=True, objective="quantile",
-                                 alpha=q, num_leaves=7, min_data_in_leaf=20, learning_rate=0.1)
+                                 alpha=q, num_leaves=7, min_data_in_leaf=20, learning_rate=0.1, **per_group)
                 for key, q in (("lower", alpha), ("upper", 1.0 - alpha))
             }
 
