@@ -136,11 +136,36 @@ class TuneResult:
             "best_score": self.best_score,
             "n_trials": len(trials),
             "n_complete": len(complete),
-            "n_failed": sum(t.state == optuna.trial.TrialState.FAIL for t in trials),
+            "n_failed": sum(_failed(t) for t in trials),
+            "n_interrupted": sum(bool(t.user_attrs.get("interrupted")) for t in trials),
             "warm_start": self.warm_start_configs,
             "best_so_far": best_so_far,
             "trials_per_learner": _count(t.params.get("learner") for t in complete),
         }
+
+
+def _counts(trial) -> bool:
+    """Whether a trial counts toward ``n_trials``: finished, and not stopped by Ctrl-C."""
+    return trial.state.is_finished() and not trial.user_attrs.get("interrupted")
+
+
+def _failed(trial) -> bool:
+    """A trial whose configuration failed (an interrupted one did not)."""
+    import optuna
+
+    return trial.state == optuna.trial.TrialState.FAIL and not trial.user_attrs.get("interrupted")
+
+
+def _requeue_interrupted(study, since: int) -> None:
+    """Enqueue again the warm-start trials (numbered ``since`` or later) that Ctrl-C stopped, so a resumed
+    run still tries them first."""
+    for t in study.get_trials(deepcopy=False):
+        if t.number >= since and t.user_attrs.get("interrupted") and t.user_attrs.get("warm_start"):
+            fixed = t.system_attrs.get("fixed_params") or t.params
+            try:
+                study.enqueue_trial(dict(fixed), user_attrs={"warm_start": True})
+            except Exception:  # pragma: no cover - the storage went away with the interrupt
+                logger.info("could not re-enqueue interrupted trial %d", t.number)
 
 
 def _count(values) -> dict[str, int]:
@@ -248,6 +273,9 @@ def make_objective(X, y, task_type: str, learners: list, metric: str, cv: int = 
         except Exception as exc:  # recorded, so "no trial finished" can name the cause
             first = (str(exc).strip().splitlines() or [""])[0]
             trial.set_user_attr("error", f"{type(exc).__name__}: {first}")
+            raise
+        except KeyboardInterrupt:  # Optuna records the trial as failed: not a failure of its config
+            trial.set_user_attr("interrupted", True)
             raise
         trial.set_user_attr("cv_seconds", time.perf_counter() - t0)
         value = float(scores.mean())
@@ -612,7 +640,7 @@ def tune(
     for w in early:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     existing = study.get_trials(deepcopy=False)
-    finished = sum(t.state.is_finished() for t in existing)
+    finished = sum(_counts(t) for t in existing)
     remaining = None if n_trials is None else max(0, n_trials - finished)
     queued: list[dict] = []
     if not existing and warm_start and remaining != 0:  # a resumed study was warm-started when it was new
@@ -633,7 +661,7 @@ def tune(
         warnings.warn(note, MetarecWarning, stacklevel=2)
     if on_start is not None:
         on_start(study, remaining)
-    failed_before = sum(t.state == optuna.trial.TrialState.FAIL for t in existing)
+    failed_before = sum(_failed(t) for t in existing)
     if remaining is None or remaining > 0:
         # failed trials are summarised below in one line; -v (INFO logging) keeps Optuna's own lines
         quiet = not logger.isEnabledFor(logging.INFO)
@@ -641,12 +669,19 @@ def tune(
             optuna.logging.set_verbosity(optuna.logging.ERROR)
         try:
             study.optimize(objective, n_trials=remaining, timeout=timeout, catch=(Exception,), callbacks=callbacks)
+        except KeyboardInterrupt:
+            _requeue_interrupted(study, since=len(existing))
+            raise
         finally:
             if quiet:
                 optuna.logging.set_verbosity(optuna.logging.WARNING)
     trials = study.get_trials(deepcopy=False)
-    failed_all = [t for t in trials if t.state == optuna.trial.TrialState.FAIL]
-    n_failed, n_ran = len(failed_all) - failed_before, sum(t.state.is_finished() for t in trials) - finished
+    failed_all = [t for t in trials if _failed(t)]
+    n_failed, n_ran = len(failed_all) - failed_before, sum(_counts(t) for t in trials) - finished
+    if not queued:  # a resumed study: its warm start is what it began with
+        queued = [{"learner": t.params.get("learner"), "config": json.loads(t.user_attrs.get("config", "{}"))}
+                  for t in trials if t.user_attrs.get("warm_start") and t.state.is_finished()
+                  and not t.user_attrs.get("interrupted")]
     try:
         best = study.best_trial
     except ValueError:

@@ -247,7 +247,8 @@ def test_warm_start_is_capped_at_the_trials_and_not_enqueued_on_resume():
     assert states == [optuna.trial.TrialState.COMPLETE] * 2  # nothing left WAITING
     with pytest.warns(MetarecWarning, match="already has 2 finished trials .* nothing left to run"):
         again = metarec.tune(_clf(0), n_trials=2, **kw)
-    assert again.warm_start_configs == [] and len(again.study.trials) == 2
+    # nothing enqueued again; the result reports the warm start the study began with
+    assert again.warm_start_configs == res.warm_start_configs and len(again.study.trials) == 2
     Path("m.joblib").write_bytes(b"x")
     with pytest.raises(MetarecError, match="already exists"):  # refused before the run starts
         metarec.tune(_clf(0), n_trials=3, out="m.joblib", on_start=lambda study, n: started.append(n), **kw)
@@ -263,7 +264,7 @@ def test_cli_progress_counts_only_the_trials_that_run():
     # knn has 3 KB configs: only 2 are enqueued, so the bar never counts waiting trials (was "3/2")
     assert re.search(r"\b2/2\b", out) and not re.search(r"\b[3-9]/2\b", out) and "warm start: 2 configs" in out
     code, out, err = run_cli(args)
-    assert code == 0 and "nothing left to run" in err and "warm start: 0 configs" in out
+    assert code == 0 and "nothing left to run" in err and "warm start: 2 configs" in out  # the study's own
 
 
 def test_cli_tune_prints_what_loading_decided_but_an_error_stays_one_line():
@@ -392,3 +393,29 @@ def test_probability_columns_follow_classes_in_the_labels_own_order(labels, tmp_
     assert (m.classes_[m.predict_proba(X).argmax(axis=1)] == m.predict(X)).all()
     assert set(np.asarray(m.predict(X)).tolist()) <= set(labels)
     assert "LabelEncodedClassifier(pipeline=" in repr(m)
+
+
+def test_a_trial_cut_by_ctrl_c_is_neither_a_failure_nor_counted_and_its_warm_config_runs_again(monkeypatch):
+    import sklearn.model_selection
+
+    real, calls = sklearn.model_selection.cross_val_score, []
+
+    def cut_second(*a, **k):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    kw = dict(target="y", learners="knn", warm_start=3, storage="sqlite:///c.db", cv=2, n_trials=4)
+    monkeypatch.setattr(sklearn.model_selection, "cross_val_score", cut_second)
+    with pytest.raises(KeyboardInterrupt):
+        metarec.tune(_clf(0), **kw)
+    monkeypatch.setattr(sklearn.model_selection, "cross_val_score", real)
+    res = metarec.tune(_clf(0), **kw)
+    trials = res.study.get_trials(deepcopy=False)
+    cut = [t for t in trials if t.user_attrs.get("interrupted")]
+    assert len(cut) == 1 and cut[0].number == 1 and cut[0].state == optuna.trial.TrialState.FAIL
+    s = res.summary()
+    assert s["n_failed"] == 0 and s["n_interrupted"] == 1 and s["n_complete"] == 4  # --trials 4 ran 4
+    warm = [t for t in trials if t.user_attrs.get("warm_start") and t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(warm) == 3 and cut[0].params in [t.params for t in warm]  # the cut config ran after all
