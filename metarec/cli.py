@@ -115,6 +115,26 @@ def one_line_logs(logger_name: str) -> None:
             handler.addFilter(_OneLineRecords())
 
 
+def usage_error_line(exc: click.UsageError) -> str:
+    """click's usage error as one line: ``Error: <problem>; see 'metarec <command> --help'``."""
+    import re
+
+    message = " ".join(exc.format_message().split())
+    message = re.sub(r"\.? \(?Did you mean (.+\?)\)?$", r" (did you mean \1)", message).rstrip(".")
+    ctx = exc.ctx
+    if ctx is not None and ctx.command.get_help_option(ctx) is not None:
+        names = [n for n in ctx.help_option_names if n.startswith("--")] or list(ctx.help_option_names)
+        return f"Error: {message}; see '{ctx.command_path} {names[0]}'"
+    return f"Error: {message}"
+
+
+def os_error_text(exc: OSError) -> str:
+    """``<file>: <reason>; <fix>`` for an operating-system error that reached the CLI boundary."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{reason}; check the path, its permissions and the free disk space, then run the command again"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``metarec`` console script: user errors become one line and exit code 2."""
     try:
@@ -133,6 +153,12 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
+    except click.exceptions.NoArgsIsHelpError as exc:  # `metarec` / `metarec kb` alone: their help, as before
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        click.echo(usage_error_line(exc), err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
@@ -142,6 +168,17 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
+    except BrokenPipeError:  # `metarec ... | head`: the reader left, nothing to report
+        try:  # and no second error when Python flushes stdout at exit
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        sys.exit(1)
+    except OSError as exc:  # a write that fails late (disk full, a directory removed meanwhile): one line too
+        click.echo(f"Error: {os_error_text(exc)}", err=True)
+        sys.exit(EXIT_USER_ERROR)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
 

@@ -251,17 +251,31 @@ def register_kb_commands(cli):
         settings = BuildSettings(n_trials=n_trials, cv=cv, fit_timeout=fit_timeout, max_rows=max_rows, seed=seed,
                                  groups=group_names)
         names = [x.strip() for x in learners.split(",")] if learners else None
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console()) as bar:
-            task = bar.add_task("(dataset, learner) studies", total=None)
+        # the bar starts once the first dataset's meta-features are stored: a refused build is its one line
+        bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                       console=console())
+        state: dict = {}
 
-            def progress(done, total, res):
-                bar.update(task, completed=done, total=total,
-                           description=f"{res['dataset_id']} / {res['learner']}")
+        def started():
+            if "task" not in state:
+                state["task"] = bar.add_task("meta-features", total=None)
+                bar.start()
+            return state["task"]
 
+        def mf_progress(done, total, dataset_id):
+            bar.update(started(), completed=done, total=total, description=f"meta-features {dataset_id}")
+
+        def progress(done, total, res):
+            bar.update(started(), completed=done, total=total,
+                       description=f"{res['dataset_id']} / {res['learner']}")
+
+        try:
             kb = build_kb(list(datasets), out, learners=names, settings=settings, storage=storage,
                           n_jobs=n_jobs, dask_scheduler=dask_scheduler, target=target, progress=progress,
-                          force=force)
+                          force=force, metafeatures_progress=mf_progress)
+        finally:
+            if "task" in state:
+                bar.stop()
         s = kb.summary()
         click.echo(f"wrote {out}: {s['datasets']} datasets, {s['learners']} learners, {s['runs']} runs")
 

@@ -284,7 +284,7 @@ def _fit_predict_fold(factory: Callable, pt, test_ids: list[str]) -> dict:
 def evaluate_metamodels(
     kb,
     metamodels: Sequence[str] = ("lightgbm",),
-    metric: str = "accuracy",
+    metric: str | None = None,
     task_type: str = "classification",
     source: str | None = "lcdb",
     folds: int | None = None,
@@ -301,7 +301,8 @@ def evaluate_metamodels(
     metamodels : sequence of str
         Registered meta-model names (``single-best`` is always evaluated too, for the gap closed).
     metric, task_type, source
-        Passed to :func:`metarec.kb.performance.performance_table` (default: the LCDB part).
+        Passed to :func:`metarec.kb.performance.performance_table` (default: the LCDB part; metric: the
+        task's default, accuracy for classification and r2 for regression).
     folds : int, optional
         K folds over datasets instead of leave-one-out.
     n_jobs : int, optional
@@ -314,8 +315,11 @@ def evaluate_metamodels(
     import numpy as np
     import pandas as pd
 
+    from .kb.evaluation import PRIMARY_METRIC
     from .kb.performance import performance_table
 
+    if metric is None:
+        metric = PRIMARY_METRIC.get(task_type, "accuracy")
     pt = performance_table(kb, metric=metric, task_type=task_type, source=source)
     if len(pt.scores) < 3:
         raise MetarecError(f"evaluation needs at least 3 datasets with {metric} scores, the KB has {len(pt.scores)}")

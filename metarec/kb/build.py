@@ -86,7 +86,50 @@ def open_storage(url: str):
             if attempt < 4 and type(exc).__name__ in ("IntegrityError", "OperationalError"):
                 time.sleep(0.5 * (attempt + 1))
                 continue
-            raise KnowledgeBaseError(f"cannot open the Optuna storage {url!r} ({type(exc).__name__}: {exc})") from None
+            raise KnowledgeBaseError(storage_error(url, exc)) from None
+
+
+#: Python module of a database driver -> the package that provides it.
+DRIVER_PACKAGES = {
+    "psycopg": "psycopg[binary]", "psycopg2": "psycopg2-binary", "pg8000": "pg8000", "asyncpg": "asyncpg",
+    "MySQLdb": "mysqlclient", "pymysql": "PyMySQL", "mysql": "mysql-connector-python", "mariadb": "mariadb",
+    "oracledb": "oracledb", "cx_Oracle": "cx_Oracle", "pyodbc": "pyodbc", "pymssql": "pymssql",
+}
+
+
+def storage_error(url: str, exc: BaseException) -> str:
+    """One line saying why the Optuna storage ``url`` did not open, and what to do.
+
+    SQLAlchemy appends "(Background on this error at: ...)" on a second line and, for a missing database
+    driver, says only "Failed to import DB access module": the line keeps the first line and names the
+    driver's package.
+    """
+    import re
+
+    url = re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", str(url))  # never echo a password
+    missing = None
+    seen: BaseException | None = exc
+    for _ in range(5):  # the ModuleNotFoundError behind optuna's ImportError
+        if seen is None:
+            break
+        if isinstance(seen, ModuleNotFoundError) and seen.name:
+            missing = seen.name.split(".")[0]
+            break
+        seen = seen.__cause__ or seen.__context__
+    scheme = url.split(":", 1)[0]
+    if missing:
+        package = DRIVER_PACKAGES.get(missing, missing)
+        return (f"cannot open the Optuna storage {url!r}: its database driver {missing!r} is not installed; "
+                f"install it (pip install '{package}') or name an installed driver in the URL "
+                f"({scheme.split('+')[0]}+DRIVER://...)")
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    first = lines[0] if lines else ""
+    if first.startswith("(") and ") " in first:  # "(sqlite3.OperationalError) unable to open database file"
+        first = first.split(") ", 1)[1]
+    detail = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    fix = ("check that the database file's directory exists and is writable" if scheme.startswith("sqlite")
+           else "check the URL and that the database server is reachable")
+    return f"cannot open the Optuna storage {url!r} ({detail}); {fix}"
 
 
 def _recorded(study) -> list:
@@ -229,6 +272,7 @@ def build_kb(
     progress: Callable[[int, int, dict], None] | None = None,
     isolate: bool = True,
     force: bool = False,
+    metafeatures_progress: Callable[[int, int, str], None] | None = None,
 ) -> KnowledgeBase:
     """Build (or resume) a knowledge base of tuned runs on ``specs`` and save it to ``out``.
 
@@ -253,32 +297,101 @@ def build_kb(
         Run the pairs in fresh worker processes (default); see :func:`run_jobs`.
     force : bool
         Overwrite a KB at ``out`` that was not built from ``storage`` (one that was is resumed and rewritten).
+    metafeatures_progress : callable, optional
+        ``metafeatures_progress(done, total, dataset_id)`` after each dataset's meta-features are stored
+        (the first call is where a caller can start a progress display: a build refused before it wrote
+        nothing, and a fresh ``out`` is removed again).
     """
     from ..learners import get_learner
     from ..sources import parse_specs
 
     settings = settings or BuildSettings()
     out = Path(out)
+    default_storage = storage is None
     storage = storage or f"sqlite:///{out.resolve() / 'build.db'}"
     ensure_buildable(out, storage, force)
-    out.mkdir(parents=True, exist_ok=True)
+    # everything that can be checked without loading data is checked before anything is written
     parsed = parse_specs(specs, target=target, task_type=task_type)
     if learners:
         for name in learners:
             get_learner(name)  # unknown names fail now, with suggestions
+    new_dirs = _missing_dirs(out)
+    new_db = default_storage and not (out / "build.db").exists()
+    out.mkdir(parents=True, exist_ok=True)
     jobs: list[PairJob] = []
-    for spec in parsed:
-        did, task = store_metafeatures(storage, spec, settings)
-        names = learners or DEFAULT_LEARNERS[task]
-        for name in names:
-            if task in get_learner(name).task_types:
-                jobs.append(PairJob(str(spec), did, task, name, storage, settings))
+    stored = 0
+    try:
+        for spec in parsed:
+            did, task = store_metafeatures(storage, spec, settings)
+            stored += 1
+            if metafeatures_progress:
+                metafeatures_progress(stored, len(parsed), did)
+            names = learners or DEFAULT_LEARNERS[task]
+            for name in names:
+                if task in get_learner(name).task_types:
+                    jobs.append(PairJob(str(spec), did, task, name, storage, settings))
+    except BaseException:
+        # refused before any work (a bad target, an unknown or unreachable dataset): leave no --out behind
+        if not stored:
+            _remove_unused_build(out, new_dirs, storage if new_db else None)
+        raise
     if not jobs:
         raise MetarecError("no (dataset, learner) pair to run: no learner matches the datasets' task types")
     run_jobs(jobs, n_jobs=n_jobs, dask_scheduler=dask_scheduler, progress=progress, isolate=isolate)
     kb = assemble(storage, settings)
     kb.save(out)
     return kb
+
+
+def _missing_dirs(path: Path) -> list[Path]:
+    """``path`` and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    p = Path(path)
+    while not p.exists() and not p.is_symlink() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    return missing
+
+
+def _remove_unused_build(out: Path, new_dirs: list[Path], default_storage: str | None) -> None:
+    """Remove what a failed build created (directories, the default SQLite storage) when nothing was recorded.
+
+    ``new_dirs`` are the directories this call created; ``default_storage`` is the URL of the default
+    storage ``out/build.db`` when this call created it, else None. The storage is deleted only while it holds
+    no meta-features and no trials (a concurrent builder's work is kept); a directory only when empty.
+    """
+    if default_storage is not None:
+        db = out / "build.db"
+        try:
+            if db.exists() and not _storage_holds_work(default_storage):
+                for suffix in ("", "-journal", "-wal", "-shm"):
+                    extra = db.with_name(db.name + suffix)
+                    if extra.exists():
+                        extra.unlink()
+        except Exception:  # pragma: no cover - cleanup is best effort; the original error is what matters
+            logger.debug("could not remove the unused %s", db, exc_info=True)
+    for d in new_dirs:  # deepest first
+        try:
+            d.rmdir()
+        except OSError:
+            break
+
+
+def _storage_holds_work(storage_url: str) -> bool:
+    """True when the storage has any stored meta-features or any study of trials."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = open_storage(storage_url)
+    try:
+        for summ in optuna.get_all_study_summaries(storage, include_best_trial=False):
+            if not summ.study_name.startswith("mf/") or "metafeatures" in summ.user_attrs or summ.n_trials:
+                return True
+        return False
+    finally:
+        engine = getattr(storage, "engine", None)
+        if engine is not None:
+            engine.dispose()
 
 
 def ensure_buildable(out: Path, storage: str, force: bool) -> None:

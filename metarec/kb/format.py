@@ -112,8 +112,14 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def ensure_new_file(path: str | os.PathLike, force: bool, option: str = "--out") -> None:
-    """Refuse to overwrite an existing file at ``path`` without ``force`` (checked before any work)."""
+def ensure_new_file(path: str | os.PathLike, force: bool, option: str = "--out", image: bool = False) -> None:
+    """Check, before any work, that a file can be written at ``path``; raise a one-line :class:`MetarecError`.
+
+    Refuses an existing file without ``force`` and a directory; then the file's directory must exist or be
+    creatable, be a directory and be writable (tried for real: a probe file, and missing directories created
+    and removed again, so nothing is left behind). With ``image`` the extension must be one matplotlib
+    writes (no extension: PNG).
+    """
     from ..exceptions import MetarecError
 
     p = Path(path)
@@ -121,15 +127,78 @@ def ensure_new_file(path: str | os.PathLike, force: bool, option: str = "--out")
         raise MetarecError(f"{p}: is a directory; give {option} a file name")
     if p.exists() and not force:
         raise MetarecError(f"{p}: already exists; pass --force (force=True) to overwrite it")
+    if image:
+        fmt = image_format(p)
+        formats = image_formats()
+        if fmt not in formats:
+            raise MetarecError(f"{p}: matplotlib cannot write {p.suffix!r} images; give {option} one of the "
+                               f"extensions {', '.join('.' + f for f in sorted(formats))}")
+    ensure_writable_dir(p.parent, p, option)
+
+
+def ensure_writable_dir(directory: str | os.PathLike, path: str | os.PathLike, option: str) -> None:
+    """Raise a one-line :class:`MetarecError` unless files can be created in ``directory`` (made if missing).
+
+    The check writes for real (a hidden probe file, removed at once) because permission bits say nothing
+    for root or for special file systems. Directories it had to create are removed again.
+    """
+    from ..exceptions import MetarecError
+
+    directory = Path(directory) if str(directory) else Path(".")
+    missing: list[Path] = []
+    d = directory
+    while not d.exists() and not d.is_symlink() and d != d.parent:
+        missing.append(d)
+        d = d.parent
+    if d.exists() and not d.is_dir():
+        raise MetarecError(f"{path}: {d} is a file, not a directory; choose another {option} path")
+    created: list[Path] = []
+    doing = f"write into {directory}"
+    try:
+        for m in reversed(missing):
+            doing = f"create {m}"
+            m.mkdir()
+            created.append(m)
+        doing = f"write into {directory}"
+        fd, probe = tempfile.mkstemp(prefix=".metarec-write-check.", dir=directory)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise MetarecError(f"{path}: cannot {doing} ({reason}); choose another {option} path or fix the "
+                           f"permissions") from None
+    finally:
+        for m in reversed(created):
+            try:
+                m.rmdir()
+            except OSError:
+                pass
+
+
+def image_format(path: str | os.PathLike) -> str:
+    """The image format :func:`atomic_write_figure` writes ``path`` in (from the extension; none: png)."""
+    return Path(path).suffix.lstrip(".").lower() or "png"
+
+
+def image_formats() -> set[str]:
+    """File formats matplotlib can save figures in (without importing pyplot)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return set(FigureCanvasBase.get_supported_filetypes())
 
 
 def atomic_write_figure(fig, path: str | os.PathLike, **kwargs) -> None:
     """Save a matplotlib figure (format from the extension) via a temporary file renamed into place."""
     import io
 
+    from ..exceptions import MetarecError
+
     path = Path(path)
+    fmt = image_format(path)
+    if fmt not in image_formats():
+        raise MetarecError(f"{path}: matplotlib cannot write {path.suffix!r} images; use .png, .pdf or .svg")
     buf = io.BytesIO()
-    fig.savefig(buf, format=path.suffix.lstrip(".").lower() or "png", **kwargs)
+    fig.savefig(buf, format=fmt, **kwargs)
     atomic_write_bytes(path, buf.getvalue())
 
 
@@ -205,9 +274,9 @@ class KnowledgeBase:
         import pandas as pd
 
         root = Path(path)
-        if not root.is_dir():
-            raise KnowledgeBaseError(f"{root}: no knowledge base here (not a directory); check the path")
         mpath = root / MANIFEST
+        if not root.is_dir() or not (mpath.exists() or any((root / t).exists() for t in TABLES)):
+            raise KnowledgeBaseError(not_a_kb_message(root))
         if not mpath.exists():
             raise KnowledgeBaseError(f"{mpath}: manifest missing, so this is not a complete knowledge base; "
                                      f"restore manifest.json or rebuild the KB")
@@ -405,6 +474,20 @@ class KnowledgeBase:
             **self.summary(),
             "sources": self.manifest.get("sources", []),
         }
+
+
+def not_a_kb_message(root: str | os.PathLike) -> str:
+    """The one message for a path that holds no knowledge base at all (missing, a file, no KB files)."""
+    root = Path(root)
+    if not root.exists():
+        why = "no such directory"
+    elif not root.is_dir():
+        why = "not a directory"
+    elif (root / "build.db").exists():
+        why = "no manifest.json: a `metarec kb build` into it has not finished; re-run it to resume"
+    else:
+        why = f"no {MANIFEST}"
+    return f"{root}: no knowledge base here ({why}); check the path"
 
 
 def new_manifest() -> dict[str, Any]:

@@ -63,11 +63,13 @@ def register_evaluate_command(cli):
     @cli.command("evaluate")
     @click.option("--metamodel", "-m", "metamodel", default="lightgbm", show_default=True,
                   help="A registered meta-model, a comma-separated list, or 'all'.")
-    @click.option("--metric", default="accuracy", show_default=True, help="Metric of the KB's runs.")
+    @click.option("--metric", default=None,
+                  help="Metric of the KB's runs. Default: accuracy (classification) / r2 (regression).")
     @click.option("--task", "task_type", type=click.Choice(["classification", "regression"]),
                   default="classification", show_default=True)
-    @click.option("--source", type=click.Choice(["lcdb", "hpo", "all"]), default="lcdb", show_default=True,
-                  help="Which part of the KB to evaluate on.")
+    @click.option("--source", type=click.Choice(["lcdb", "hpo", "all"]), default=None,
+                  help="Which part of the KB to evaluate on. Default: lcdb (classification) / all (regression; "
+                       "LCDB has no regression tasks).")
     @click.option("--kb", "kb_path", default=None, type=click.Path(file_okay=False),
                   help="Knowledge base directory (default: the shipped one, or $METAREC_KB).")
     @click.option("--folds", type=click.IntRange(min=2), default=None,
@@ -88,12 +90,16 @@ def register_evaluate_command(cli):
           metarec evaluate -m knn,svm --folds 10 --json
         """
         from ..evaluate import evaluate_metamodels, plot_regret
+        from ..kb.evaluation import PRIMARY_METRIC
+
+        metric = metric or PRIMARY_METRIC[task_type]  # as recommend and tune do
+        source = source or ("lcdb" if task_type == "classification" else "all")
         from ..kb import load_kb
         from ..kb.format import ensure_new_file
         from . import get_metamodels
 
-        if plot:
-            ensure_new_file(plot, force, "--plot")
+        if plot:  # existing file, unwritable directory, an extension matplotlib cannot write: refused now
+            ensure_new_file(plot, force, "--plot", image=True)
         kb = load_kb(kb_path)
         if metamodel.strip().lower() == "all":
             import importlib.util
@@ -108,12 +114,14 @@ def register_evaluate_command(cli):
             names = [m.strip() for m in metamodel.split(",") if m.strip()]
         progress_cb = None
         bar = None
-        if not as_json:
-            from rich.console import Console
+        from rich.console import Console
+
+        err_console = Console(stderr=True)
+        if not as_json and err_console.is_terminal:  # stopping a bar on a pipe or file writes a lone newline
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
             bar = Progress(TextColumn("refitting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                           console=Console(stderr=True), transient=True)
+                           console=err_console, transient=True)
             task = bar.add_task("folds", total=None)
 
             def progress_cb(done, total):

@@ -1,0 +1,258 @@
+"""Review 5 (D4, P4, P9-P13): every refusal of the CLI is one ``Error:`` line, exit code 2, checked before work.
+
+- D4: an unwritable ``tune --out`` / ``--report`` or ``evaluate --plot`` (a missing or special directory, a
+  file where a directory is needed, an image extension matplotlib cannot write) is refused before any trial
+  or refit; a write that still fails late (disk full) is one line too.
+- P4: ``evaluate --task regression`` defaults to the task's metric (r2), as recommend and tune do.
+- P9: click's usage errors are one line (not Usage / Try / blank / Error); ``--help`` is unchanged.
+- P10: storage errors are one line and name a missing database driver's package.
+- P11: ``evaluate`` writes nothing to stderr when it has nothing to say.
+- P12: a path without a knowledge base gives the same message in every command.
+- P13: a ``kb build`` refused before any work leaves no ``--out`` behind (and keeps what was there).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from .test_bad_input import _small_kb, run_cli
+
+
+def _one_error_line(code, out, err, *fragments) -> str:
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert code == 2, (code, out, err)
+    assert "Traceback" not in out + err, err
+    assert len(lines) == 1, err
+    assert lines[0].startswith("Error: "), lines[0]
+    for f in fragments:
+        assert f in lines[0], (f, lines[0])
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def kb(tmp_path_factory):
+    return _small_kb(tmp_path_factory.mktemp("oneline_kb") / "kb")
+
+
+@pytest.fixture(autouse=True)
+def env(kb, tmp_path, tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("METAREC_KB", str(kb))
+    monkeypatch.setenv("METAREC_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "oneline_cache"))
+    monkeypatch.setenv("METAREC_OPENML_CACHE", str(tmp_path / "openml_cache"))
+    monkeypatch.setenv("METAREC_OPENML_SERVER", "http://127.0.0.1:9/api/v1/xml")  # refused at once
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def data(tmp_path) -> Path:
+    path = tmp_path / "d.csv"
+    pd.DataFrame({"a": np.arange(40.0), "b": np.arange(40) % 3, "y": np.arange(40) % 2 == 0}).to_csv(path, index=False)
+    return path
+
+
+def _tune(data, tmp_path, *extra):
+    return ["tune", str(data), "--target", "y", "--learners", "decision_tree", "--trials", "1", "--cv", "2",
+            "--warm-start", "0", "--storage", f"sqlite:///{tmp_path / 't.db'}", *extra]
+
+
+# -- D4 ---------------------------------------------------------------------------------------------------------
+def _unwritable(tmp_path: Path) -> dict[str, tuple[str, str]]:
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    cases = {
+        "a file where a directory is needed": (str(afile / "m.joblib"), "is a file, not a directory"),
+        "a file as a parent further up": (str(afile / "sub" / "m.joblib"), "is a file, not a directory"),
+    }
+    if Path("/proc/self").exists():  # a directory that cannot be created (root ignores permission bits)
+        cases["a directory that cannot be created"] = ("/proc/nope/m.joblib", "cannot create /proc/nope")
+    return cases
+
+
+def test_tune_refuses_an_unwritable_out_before_any_trial(data, tmp_path):
+    for name, (path, fragment) in _unwritable(tmp_path).items():
+        _one_error_line(*run_cli(_tune(data, tmp_path, "--out", path)), fragment, "--out")
+        assert not (tmp_path / "t.db").exists(), name  # the study was never opened: no trial, no refit
+
+
+def test_tune_refuses_an_unwritable_report_before_any_trial(data, tmp_path):
+    for name, (path, fragment) in _unwritable(tmp_path).items():
+        report = str(Path(path).parent / "report")
+        _one_error_line(*run_cli(_tune(data, tmp_path, "--report", report)), fragment, "--report")
+        assert not (tmp_path / "t.db").exists(), name
+
+
+def test_tune_into_new_directories_works_and_the_check_leaves_nothing_behind(data, tmp_path):
+    model = tmp_path / "new" / "deeper" / "m.joblib"
+    code, out, err = run_cli(_tune(data, tmp_path, "--out", str(model), "--trials", "0"))  # refused by click
+    _one_error_line(code, out, err, "--trials")
+    assert not (tmp_path / "new").exists()
+    from metarec.kb.format import ensure_new_file
+
+    ensure_new_file(model, force=False)  # creatable: no error, and the probe removes what it made
+    assert not (tmp_path / "new").exists()
+    code, out, err = run_cli(_tune(data, tmp_path, "--out", str(model), "--report", str(tmp_path / "r" / "s")))
+    assert code == 0, err
+    assert model.exists() and (tmp_path / "r" / "s" / "summary.json").exists()
+    assert not [p for p in tmp_path.rglob(".metarec-write-check*")]
+
+
+@pytest.fixture
+def no_refit(monkeypatch):
+    import metarec.evaluate
+
+    def trap(*a, **k):  # pragma: no cover - reached only on the old behaviour
+        raise AssertionError("evaluate refitted meta-models before checking --plot")
+
+    monkeypatch.setattr(metarec.evaluate, "evaluate_metamodels", trap)
+
+
+@pytest.mark.parametrize("plot, fragment", [
+    ("r.txt", "matplotlib cannot write '.txt' images"),
+    ("afile/x.png", "is a file, not a directory"),
+    ("/proc/nope/x.png", "cannot create /proc/nope"),
+])
+def test_evaluate_refuses_an_unwritable_plot_before_any_refit(plot, fragment, tmp_path, no_refit):
+    if plot.startswith("/proc") and not Path("/proc/self").exists():
+        pytest.skip("no /proc")
+    (tmp_path / "afile").write_text("x")
+    line = _one_error_line(*run_cli(["evaluate", "-m", "single-best", "--plot", plot]), fragment)
+    if plot.endswith(".txt"):
+        assert ".png" in line and ".svg" in line  # the fix: the extensions that work
+
+
+def test_a_late_write_error_is_one_line(tmp_path, monkeypatch):
+    import metarec.evaluate
+
+    def disk_full(result, path):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(metarec.evaluate, "plot_regret", disk_full)
+    line = _one_error_line(*run_cli(["evaluate", "-m", "single-best", "--source", "hpo", "--folds", "2",
+                                     "--jobs", "1", "--plot", "r.png"]), "No space left on device")
+    assert "r.png" in line and "free disk space" in line
+
+
+# -- P4, P11 ----------------------------------------------------------------------------------------------------
+def test_evaluate_regression_defaults_to_r2_and_writes_no_stray_newline():
+    code, out, err = run_cli(["evaluate", "-m", "single-best", "--task", "regression", "--folds", "2",
+                              "--jobs", "1", "--json"])
+    assert code == 0, err
+    assert json.loads(out)["settings"]["metric"] == "r2"
+    code, out, err = run_cli(["evaluate", "-m", "single-best", "--source", "hpo", "--folds", "2", "--jobs", "1"])
+    assert code == 0, err
+    assert err == "", repr(err)  # no lone "\n" from a progress bar on a pipe
+    assert "single-best" in out
+
+
+# -- P9 ---------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("args, fragments", [
+    (["recommend", "x.csv", "--top-k", "0"],
+     ["Invalid value for '--top-k': 0 is not in the range x>=1", "see 'metarec recommend --help'"]),
+    (["tune", "x.csv", "--trials", "0"], ["'--trials'", "see 'metarec tune --help'"]),
+    (["tune", "x.csv", "--cv", "1"], ["'--cv': 1 is not in the range x>=2"]),
+    (["recommend", "x.csv", "--task", "bogus"], ["'bogus' is not one of"]),
+    (["tune", "x.csv", "--out", "."], ["'--out'", "is a directory"]),
+    (["recommend"], ["Missing argument 'DATA'"]),
+    (["recommend", "x.csv", "--tpo", "3"], ["No such option '--tpo' (did you mean '--top-k'?)"]),
+    (["reccomend"], ["No such command 'reccomend'", "see 'metarec --help'"]),
+    (["kb", "build", "sklearn:iris"], ["Missing option '--out'", "see 'metarec kb build --help'"]),
+])
+def test_usage_errors_are_one_line(args, fragments):
+    line = _one_error_line(*run_cli(args), *fragments)
+    assert "Usage:" not in line and "Try '" not in line
+
+
+def test_help_is_unchanged():
+    code, out, err = run_cli(["recommend", "--help"])
+    assert code == 0 and err == ""
+    assert out.startswith("Usage: metarec recommend [OPTIONS] DATA") and "--top-k" in out
+    code, out, err = run_cli([])  # the bare group still shows its help
+    assert out.startswith("Usage: metarec") or err.startswith("Usage: metarec")
+    assert "Commands:" in out + err
+
+
+# -- P10 --------------------------------------------------------------------------------------------------------
+def test_storage_errors_are_one_line_and_name_the_driver(data, tmp_path):
+    line = _one_error_line(*run_cli(_tune(data, tmp_path)[:-2] + ["--storage", "sqlite:////nonexistent-dir/x/y.db"]),
+                           "cannot open the Optuna storage", "unable to open database file")
+    assert "sqlalche.me" not in line and "Background" not in line
+    from metarec.kb.build import storage_error
+
+    class Wrapped(ImportError):
+        pass
+
+    def failing(module):
+        try:
+            try:
+                raise ModuleNotFoundError(f"No module named {module!r}", name=module)
+            except ModuleNotFoundError as inner:
+                raise Wrapped("Failed to import DB access module for the specified storage URL.") from inner
+        except Wrapped as exc:
+            return exc
+
+    assert "pip install 'psycopg2-binary'" in storage_error("postgresql+psycopg2://u@h/db", failing("psycopg2"))
+    assert "pip install 'PyMySQL'" in storage_error("mysql+pymysql://u@h/db", failing("pymysql"))
+    for url in ("postgresql://u@localhost/db", "mysql+pymysql://u@localhost/db"):
+        pytest.importorskip("optuna")
+        import importlib.util
+
+        driver = "psycopg" if url.startswith("postgresql") else "pymysql"
+        if importlib.util.find_spec(driver) is not None:
+            continue
+        line = _one_error_line(*run_cli(_tune(data, tmp_path)[:-2] + ["--storage", url]), f"'{driver}'",
+                               "pip install")
+        assert "Failed to import" not in line
+
+
+# -- P12 --------------------------------------------------------------------------------------------------------
+def test_not_a_kb_is_the_same_message_everywhere(data, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for path, why in ((tmp_path / "missing", "no such directory"), (empty, "no manifest.json")):
+        lines = set()
+        for args in (["kb", "validate", str(path)], ["kb", "info", str(path)],
+                     ["recommend", str(data), "--target", "y", "--kb", str(path)],
+                     ["evaluate", "--kb", str(path)]):
+            lines.add(_one_error_line(*run_cli(args), "no knowledge base here", why, "check the path"))
+        assert len(lines) == 1, lines
+
+
+# -- P13 --------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("spec, fragment", [
+    ("d.csv", "no target given"),
+    ("d.csv#nope", "'nope' not found"),
+    ("sklearn:nope", "unknown scikit-learn dataset"),
+    ("openml:999999", "OpenML dataset 999999"),
+])
+def test_a_refused_kb_build_leaves_no_out(spec, fragment, data, tmp_path):
+    out = tmp_path / "kbt" / "k0"
+    code, stdout, err = run_cli(["kb", "build", spec, "--out", str(out), "--trials", "1",
+                                 "--learners", "decision_tree"])
+    _one_error_line(code, stdout, err, fragment)
+    assert stdout == ""  # no progress bar for a refused build
+    assert not (tmp_path / "kbt").exists()
+    # a directory that was there before is kept, with what it held
+    out.mkdir(parents=True)
+    (out / "keep.txt").write_text("mine")
+    _one_error_line(*run_cli(["kb", "build", spec, "--out", str(out), "--trials", "1",
+                              "--learners", "decision_tree"]), fragment)
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+
+
+def test_a_failing_kb_build_keeps_work_already_stored(data, tmp_path):
+    out = tmp_path / "kb"
+    code, stdout, err = run_cli(["kb", "build", "d.csv#y", "d.csv#nope", "--out", str(out), "--trials", "1",
+                                 "--learners", "decision_tree"])
+    # d.csv#y and d.csv#nope are the same file: refused as a duplicate id before anything is written
+    assert code == 2 and not out.exists(), err
+    other = tmp_path / "e.csv"
+    other.write_text(data.read_text())
+    code, stdout, err = run_cli(["kb", "build", f"{data}#y", f"{other}#nope", "--out", str(out), "--trials", "1",
+                                 "--learners", "decision_tree"])
+    _one_error_line(code, stdout, err, "'nope' not found")
+    assert (out / "build.db").exists()  # the first dataset's meta-features are kept for the resume
