@@ -11,6 +11,12 @@ import click
 from .hookspecs import hookimpl
 
 
+
+def _shown_metric(metric: str) -> str:
+    """How a metric is named next to its values: scores are higher-is-better throughout, so log loss is
+    shown as scikit-learn names its negation."""
+    return "neg_logloss" if metric == "logloss" else metric
+
 def _task_option():
     return click.option(
         "--task",
@@ -312,14 +318,17 @@ def register_recommend_commands(cli):
         d = rec.dataset
         out = console()
         table = Table(title=f"{d['name']}: {d['n_rows']} rows x {d['n_features']} features, {rec.task_type}; "
-                            f"predicted {rec.metric} ({rec.metamodel} meta-model)")
+                            f"predicted {_shown_metric(rec.metric)} ({rec.metamodel} meta-model)")
+        names = [r.learner + ("" if r.fits_budget else " (over budget)") + ("" if r.installed else " (not installed)")
+                 for r in rec.learners]
         for col, just in (("#", "right"), ("learner", "left"), ("predicted", "right"), ("80% interval", "right"),
                           ("fit time", "right"), ("KB tasks", "right"), ("start from", "left")):
-            table.add_column(col, justify=just)
-        for r in rec.learners:
+            # a learner's name is what --learners takes: never cut it; the last column wraps instead
+            table.add_column(col, justify=just, no_wrap=col == "learner",
+                             min_width=max(map(len, names), default=7) if col == "learner" else None)
+        for r, name in zip(rec.learners, names):
             ft = "?" if r.fit_time != r.fit_time else f"{r.fit_time:.2g} s"
-            note = ("" if r.fits_budget else " (over budget)") + ("" if r.installed else " (not installed)")
-            table.add_row(str(r.rank), r.learner + note, f"{r.score:.4f}",
+            table.add_row(str(r.rank), name, f"{r.score:.4f}",
                           f"{r.lower:.4f} - {r.upper:.4f}", ft, str(r.evidence),
                           f"{len(r.configs)} config(s): {r.config_source}")
         in_budget = [r.score for r in rec.learners if r.fits_budget]
@@ -408,7 +417,7 @@ def register_recommend_commands(cli):
             if "task" in state:  # an unstarted bar would still print a blank line
                 bar.stop()
         s = result.summary()
-        click.echo(f"best {s['metric']} {s['best_score']:.4f}: {s['best_learner']} {s['best_config']}")
+        click.echo(f"best {_shown_metric(s['metric'])} {s['best_score']:.4f}: {s['best_learner']} {s['best_config']}")
         click.echo(f"study {s['study_name']} in {storage} ({s['n_complete']} complete, {s['n_failed']} failed; "
                    f"warm start: {len(s['warm_start'])} configs)")
         if out:

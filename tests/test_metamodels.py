@@ -471,6 +471,15 @@ def test_fit_metamodel_caches_by_checksum_and_rebuilds_corrupt_entries(tmp_path,
     monkeypatch.setattr(cache_mod, "_params_hash", lambda model: "otherdefaults")
     fit_metamodel(kb, name="knn")
     assert len(list((tmp_path / "cache").rglob("metamodel.json"))) == 2
+    monkeypatch.undo()
+    monkeypatch.setenv("METAREC_CACHE_DIR", str(tmp_path / "cache"))
+    # changed fitting code (an upgrade edits the model's module or the base class): a new entry too
+    from metarec.metamodels.knn import KNNMetaModel as K
+
+    assert cache_mod._code_digest(K()) == cache_mod._code_digest(K())  # stable between calls
+    monkeypatch.setattr(cache_mod, "_code_digest", lambda model: "edited source")
+    fit_metamodel(kb, name="knn")
+    assert len(list((tmp_path / "cache").rglob("metamodel.json"))) == 3
 
 
 # -- the performance table -------------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """Fit a registered meta-model on a knowledge base, cached in the user cache directory.
 
 The cache key is the KB checksum + meta-model name + metric + task type + a short hash of the
-meta-model's class and parameters, so a changed KB, or changed defaults of a meta-model, never reuse a
-stale model. Models are stored in their own formats (LightGBM text, torch ``state_dict``, JSON), never
+meta-model's class, parameters and source files (its class's module and its base classes' modules), so a
+changed KB, changed defaults or changed fitting code (an upgrade) never reuse a stale model. Models are stored in their own formats (LightGBM text, torch ``state_dict``, JSON), never
 pickle. Each entry carries the SHA-256 of its files (``checksums.json``), checked before any file reaches a
 loader (a truncated LightGBM model file aborts the process inside LightGBM). A corrupt cache entry is
 rebuilt with a warning (logged, and a :class:`~metarec.exceptions.MetarecWarning` the CLI prints).
@@ -63,13 +63,35 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0][:160]}" if text else type(exc).__name__
 
 
+def _code_digest(model: Any) -> str:
+    """SHA-256 of the source files that decide how ``model`` fits: the modules of its class and of every
+    base class (``metarec.metamodels.base`` for the built-ins), so a changed fitting code (an upgrade of
+    metarec or of a plugin) never reuses a model the old code fitted. Empty when a source is not a file."""
+    import hashlib
+    import sys
+
+    h = hashlib.sha256()
+    for cls in type(model).__mro__:
+        module = sys.modules.get(cls.__module__)
+        path = getattr(module, "__file__", None)
+        if cls is object or not path or not str(path).endswith(".py"):
+            continue
+        try:
+            h.update(Path(path).read_bytes())
+        except OSError:
+            continue
+    return h.hexdigest()
+
+
 def _params_hash(model: Any) -> str:
-    """First 10 hex digits of the SHA-256 of the model's class and parameters (JSON, sorted keys)."""
+    """First 10 hex digits of the SHA-256 of the model's class, parameters (JSON, sorted keys) and fitting
+    code (:func:`_code_digest`)."""
     import hashlib
     import json
 
     doc = {"class": f"{type(model).__module__}:{type(model).__qualname__}",
-           "params": {k: repr(v) for k, v in sorted(model.get_params().items())}}
+           "params": {k: repr(v) for k, v in sorted(model.get_params().items())},
+           "code": _code_digest(model)}
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:10]
 
 
