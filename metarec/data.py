@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,9 @@ class Dataset:
         One flag per column of ``X``: True for nominal (category/bool/object) columns.
     warnings : list of str
         Things noticed while loading (constant columns, ID-like columns, dropped rows...).
+    column_kinds : dict
+        How loading typed each feature column (``"number"``, ``"decimal_comma"``, ``"date"``,
+        ``"category"``, ``"text"`` or ``"keep"``); :meth:`column_typer` repeats it on new data.
     """
 
     X: Any
@@ -45,6 +49,13 @@ class Dataset:
     categorical: list[bool] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     openml_id: int | None = None
+    column_kinds: dict = field(default_factory=dict)
+
+    def column_typer(self):
+        """An unfitted :class:`ColumnTyper` that types new raw data as loading typed this dataset."""
+        from .coltypes import ColumnTyper
+
+        return ColumnTyper(kinds=dict(self.column_kinds) or None)
 
     @property
     def n_rows(self) -> int:
@@ -87,6 +98,9 @@ FEW_ROWS = 20
 #: ISO 8601 dates / date-times (``2020-01-31``, ``2020-01-31 12:00``, ``2020-01-31T12:00:00Z``) in text columns.
 _ISO_DATE = r"^\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$"
 
+#: Compressions of CSV/TSV files read transparently (``data.csv.gz``, ``data.tsv.bz2``, ``data.csv.zip``, ...).
+COMPRESSIONS = (".gz", ".bz2", ".zip", ".xz")
+
 FILE_FORMATS = {
     ".csv": "csv",
     ".tsv": "csv",
@@ -115,8 +129,9 @@ def load_dataset(
     Parameters
     ----------
     source : Dataset, str, path, pandas.DataFrame or numpy.ndarray
-        A :class:`Dataset` (returned as is); a file (CSV/TSV with sniffed delimiter, Parquet, Feather,
-        ARFF); ``"openml:ID"``; a DataFrame holding the target column; or a feature matrix with ``y``.
+        A :class:`Dataset` (returned as is); a file (CSV/TSV with sniffed delimiter, also compressed as
+        ``.gz``, ``.bz2``, ``.zip`` or ``.xz``; Parquet, Feather, ARFF); ``"openml:ID"``; a DataFrame
+        holding the target column; or a feature matrix with ``y``.
     target : str, optional
         The target column. Required for files and DataFrames (there is no silent guess); OpenML datasets
         default to their declared default target.
@@ -146,14 +161,16 @@ def load_dataset(
 
     warnings: list[str] = []
     openml_id = None
+    decimal_comma = False
     if isinstance(source, (str, os.PathLike)) and str(source).startswith("openml:"):
         frame, target, name, declared_target, openml_id = _load_openml(str(source), target, openml_cache)
         src = str(source)
     elif isinstance(source, (str, os.PathLike)):
         path = Path(source)
         frame = read_table(path, warnings)
+        decimal_comma = frame.attrs.pop("delimiter", None) == ";"  # European CSVs: 1,5 is one and a half
         src = str(path)
-        name = name or path.stem
+        name = name or _stem(path)
     elif isinstance(source, pd.DataFrame):
         frame = source.copy()
         src = "DataFrame"
@@ -176,7 +193,8 @@ def load_dataset(
             raise DataError(f"X already has a column named {target!r}; rename the target")
         frame = frame.reset_index(drop=True)
         frame[target] = ys.to_numpy()
-    return _validate(frame, target, task_type, name or "dataset", src, warnings, min_rows, openml_id)
+    return _validate(frame, target, task_type, name or "dataset", src, warnings, min_rows, openml_id,
+                     decimal_comma=decimal_comma)
 
 
 def _duplicates(columns) -> list[str]:
@@ -184,7 +202,8 @@ def _duplicates(columns) -> list[str]:
     return sorted({str(c) for c in columns if (c in seen or seen.add(c))})
 
 
-def _validate(frame, target, task_type, name, src, warnings, min_rows, openml_id) -> Dataset:
+def _validate(frame, target, task_type, name, src, warnings, min_rows, openml_id,
+              decimal_comma: bool = False) -> Dataset:
     import numpy as np
     import pandas as pd
 
@@ -232,7 +251,7 @@ def _validate(frame, target, task_type, name, src, warnings, min_rows, openml_id
         raise DataError(f"{src}: {len(X)} row(s) with a target, fewer than the minimum of {min_rows}; add rows")
     if len(X) < FEW_ROWS:
         warnings.append(f"only {len(X)} rows: meta-features and recommendations are unreliable below {FEW_ROWS} rows")
-    X = _type_columns(X, warnings)
+    X, kinds = _type_columns(X, warnings, decimal_comma=decimal_comma)
     task, y = _type_target(yraw, task_type, src, warnings)
     if X.shape[1] == 0:
         warnings.append("no feature columns besides the target")
@@ -241,7 +260,7 @@ def _validate(frame, target, task_type, name, src, warnings, min_rows, openml_id
                         f"uncertain; consider selecting features")
     _report_columns(X, warnings)
     cat = [not pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t) for t in X.dtypes]
-    return Dataset(X, y, task, name, src, target, cat, warnings, openml_id)
+    return Dataset(X, y, task, name, src, target, cat, warnings, openml_id, kinds)
 
 
 def _short(text, n: int = 60) -> str:
@@ -254,51 +273,181 @@ def _cols(frame, n: int = 8) -> str:
     return ", ".join(cols[:n]) + (", ..." if len(cols) > n else "")
 
 
-def _type_columns(X, warnings):
-    """Category for low-cardinality text, numbers from numeric text, dates to epoch ms, free text kept."""
+def _type_columns(X, warnings, decimal_comma: bool = False):
+    """Type the feature columns as :class:`ColumnTyper` does: returns ``(typed X, {column: kind})``."""
+    kinds, levels, notes = infer_column_kinds(X, decimal_comma=decimal_comma)
+    warnings.extend(notes)
+    return apply_column_kinds(X, kinds, levels, fitted_on_this=True), kinds
+
+
+#: What :func:`infer_column_kinds` calls a column (see :class:`metarec.coltypes.ColumnTyper`).
+COLUMN_KINDS = ("number", "decimal_comma", "date", "category", "text", "keep")
+#: A number written with a decimal comma (``1,5``, ``-0,25``, ``3``, ``1,5e3``), as in ``;``-separated files.
+_DECIMAL_COMMA = r"^[+-]?(?:\d+(?:,\d*)?|,\d+)(?:[eE][+-]?\d+)?$"
+
+
+def infer_column_kinds(X, decimal_comma: bool = False):
+    """How each column of ``X`` is typed, its category levels, and a warning line per conversion.
+
+    Category columns (declared levels) are ``"category"``; bool is ``"keep"``; numbers are ``"number"``;
+    datetime64 is ``"date"``. A text column whose values are all numbers is ``"number"`` (with
+    ``decimal_comma``, numbers written ``1,5`` make it ``"decimal_comma"``), all ISO 8601 dates
+    ``"date"`` (epoch milliseconds), more than ``max(20, TEXT_CARDINALITY * rows)`` distinct values
+    ``"text"`` (free text), otherwise ``"category"`` with the sorted values as levels.
+    """
     import pandas as pd
 
-    out = {}
+    from .learners.base import TEXT_MAX_CATEGORIES, TEXT_MIN_FREQUENCY
+
+    kinds: dict = {}
+    levels: dict = {}
+    notes: list[str] = []
     for c, dtype in X.dtypes.items():
-        if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(dtype):
+        if isinstance(dtype, pd.CategoricalDtype):
+            kinds[c] = "category"
+            levels[c] = list(dtype.categories)
+            continue
+        if pd.api.types.is_bool_dtype(dtype):
+            kinds[c] = "keep"
             continue
         col = X[c]
         if pd.api.types.is_datetime64_any_dtype(dtype):
-            out[c] = _epoch_ms(col)
-            warnings.append(f"column {c!r}: dates converted to epoch milliseconds")
-        elif pd.api.types.is_numeric_dtype(dtype):
+            kinds[c] = "date"
+            notes.append(f"column {c!r}: dates converted to epoch milliseconds")
             continue
-        else:
-            nonnull = col.dropna()
-            # the tests below depend on the set of distinct values only; for a string column (every value
-            # a str) they run on its distinct values, which is much cheaper than on every row
-            text = isinstance(dtype, pd.StringDtype)
-            distinct = pd.Series(nonnull.unique(), dtype=dtype) if text else nonnull
-            as_num = pd.to_numeric(distinct, errors="coerce")
-            if len(nonnull) and as_num.notna().all():
-                out[c] = pd.to_numeric(col, errors="coerce")
-                warnings.append(f"column {c!r}: numbers stored as text read as numbers")
+        if pd.api.types.is_numeric_dtype(dtype):
+            kinds[c] = "number"
+            continue
+        nonnull = col.dropna()
+        # the tests below depend on the set of distinct values only; for a string column (every value
+        # a str) they run on its distinct values, which is much cheaper than on every row
+        text = isinstance(dtype, pd.StringDtype)
+        distinct = pd.Series(nonnull.unique(), dtype=dtype) if text else nonnull
+        as_num = pd.to_numeric(distinct, errors="coerce")
+        if len(nonnull) and as_num.notna().all():
+            kinds[c] = "number"
+            notes.append(f"column {c!r}: numbers stored as text read as numbers")
+            continue
+        values = distinct.map(str)
+        stripped = values.str.strip()
+        if (decimal_comma and len(values) and stripped.str.match(_DECIMAL_COMMA).all()
+                and stripped.str.contains(",", regex=False).any()):
+            kinds[c] = "decimal_comma"
+            example = _short(stripped[stripped.str.contains(",", regex=False)].iloc[0], 20)
+            notes.append(f"column {c!r}: numbers with a decimal comma (e.g. {example!r}) read as numbers")
+            continue
+        if len(values) and stripped.str.match(_ISO_DATE).all():
+            dates = _parse_dates(col)
+            if dates.notna().sum() == len(nonnull):
+                kinds[c] = "date"
+                notes.append(f"column {c!r}: dates converted to epoch milliseconds")
                 continue
-            values = distinct.map(str)
-            if len(values) and values.str.strip().str.match(_ISO_DATE).all():
-                dates = pd.to_datetime(col.map(lambda v: None if _missing(v) else str(v).strip()),
-                                       errors="coerce", format="ISO8601", utc=True)
-                if dates.notna().sum() == len(nonnull):
-                    out[c] = _epoch_ms(dates)
-                    warnings.append(f"column {c!r}: dates converted to epoch milliseconds")
-                    continue
-            n_unique = values.nunique()
-            mixed = bool(as_num.notna().any())
-            if len(nonnull) and n_unique > max(20, TEXT_CARDINALITY * len(nonnull)):
-                out[c] = col.astype(object).where(col.notna(), None)
-                warnings.append(f"column {c!r}: free text ({n_unique} distinct values) kept as text, not one-hot encoded"
-                                + ("; it also holds numbers" if mixed else ""))
-            else:
-                if mixed:
-                    warnings.append(f"column {c!r}: mixes numbers and text; treated as categorical")
-                levels = sorted(values.unique())
-                out[c] = pd.Categorical(col if text else col.map(lambda v: None if _missing(v) else str(v)),
-                                        categories=levels)
+        n_unique = values.nunique()
+        mixed = bool(as_num.notna().any())
+        if len(nonnull) and n_unique > max(20, TEXT_CARDINALITY * len(nonnull)):
+            kinds[c] = "text"
+            notes.append(f"column {c!r}: free text ({n_unique} distinct values); the learners one-hot encode only its "
+                         f"{TEXT_MAX_CATEGORIES - 1} most frequent values (each seen at least {TEXT_MIN_FREQUENCY} "
+                         f"times) and put the rest in one 'infrequent' column"
+                         + ("; it also holds numbers" if mixed else ""))
+        else:
+            if mixed:
+                notes.append(f"column {c!r}: mixes numbers and text; treated as categorical")
+            kinds[c] = "category"
+            levels[c] = sorted(values.unique())
+    return kinds, levels, notes
+
+
+def _parse_dates(col):
+    """ISO 8601 text (or datetime64) as UTC timestamps; NaT where a value is not a date."""
+    import pandas as pd
+
+    return pd.to_datetime(col.map(lambda v: None if _missing_text(v) else str(v).strip()),
+                          errors="coerce", format="ISO8601", utc=True)
+
+
+def _missing_text(v) -> bool:
+    """Missing, or a missing-value token of the CSV reader (empty, ``?``) in a column converted to numbers/dates."""
+    return _missing(v) or (isinstance(v, str) and v.strip() in ("", "?"))
+
+
+def apply_column_kinds(X, kinds: dict, levels: dict, fitted_on_this: bool = False):
+    """Convert the columns of ``X`` as ``kinds`` say (the transform of :class:`ColumnTyper`).
+
+    Idempotent: a column already of the converted type is kept. A value that cannot be converted is a
+    :class:`DataError` (a ``ValueError``) naming the column. ``fitted_on_this`` skips the checks that
+    cannot fail on the data the kinds were inferred from.
+    """
+    import numpy as np
+    import pandas as pd
+
+    out = {}
+    floats: list = []
+    dtypes = X.dtypes
+    for c, kind in kinds.items():
+        if kind == "keep" or c not in dtypes.index:
+            continue
+        dtype = dtypes[c]
+        if kind in ("number", "decimal_comma") and pd.api.types.is_numeric_dtype(dtype):
+            if not fitted_on_this and not pd.api.types.is_bool_dtype(dtype) and dtype.kind == "f":
+                floats.append(c)  # infinities are missing values, as loading says (checked at once below)
+            continue  # the common case, without taking the column out (10,000 columns stay fast)
+        col = X[c]
+        if kind in ("number", "decimal_comma"):
+            if pd.api.types.is_datetime64_any_dtype(dtype):
+                raise DataError(f"column {c!r} holds dates, but the model was fitted on numbers in it; "
+                                f"pass the column as numbers")
+            num = pd.to_numeric(col, errors="coerce") if kind == "number" else None
+            if num is None or (not fitted_on_this and (num.isna() & col.notna()).any()):
+                blank = col.map(_missing_text).astype(bool)  # "", " ", "?" are missing, as the CSV reader says
+                s = col.where(~blank, None).map(lambda v: v if v is None else str(v).strip())
+                if kind == "decimal_comma":
+                    s = s.map(lambda v: v if v is None else v.replace(",", "."))
+                num = pd.to_numeric(s, errors="coerce")
+                bad = num.isna() & ~blank
+                if bad.any():
+                    example = col[bad].iloc[0]
+                    what = "a number (with a decimal comma)" if kind == "decimal_comma" else "a number"
+                    raise DataError(f"column {c!r}: value {_short(example, 30)!r} is not {what}, "
+                                    f"but the model was fitted on numbers in this column; fix or blank that value")
+            if num.dtype == object:
+                num = num.astype(float)
+            if num.dtype.kind == "f" and np.isinf(num.to_numpy(dtype=float, na_value=np.nan)).any():
+                num = num.replace([np.inf, -np.inf], np.nan)
+            out[c] = num
+        elif kind == "date":
+            if pd.api.types.is_datetime64_any_dtype(dtype):
+                out[c] = _epoch_ms(col)
+                continue
+            if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+                continue  # already epoch milliseconds
+            dates = _parse_dates(col)
+            bad = None if fitted_on_this else dates.isna() & ~col.map(_missing_text).astype(bool)
+            if bad is not None and bad.any():
+                raise DataError(f"column {c!r}: value {_short(col[bad].iloc[0], 30)!r} is not an ISO date "
+                                f"(YYYY-MM-DD[ HH:MM[:SS]]), but the model was fitted on dates in this column; "
+                                f"fix or blank that value")
+            out[c] = _epoch_ms(dates)
+        elif kind == "category":
+            if isinstance(dtype, pd.CategoricalDtype):
+                continue
+            text = isinstance(dtype, pd.StringDtype)
+            s = col.astype(object).where(col.notna(), None) if text else col.map(lambda v: None if _missing(v) else str(v))
+            known = [str(v) for v in levels.get(c, [])]
+            if not fitted_on_this:
+                seen = set(known)
+                known = known + sorted({v for v in pd.unique(s.dropna()) if v not in seen})
+            out[c] = pd.Categorical(s, categories=known)
+        elif kind == "text":
+            if dtype == object and not fitted_on_this and not col.isna().any():
+                continue
+            out[c] = col.astype(object).where(col.notna(), None)
+        else:
+            raise DataError(f"column {c!r}: unknown column kind {kind!r}; use one of {', '.join(COLUMN_KINDS)}")
+    if floats:
+        block = X[floats].to_numpy(dtype=float, na_value=np.nan)
+        for j in np.flatnonzero(np.isinf(block).any(axis=0)):
+            out[floats[j]] = X[floats[j]].replace([np.inf, -np.inf], np.nan)
     if out:
         X = X.copy()
         for c, values in out.items():  # not X.assign(**out): a column may be called "self"
@@ -326,17 +475,20 @@ def _type_target(y, task_type, src, warnings):
             values = y.to_numpy(dtype=float)
             integral = np.all(np.mod(values, 1) == 0)
             n_unique = len(np.unique(values))
+            # a float column of whole numbers (1.0, 2.0) is not an "integer target": say what it is
+            whole = "" if pd.api.types.is_integer_dtype(y) else " whole-number"
+            what = "integer target" if not whole else "float target"
             if integral and n_unique <= MAX_INT_CLASSES:
                 task_type = CLASSIFICATION
                 warnings.append(
-                    f"integer target with {n_unique} distinct values (at most {MAX_INT_CLASSES}) treated as "
+                    f"{what} with {n_unique} distinct{whole} values (at most {MAX_INT_CLASSES}) treated as "
                     f"classification; pass task_type='regression' (--task regression) to override"
                 )
             else:
                 task_type = REGRESSION
                 if integral:
                     warnings.append(
-                        f"integer target with {n_unique} distinct values (more than {MAX_INT_CLASSES}) treated as "
+                        f"{what} with {n_unique} distinct{whole} values (more than {MAX_INT_CLASSES}) treated as "
                         f"regression; pass task_type='classification' (--task classification) to override"
                     )
     if task_type == REGRESSION:
@@ -410,10 +562,15 @@ def read_table(path: Path, warnings: list[str] | None = None):
         raise DataError(f"{path}: no such file; check the path")
     if path.is_dir():
         raise DataError(f"{path}: is a directory, not a data file; pass a file inside it")
-    fmt = FILE_FORMATS.get(path.suffix.lower())
+    suffix, compression = _suffixes(path)
+    fmt = FILE_FORMATS.get(suffix)
+    if compression and fmt != "csv":
+        fmt = None
     if fmt is None:
+        shown = (suffix + (compression or "")) or "(no extension)"
         raise DataError(
-            f"{path}: unknown format {path.suffix or '(no extension)'!r}; use one of {', '.join(sorted(FILE_FORMATS))}"
+            f"{path}: unknown format {shown!r}; use one of {', '.join(sorted(FILE_FORMATS))} "
+            f"(CSV/TSV may be compressed: {', '.join(sorted(COMPRESSIONS))})"
         )
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty; check the path or re-export the data")
@@ -427,16 +584,63 @@ def read_table(path: Path, warnings: list[str] | None = None):
     if fmt == "arff":
         frame, _ = read_arff(path)
         return frame
-    return _read_csv(path, warnings)
+    return _read_csv(path, warnings, suffix, compression)
 
 
-def _read_csv(path: Path, warnings: list[str]):
+def _suffixes(path: Path) -> tuple[str, str | None]:
+    """The format suffix and the compression suffix (``data.csv.gz`` -> ``(".csv", ".gz")``)."""
+    suffixes = [x.lower() for x in path.suffixes]
+    if suffixes and suffixes[-1] in COMPRESSIONS:
+        return (suffixes[-2] if len(suffixes) > 1 else ""), suffixes[-1]
+    return path.suffix.lower(), None
+
+
+def _stem(path: Path) -> str:
+    """The file name without its format and compression suffixes (``data.csv.gz`` -> ``data``)."""
+    suffix, compression = _suffixes(path)
+    name = path.name
+    for x in (compression, suffix):
+        if x and name.lower().endswith(x):
+            name = name[: -len(x)]
+    return name or path.stem
+
+
+def _decompress(path: Path, raw: bytes, compression: str) -> bytes:
+    import bz2
+    import gzip
+    import lzma
+    import zipfile
+
+    try:
+        if compression == ".gz":
+            return gzip.decompress(raw)
+        if compression == ".bz2":
+            return bz2.decompress(raw)
+        if compression == ".xz":
+            return lzma.decompress(raw)
+        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+            members = [m for m in zf.infolist() if not m.is_dir()]
+            if len(members) != 1:
+                raise DataError(f"{path}: a .zip file must hold exactly one data file, it holds {len(members)}; "
+                                f"extract the one you want")
+            return zf.read(members[0])
+    except DataError:
+        raise
+    except Exception as exc:
+        raise DataError(f"{path}: not a readable {compression} file ({type(exc).__name__}); check the file") from None
+
+
+def _read_csv(path: Path, warnings: list[str], suffix: str | None = None, compression: str | None = None):
     import csv
-    import io
 
     import pandas as pd
 
+    suffix = suffix if suffix is not None else path.suffix.lower()
     raw = path.read_bytes()
+    if compression:
+        raw = _decompress(path, raw, compression)
+        if not raw.strip():
+            raise DataError(f"{path}: the compressed file is empty; check the path or re-export the data")
     if b"\x00" in raw[:65536]:
         raise DataError(f"{path}: looks like a binary file, not text; export the data as CSV")
     try:
@@ -448,14 +652,14 @@ def _read_csv(path: Path, warnings: list[str]):
     if not sample.strip():
         raise DataError(f"{path}: the file holds only whitespace; check the path or re-export the data")
     first_line = sample.split("\n", 1)[0]
-    if path.suffix.lower() == ".tsv" and "\t" in first_line:
+    if suffix == ".tsv" and "\t" in first_line:
         sep = "\t"
     else:
         try:
             sep = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
         except csv.Error:
             sep = ","
-        if path.suffix.lower() == ".tsv":
+        if suffix == ".tsv":
             warnings.append(f"{path.name}: a .tsv file without tabs; read it with {sep!r} as the delimiter")
     header = next(csv.reader(io.StringIO(sample), delimiter=sep))
     dups = _duplicates([h.strip() for h in header])
@@ -468,6 +672,7 @@ def _read_csv(path: Path, warnings: list[str]):
     frame.columns = [str(c).strip() for c in frame.columns]
     if frame.shape[1] == 1 and len(header) == 1 and any(d in sample for d in ";\t|"):
         warnings.append(f"{path.name}: only one column was found; check the delimiter")
+    frame.attrs["delimiter"] = sep
     return frame
 
 
@@ -563,3 +768,13 @@ def _missing(v) -> bool:
         return bool(pd.isna(v))
     except (TypeError, ValueError):  # a list-like cell is a value
         return False
+
+
+def __getattr__(name: str):
+    # the scikit-learn transformer lives in metarec.coltypes (importing scikit-learn here would make
+    # `import metarec.data` slow); `metarec.data.ColumnTyper` is the same class
+    if name == "ColumnTyper":
+        from .coltypes import ColumnTyper
+
+        return ColumnTyper
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

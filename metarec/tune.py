@@ -635,7 +635,9 @@ def tune(
             study = optuna.create_study(study_name=study_name, storage=storage, direction="maximize",
                                         sampler=optuna.samplers.TPESampler(seed=random_state), load_if_exists=True)
         except Exception as exc:
-            raise MetarecError(f"cannot open the Optuna storage {storage!r} ({type(exc).__name__}: {exc})") from None
+            from .kb.build import storage_error  # one line: first line only, a missing driver named
+
+            raise MetarecError(storage_error(str(storage), exc)) from None
         chosen = check_study(study, spec, storage)  # refuses a study made for another run, before any trial
     for w in early:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
@@ -700,7 +702,11 @@ def tune(
     best_config = {k[len(prefix):]: v for k, v in best.params.items() if k.startswith(prefix)}
     if "config" in best.user_attrs:
         best_config = json.loads(best.user_attrs["config"])
-    pipeline = get_learner(best_learner).make_pipeline(best_config, random_state=random_state)
+    # the refit model starts with the typing that loading applied (dates, numbers stored as text, ...), so it
+    # predicts on raw rows (pd.read_csv of the training file, the DataFrame given to fit); it is idempotent
+    # on ds.X, which is already typed
+    pipeline = get_learner(best_learner).make_pipeline(best_config, random_state=random_state,
+                                                       typer=ds.column_typer())
     if ds.task_type == "classification":
         pipeline = LabelEncodedClassifier(pipeline)
     with warnings.catch_warnings():  # convergence warnings of the refit, as in the trials
@@ -730,6 +736,13 @@ def save_model(result: TuneResult, path: str | Path) -> Path:
     atomic_write_bytes(path, buf.getvalue())
     meta = {"learner": result.best_learner, "config": result.best_config, "cv_score": result.best_score,
             "metric": result.metric, "task_type": result.task_type, "study": result.study.study_name}
+    inner = getattr(result.best_pipeline, "pipeline", result.best_pipeline)  # inside LabelEncodedClassifier
+    steps = getattr(inner, "steps", None) or [("", None)]
+    if steps[0][0] == "types" and hasattr(steps[0][1], "kinds_"):
+        # what predict expects: these columns, raw as in the training file (the model types them itself)
+        meta["input_columns"] = {str(c): k for c, k in steps[0][1].kinds_.items()}
+        if result.task_type == "classification" and hasattr(result.best_pipeline, "classes_"):
+            meta["classes"] = [c.item() if hasattr(c, "item") else c for c in result.best_pipeline.classes_]
     atomic_write_bytes(path.with_suffix(path.suffix + ".json"), json.dumps(meta, indent=2, default=str).encode())
     return path
 
@@ -805,7 +818,7 @@ class _AutoEstimator:
                 raise ValueError(f"X has {len(frame)} rows but y has {len(y)}")
         else:
             Xa, _ = check_X_y(X, y, ensure_all_finite="allow-nan", dtype=None, y_numeric=False)
-            frame = pd.DataFrame(_numeric_if_possible(Xa), columns=[f"x{i}" for i in range(Xa.shape[1])])
+            frame = pd.DataFrame(self._array_values(Xa), columns=[f"x{i}" for i in range(Xa.shape[1])]).infer_objects()
         yv = np.asarray(y)
         if yv.ndim != 1:
             yv = yv.ravel() if yv.ndim == 2 and yv.shape[1] == 1 else yv
@@ -854,7 +867,22 @@ class _AutoEstimator:
             raise ValueError(f"X has {Xa.shape[1]} features, but {type(self).__name__} is expecting "
                              f"{self.n_features_in_} features as input.")
         names = list(self.feature_names_in_) if hasattr(self, "feature_names_in_") else [f"x{i}" for i in range(Xa.shape[1])]
-        return pd.DataFrame(_numeric_if_possible(Xa), columns=names).infer_objects()
+        return pd.DataFrame(self._array_values(Xa), columns=names).infer_objects()
+
+    @staticmethod
+    def _array_values(Xa):
+        """Numbers as float; text and dates (typed column by column by the model's first step) kept."""
+        import datetime
+        import numbers
+
+        import numpy as np
+
+        try:
+            return _numeric_if_possible(Xa)
+        except TypeError:  # timestamps are fine; dicts, lists and the like are not (scikit-learn's TypeError)
+            if all(v is None or isinstance(v, (str, numbers.Number, datetime.date, np.datetime64)) for v in Xa.ravel()):
+                return Xa
+            raise
 
     def predict(self, X):
         """Predictions of the best pipeline."""

@@ -419,3 +419,67 @@ def test_a_trial_cut_by_ctrl_c_is_neither_a_failure_nor_counted_and_its_warm_con
     assert s["n_failed"] == 0 and s["n_interrupted"] == 1 and s["n_complete"] == 4  # --trials 4 ran 4
     warm = [t for t in trials if t.user_attrs.get("warm_start") and t.state == optuna.trial.TrialState.COMPLETE]
     assert len(warm) == 3 and cut[0].params in [t.params for t in warm]  # the cut config ran after all
+
+
+# -- the saved / fitted model types raw data as loading did (review 5, D3) --------------------------------------
+def _dated(n: int = 80, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=n)
+    return pd.DataFrame({
+        "a": a,
+        "when": pd.date_range("2021-01-01", periods=n, freq="D").astype(str),
+        "price": (rng.normal(size=n) * 100).round(2).astype(str),
+        "cat": rng.choice(["u", "v"], size=n),
+        "y": np.where(a > 0, "pos", "neg"),
+    })
+
+
+def test_the_saved_model_predicts_on_the_raw_csv(tmp_path):
+    import json
+
+    import joblib
+
+    data = _dated()
+    data.to_csv(tmp_path / "dates.csv", index=False)
+    code, out, err = run_cli(["tune", str(tmp_path / "dates.csv"), "--target", "y", "--trials", "2", "--cv", "3",
+                              "--learners", "decision_tree", "--storage", "sqlite:///t.db",
+                              "--out", str(tmp_path / "model.joblib")])
+    assert code == 0, err
+    model = joblib.load(tmp_path / "model.joblib")
+    raw = pd.read_csv(tmp_path / "dates.csv").drop(columns="y")
+    pred = model.predict(raw)
+    assert set(pred) <= {"pos", "neg"} and (pred == data["y"]).mean() > 0.8
+    assert (model.predict(raw.to_numpy()) == pred).all()  # a numpy array takes the recorded column names
+    assert (model.predict(raw[["cat", "price", "when", "a"]]) == pred).all()  # columns by name
+    assert model.predict_proba(raw).shape == (len(raw), 2)
+    with pytest.raises(ValueError, match=r"column 'when': value 'soon' is not an ISO date"):
+        model.predict(raw.assign(when="soon"))
+    meta = json.loads((tmp_path / "model.joblib.json").read_text())
+    assert meta["input_columns"] == {"a": "number", "when": "date", "price": "number", "cat": "category"}
+    assert meta["learner"] == "decision_tree" and meta["classes"] == ["neg", "pos"]
+
+
+@pytest.mark.parametrize("dates", ["text", "datetime64"])
+def test_auto_estimators_predict_on_the_frame_they_were_fitted_on(dates):
+    data = _dated()
+    X, y = data.drop(columns="y"), data["y"].to_numpy()
+    if dates == "datetime64":
+        X = X.assign(when=pd.to_datetime(X["when"]))
+    clf = metarec.AutoClassifier(time_budget=None, n_trials=2, learners=["decision_tree"], random_state=0).fit(X, y)
+    assert (clf.predict(X) == y).mean() > 0.8
+    assert clf.predict_proba(X.head(3)).shape == (3, 2)
+    assert (clf.predict(X.to_numpy()) == clf.predict(X)).all()
+    reg = metarec.AutoRegressor(time_budget=None, n_trials=2, learners=["ridge_regressor"], random_state=0)
+    target = X["a"].to_numpy() * 2 + 1
+    assert reg.fit(X, target).score(X, target) > 0.9
+
+
+def test_recommend_table_never_cuts_a_learner_name(tmp_path):
+    """The name is what --learners takes; hist_gradient_boosting_regressor used to end in '…'."""
+    long_names = {"classification": ("decision_tree",),
+                  "regression": ("hist_gradient_boosting_regressor", "random_forest_regressor", "ridge_regressor")}
+    kb = synthetic_kb(tmp_path / "long_kb", long_names)
+    _reg().to_csv("r.csv", index=False)
+    code, out, err = run_cli(["recommend", "r.csv", "--target", "y", "--task", "regression", "--kb", str(kb)])
+    assert code == 0, err
+    assert "hist_gradient_boosting_regressor" in out and "random_forest_regressor" in out, out

@@ -19,6 +19,11 @@ REGRESSION = "regression"
 TASK_TYPES = (CLASSIFICATION, REGRESSION)
 
 CATEGORICAL_DTYPES = ["category", "object", "bool", "string"]
+#: Free-text columns (``object`` / ``string``; loading makes low-cardinality text ``category``) are one-hot
+#: encoded by the learners as at most this many columns: the most frequent values seen at least
+#: ``TEXT_MIN_FREQUENCY`` times get a column each, the rest (and unseen values) share one "infrequent" column.
+TEXT_MAX_CATEGORIES = 20
+TEXT_MIN_FREQUENCY = 2
 
 
 @dataclass(frozen=True)
@@ -74,15 +79,24 @@ class Learner:
         if not callable(self.estimator) or not callable(self.search_space):
             raise PluginError(f"learner {self.name!r}: estimator and search_space must be callable")
 
-    def make_pipeline(self, config: Mapping[str, Any] | None = None, random_state: int | None = 0):
-        """A fresh, unfitted pipeline (preprocessing + estimator) for ``config`` (default when None)."""
+    def make_pipeline(self, config: Mapping[str, Any] | None = None, random_state: int | None = 0, typer: Any = None):
+        """A fresh, unfitted pipeline (preprocessing + estimator) for ``config`` (default when None).
+
+        Free-text columns are one-hot encoded with a cap (``TEXT_MAX_CATEGORIES``, ``TEXT_MIN_FREQUENCY``).
+        ``typer`` (a :class:`metarec.coltypes.ColumnTyper`) becomes a first step ``"types"``, so that the
+        pipeline accepts raw data as it was before loading typed it.
+        """
         from sklearn.pipeline import Pipeline
 
         cfg = dict(self.default_config)
         if config:
             cfg.update(config)
-        pre = make_preprocessor(scale=self.scale, dense=self.dense, nonnegative=self.nonnegative)
-        return Pipeline([("preprocess", pre), ("model", self.estimator(cfg, random_state))])
+        pre = make_preprocessor(scale=self.scale, dense=self.dense, nonnegative=self.nonnegative,
+                                max_text_categories=TEXT_MAX_CATEGORIES)
+        steps = [("preprocess", pre), ("model", self.estimator(cfg, random_state))]
+        if typer is not None:
+            steps.insert(0, ("types", typer))
+        return Pipeline(steps)
 
     def suggest(self, trial: Any, prefix: bool = False) -> dict:
         """Sample a config from the search space with an Optuna ``trial``.
@@ -123,12 +137,17 @@ class _PrefixedTrial:
         return wrapped
 
 
-def make_preprocessor(scale: bool = False, dense: bool = False, nonnegative: bool = False):
+def make_preprocessor(scale: bool = False, dense: bool = False, nonnegative: bool = False,
+                      max_text_categories: int | None = None):
     """Impute, one-hot encode categoricals and (optionally) scale numerics, routed by dtype.
 
     Numeric columns: median imputation (with missing indicators dropped to keep the shape stable), then
     standardisation (``scale``) or min-max scaling (``nonnegative``). Categorical columns (``category``,
     ``object``, ``bool``): most-frequent imputation and one-hot encoding that ignores unseen levels.
+    With ``max_text_categories`` (what the learners use), free-text columns (``object``, ``string``) are
+    encoded as at most that many columns: values seen fewer than ``TEXT_MIN_FREQUENCY`` times, and all but
+    the most frequent ones, share one "infrequent" column, which also takes unseen values. Without it (what
+    the landmarker meta-features use, as when the knowledge base was built) every value gets a column.
     """
     import numpy as np
     from sklearn.compose import ColumnTransformer, make_column_selector
@@ -141,22 +160,26 @@ def make_preprocessor(scale: bool = False, dense: bool = False, nonnegative: boo
         num_steps.append(("scale", MinMaxScaler(clip=True)))
     elif scale:
         num_steps.append(("scale", StandardScaler()))
-    cat_steps = [
-        ("to_str", FunctionTransformer(_categoricals_as_str, feature_names_out="one-to-one")),
-        ("impute", SimpleImputer(strategy="constant", fill_value="__missing__", keep_empty_features=True)),
-        (
-            "onehot",
-            OneHotEncoder(handle_unknown="ignore", sparse_output=not dense, dtype=np.float64, min_frequency=None),
-        ),
-    ]
-    return ColumnTransformer(
-        [
-            ("num", Pipeline(num_steps), make_column_selector(dtype_include="number")),
-            ("cat", Pipeline(cat_steps), make_column_selector(dtype_include=CATEGORICAL_DTYPES)),
-        ],
-        remainder="drop",
-        sparse_threshold=0.0 if dense else 0.3,
-    )
+
+    def cat_steps(encoder):
+        return [
+            ("to_str", FunctionTransformer(_categoricals_as_str, feature_names_out="one-to-one")),
+            ("impute", SimpleImputer(strategy="constant", fill_value="__missing__", keep_empty_features=True)),
+            ("onehot", encoder),
+        ]
+
+    onehot = OneHotEncoder(handle_unknown="ignore", sparse_output=not dense, dtype=np.float64, min_frequency=None)
+    transformers = [("num", Pipeline(num_steps), make_column_selector(dtype_include="number"))]
+    if max_text_categories is None:
+        transformers.append(("cat", Pipeline(cat_steps(onehot)), make_column_selector(dtype_include=CATEGORICAL_DTYPES)))
+    else:
+        capped = OneHotEncoder(handle_unknown="infrequent_if_exist", sparse_output=not dense, dtype=np.float64,
+                               min_frequency=TEXT_MIN_FREQUENCY, max_categories=int(max_text_categories))
+        transformers += [
+            ("cat", Pipeline(cat_steps(onehot)), make_column_selector(dtype_include=["category", "bool"])),
+            ("text", Pipeline(cat_steps(capped)), make_column_selector(dtype_include=["object", "string"])),
+        ]
+    return ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0 if dense else 0.3)
 
 
 def _categoricals_as_str(X):

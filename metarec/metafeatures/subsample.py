@@ -22,10 +22,12 @@ never looks at more than half of what the learner's final score was trained on.
 Procedure: ``repeats`` times (seeds ``random_state + i``), a stratified test set of ``min(20 %, max_test)``
 rows is drawn, then a stratified training sample of ``anchor`` rows from the rest; each learner's
 scikit-learn pipeline (:meth:`metarec.learners.Learner.make_pipeline`: its preprocessor, then its
-estimator; learners with the same preprocessing share one fitted preprocessor) is fitted on the sample and
+estimator; learners with the same preprocessing share one fitted preprocessor; free-text columns get a
+column per value, without the learners' cap, as when the knowledge base was built) is fitted on the sample and
 scored on the test set; the accuracies are averaged over repeats. A training sample of one class predicts that
-class. A learner that fails, or that the budget does not reach, is NaN (and its ``_rel`` too). Fewer than
-10 labelled rows, a single class or no feature column leave everything NaN.
+class; one whose features are all constant (nothing to learn from, and LDA fails on it) predicts its
+majority class, for every learner. A learner that fails, or that the budget does not reach, is NaN (and its
+``_rel`` too). Fewer than 10 labelled rows, a single class or no feature column leave everything NaN.
 Single-threaded, like the other groups.
 """
 
@@ -139,10 +141,14 @@ class SubsampleGroup(MetaFeatureGroup):
                             key = (learner.scale, learner.dense, learner.nonnegative)
                             if key not in encoded:
                                 pre = make_preprocessor(scale=key[0], dense=key[1], nonnegative=key[2])
-                                encoded[key] = (pre.fit_transform(X.iloc[train]), pre.transform(X.iloc[test]))
-                            A, B = encoded[key]
-                            model = learner.estimator(dict(learner.default_config), seed)
-                            pred = np.asarray(model.fit(A, y_train).predict(B))
+                                A = pre.fit_transform(X.iloc[train])
+                                encoded[key] = (A, pre.transform(X.iloc[test]), _varies(A))
+                            A, B, informative = encoded[key]
+                            if not informative:  # constant features carry nothing: predict the majority class
+                                pred = np.full(test.size, np.bincount(y_train).argmax())
+                            else:
+                                model = learner.estimator(dict(learner.default_config), seed)
+                                pred = np.asarray(model.fit(A, y_train).predict(B))
                         scores[lr].append(float(np.mean(pred == y[test])))
                     except Exception as exc:  # this learner's value is unknown, the others stand
                         failed[lr] = f"{type(exc).__name__}: {exc}"
@@ -150,6 +156,21 @@ class SubsampleGroup(MetaFeatureGroup):
         for lr, why in failed.items():
             skipped[f"sub_{lr}_accuracy"] = skipped[f"sub_{lr}_rel"] = why
         return relative(acc)
+
+
+def _varies(A) -> bool:
+    """Whether some column of the encoded training matrix (dense or sparse) takes two values."""
+    import numpy as np
+
+    if A.shape[0] < 2 or A.shape[1] == 0:
+        return False
+    if hasattr(A, "toarray"):
+        lo, hi = A.min(axis=0), A.max(axis=0)
+        lo = lo.toarray() if hasattr(lo, "toarray") else np.asarray(lo)
+        hi = hi.toarray() if hasattr(hi, "toarray") else np.asarray(hi)
+        return bool(np.any(np.asarray(hi, dtype=float) != np.asarray(lo, dtype=float)))
+    A = np.asarray(A, dtype=float)
+    return bool(np.any(np.nanmax(A, axis=0) != np.nanmin(A, axis=0)))
 
 
 def _split(y, anchor: int, max_test: int, seed: int):
