@@ -19,6 +19,7 @@ from .exceptions import (  # noqa: E402  (light)
     MetaFeatureError,
     MetarecError,
     MissingDependencyError,
+    ParameterError,
     PluginError,
 )
 from .hookspecs import hookimpl  # noqa: E402  (light: pluggy only)
@@ -45,6 +46,7 @@ __all__ = [
     "hookimpl",
     "MetarecError",
     "DataError",
+    "ParameterError",
     "PluginError",
     "KnowledgeBaseError",
     "MetaFeatureError",

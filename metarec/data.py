@@ -214,7 +214,7 @@ def _validate(frame, target, task_type, name, src, warnings, min_rows, openml_id
     if frame.shape[1] == 0:
         raise DataError(f"{src}: no columns; check the file")
     if target is None:
-        raise DataError(f"{src}: no target given; name the target column with --target (columns: {_cols(frame)})")
+        raise DataError(f"{src}: no target given; name the target column with --target (target= in Python; columns: {_cols(frame)})")
     if target not in frame.columns and frame.shape[1] == 1 and any(d in str(frame.columns[0]) for d in " ,;|\t:"):
         raise DataError(
             f"{src}: only one column {_short(frame.columns[0])!r} was found, so the delimiter was not recognised; "
@@ -496,7 +496,7 @@ def _type_target(y, task_type, src, warnings):
             y = pd.to_numeric(y, errors="raise").astype(float)
         except (ValueError, TypeError):
             raise DataError(f"{src}: target {y.name!r} is not numeric, so it cannot be a regression target; "
-                            f"use --task classification") from None
+                            f"use --task classification (task_type='classification' in Python)") from None
         if y.nunique() < 2:
             raise DataError(f"{src}: target {y.name!r} is constant; choose a target that varies")
         return task_type, y
@@ -707,7 +707,7 @@ def _load_openml(source: str, target: str | None, cache: str | None):
     declared = d.default_target_attribute
     target = target or declared
     if not target:
-        raise DataError(f"{source}: the dataset declares no default target; name one with --target")
+        raise DataError(f"{source}: the dataset declares no default target; name one with --target (target= in Python)")
     try:
         frame, _, _, _ = d.get_data(target=None, include_row_id=False, include_ignore_attribute=False)
     except Exception as exc:

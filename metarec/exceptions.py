@@ -14,6 +14,7 @@ __all__ = [
     "MetaFeatureError",
     "MissingDependencyError",
     "MetarecWarning",
+    "ParameterError",
 ]
 
 
@@ -23,6 +24,11 @@ class MetarecError(Exception):
 
 class DataError(MetarecError, ValueError):
     """A dataset could not be loaded or is unusable (missing file, bad target, ...)."""
+
+
+class ParameterError(MetarecError, ValueError):
+    """A parameter has an impossible value (a negative trial count, an unknown metric, ...): a ValueError,
+    as scikit-learn's own parameter errors are, so generic ``except ValueError`` handlers see it."""
 
 
 class PluginError(MetarecError):

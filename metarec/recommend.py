@@ -18,7 +18,7 @@ import shlex
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .exceptions import MetarecError
+from .exceptions import MetarecError, ParameterError
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ class Recommender:
         t0 = time.perf_counter()
         target, y = _target_or_y(target, y)
         if isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 1:
-            raise MetarecError(f"top_k must be a positive integer, got {top_k!r}")
+            raise ParameterError(f"top_k must be a positive integer, got {top_k!r}")
         top_k = int(top_k)
         ds = load_dataset(data, target=target, y=y, task_type=task_type)
         metric = check_metric(self.metric, ds.task_type)

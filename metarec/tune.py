@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .exceptions import DataError, MetarecError, MetarecWarning
+from .exceptions import DataError, MetarecError, MetarecWarning, ParameterError
 
 logger = logging.getLogger(__name__)
 
@@ -67,18 +67,18 @@ def check_metric(metric: str | None, task_type: str) -> str:
     choices = ", ".join(TASK_METRICS[task_type])
     known = [m for ms in TASK_METRICS.values() for m in ms]
     if metric in known:
-        raise MetarecError(f"metric {metric!r} does not apply to {task_type}; choose one of {choices}")
+        raise ParameterError(f"metric {metric!r} does not apply to {task_type}; choose one of {choices}")
     text = str(metric).strip().lower()
     guess = text if text in known else METRIC_ALIASES.get(text)
     if guess is None:
         close = difflib.get_close_matches(text, known + list(METRIC_ALIASES), n=1)
         guess = (METRIC_ALIASES.get(close[0], close[0])) if close else None
     if guess is None:
-        raise MetarecError(f"unknown metric {metric!r}; choose one of {choices} ({task_type})")
+        raise ParameterError(f"unknown metric {metric!r}; choose one of {choices} ({task_type})")
     if guess in TASK_METRICS[task_type]:
-        raise MetarecError(f"unknown metric {metric!r}; did you mean {guess!r}? (metrics for {task_type}: {choices})")
+        raise ParameterError(f"unknown metric {metric!r}; did you mean {guess!r}? (metrics for {task_type}: {choices})")
     other = next(t for t, ms in TASK_METRICS.items() if guess in ms)
-    raise MetarecError(f"unknown metric {metric!r}; did you mean {guess!r}? (a {other} metric; for {task_type} "
+    raise ParameterError(f"unknown metric {metric!r}; did you mean {guess!r}? (a {other} metric; for {task_type} "
                        f"choose one of {choices})")
 
 
@@ -380,7 +380,7 @@ def check_study(study, spec: dict, storage: str | None) -> list[str]:
     """
     name = study.study_name
     where = f"study {name!r}" + (f" in {storage}" if storage else "")
-    fix = "pass a new --study-name or another --storage"
+    fix = "pass a new --study-name or another --storage (study_name= / storage= in Python)"
     learners = list(spec["learners"])
     recorded = study.user_attrs.get(SPEC_ATTR)
     trials = study.get_trials(deepcopy=False)
@@ -426,7 +426,7 @@ def _check_int(name: str, value, minimum: int, maximum: int | None = None, optio
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum or (
             maximum is not None and value > maximum):
         bound = f"an integer from {minimum} to {maximum}" if maximum is not None else f"an integer >= {minimum}"
-        raise MetarecError(f"{name} must be {bound}" + (" or None" if optional else "") + f", got {value!r}")
+        raise ParameterError(f"{name} must be {bound}" + (" or None" if optional else "") + f", got {value!r}")
     return int(value)
 
 
@@ -439,7 +439,7 @@ def check_tune_params(n_trials, timeout, warm_start, cv, random_state, top_k) ->
     _check_int("n_trials", n_trials, 1, optional=True)
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, numbers.Real)
                                 or not timeout > 0):  # NaN too
-        raise MetarecError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+        raise ParameterError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
     _check_int("cv", cv, 2)
     _check_int("random_state", random_state, 0, 2**32 - 1, optional=True)
     _check_int("top_k", top_k, 1)
@@ -612,20 +612,20 @@ def tune(
                               f"{', '.join(without)}", MetarecWarning, stacklevel=2)
             if not chosen:
                 raise MetarecError("the recommendation holds no learner with KB evidence"
-                                   + (" that predicts probabilities" if proba else "") + "; pass --learners a,b")
+                                   + (" that predicts probabilities" if proba else "") + "; pass --learners a,b (learners=[...] in Python)")
             warm = [(n, c) for n, c in rec.warm_start_configs(len(rec.learners) * 10) if n in chosen]
         else:
             names = [x.strip() for x in learners.split(",")] if isinstance(learners, str) else [str(x) for x in learners]
             chosen = list(dict.fromkeys(n for n in names if n))
             if not chosen:
-                raise MetarecError("no learner given; pass --learners a,b or 'auto'")
+                raise MetarecError("no learner given; pass --learners a,b or 'auto' (learners=... in Python)")
             for name in chosen:
                 lr = get_learner(name)
                 if ds.task_type not in lr.task_types:
                     raise MetarecError(f"learner {name!r} does not do {ds.task_type}; see `metarec learners --task {ds.task_type}`")
                 if proba and not has_probabilities(lr):
                     raise MetarecError(f"learner {name!r} has no predict_proba and {why_proba}; choose other learners "
-                                       f"or another --metric (e.g. accuracy)")
+                                       f"or another --metric (metric=; e.g. accuracy)")
         data_hash = data_fingerprint(ds)
         spec = {"data": data_hash, "target": str(ds.target), "task_type": ds.task_type, "metric": metric,
                 "learners": list(chosen), "cv": int(cv), "random_state": None if random_state is None else int(random_state)}
@@ -656,7 +656,7 @@ def tune(
     objective = make_objective(ds.X, ds.y, ds.task_type, learner_objs, metric, cv, random_state)
     if remaining == 0:
         warnings.warn(f"study {study_name!r} already has {finished} finished trials (n_trials={n_trials}): nothing "
-                      f"left to run; using its best trial (raise --trials to run more)", MetarecWarning, stacklevel=2)
+                      f"left to run; using its best trial (raise --trials / n_trials to run more)", MetarecWarning, stacklevel=2)
     # what loading decided (task type, dropped rows, ...), once every check has passed: a user error stays
     # its one line
     for note in ds.warnings:
@@ -691,8 +691,8 @@ def tune(
         if failed_all:
             raise MetarecError(f"no trial finished: all {len(failed_all)} trials failed (first error: "
                                f"{reason[:200] or 'unknown'}); fix that cause, e.g. with other --learners or "
-                               f"another --metric") from None
-        raise MetarecError("no trial finished: the time budget was too short; raise --timeout or --trials") from None
+                               f"another --metric (learners= / metric= in Python)") from None
+        raise MetarecError("no trial finished: the time budget was too short; raise --timeout or --trials (timeout= / n_trials= in Python)") from None
     if n_failed > 0:
         reason = next((t.user_attrs["error"] for t in failed_all[failed_before:] if t.user_attrs.get("error")), "")
         warnings.warn(f"{n_failed} of {n_ran} trials failed" + (f" (first error: {reason[:200]})" if reason else ""),
@@ -826,17 +826,22 @@ class _AutoEstimator:
         if self._task_type == "classification":
             from sklearn.utils.multiclass import check_classification_targets
 
+            missing = pd.isna(pd.Series(yv, dtype=object)).to_numpy()
+            if missing.any():
+                raise ValueError(f"y has {int(missing.sum())} missing label(s); drop those rows (or fill them) "
+                                 f"before fit")
             check_classification_targets(yv)
             self.classes_ = np.unique(yv)
             if len(self.classes_) < 2:
-                raise ValueError(f"y has only one class ({self.classes_[0]!r}); classification needs at least two")
+                only = self.classes_[0].item() if hasattr(self.classes_[0], "item") else self.classes_[0]
+                raise ValueError(f"y has only one class ({only!r}); classification needs at least two")
         else:
             yv = yv.astype(float)
         import numbers
 
         tb = self.time_budget
         if tb is not None and (isinstance(tb, bool) or not isinstance(tb, numbers.Real) or not tb > 0):
-            raise MetarecError(f"time_budget must be a positive number of seconds or None, got {tb!r}")
+            raise ParameterError(f"time_budget must be a positive number of seconds or None, got {tb!r}")
         seed = 0 if self.random_state is None else _check_int("random_state", self.random_state, 0, 2**32 - 1)
         n_trials = self.n_trials if self.n_trials is not None else (None if self.time_budget else 50)
         result = tune(frame, y=pd.Series(yv, name="target"), task_type=self._task_type, learners=self.learners,

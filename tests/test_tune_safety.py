@@ -483,3 +483,25 @@ def test_recommend_table_never_cuts_a_learner_name(tmp_path):
     code, out, err = run_cli(["recommend", "r.csv", "--target", "y", "--task", "regression", "--kb", str(kb)])
     assert code == 0, err
     assert "hist_gradient_boosting_regressor" in out and "random_forest_regressor" in out, out
+
+
+def test_parameter_errors_are_value_errors_as_in_scikit_learn():
+    from metarec.exceptions import ParameterError
+
+    assert issubclass(ParameterError, ValueError) and issubclass(ParameterError, MetarecError)
+    with pytest.raises(ValueError, match="time_budget must be a positive number"):
+        metarec.AutoClassifier(time_budget=0).fit(_clf(0)[["a", "b", "c"]], _clf(0)["y"])
+    with pytest.raises(ValueError, match="metric 'r2' does not apply to classification"):
+        metarec.AutoClassifier(metric="r2", n_trials=2).fit(_clf(0)[["a", "b", "c"]], _clf(0)["y"])
+    with pytest.raises(ValueError, match="top_k must be a positive integer"):
+        metarec.recommend(_clf(0), target="y", top_k=0)
+
+
+def test_auto_classifier_names_missing_labels_and_a_single_class_plainly():
+    X = _clf(0)[["a", "b", "c"]]
+    y = _clf(0)["y"].astype(object)
+    y.iloc[3] = np.nan
+    with pytest.raises(ValueError, match=r"y has 1 missing label\(s\); drop those rows"):
+        metarec.AutoClassifier(n_trials=2).fit(X, y)
+    with pytest.raises(ValueError, match=r"only one class \('a'\)"):
+        metarec.AutoClassifier(n_trials=2).fit(X, np.array(["a"] * len(X)))
