@@ -109,9 +109,12 @@ def register_commands(cli):
         for col in ("column", "dtype", "kind", "missing"):
             columns.add_column(col, justify="right" if col == "missing" else "left")
         missing = ds.X.isna().sum()
+        # how the learners see each column; free text is one-hot encoded with a cap (see the warning)
+        shown = {"text": "text (capped one-hot)", "date": "numeric (from dates)", "decimal_comma": "numeric"}
         for name, is_cat in zip(ds.X.columns, ds.categorical):
-            columns.add_row(str(name), str(ds.X[name].dtype), "categorical" if is_cat else "numeric",
-                            str(int(missing[name])))
+            kind = ds.column_kinds.get(name, "")
+            columns.add_row(str(name), str(ds.X[name].dtype),
+                            shown.get(kind, "categorical" if is_cat else "numeric"), str(int(missing[name])))
         console().print(columns)
 
     @cli.command("metafeatures")
@@ -119,7 +122,8 @@ def register_commands(cli):
     @click.option("--target", "-t", default=None, help="Target column (OpenML datasets default to theirs).")
     @_task_option()
     @click.option("--groups", "-g", default=None, help="Comma-separated meta-feature groups (default: all defaults).")
-    @click.option("--time-budget", type=click.FloatRange(min=0), default=None, help="Seconds for all groups together.")
+    @click.option("--time-budget", type=click.FloatRange(min=0, min_open=True), default=None,
+                  help="Seconds for all groups together.")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
     def metafeatures_cmd(data, target, task_type, groups, time_budget, as_json) -> None:
         """Compute meta-features of DATA (a file or openml:ID)."""

@@ -156,6 +156,10 @@ class Recommender:
         if isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 1:
             raise ParameterError(f"top_k must be a positive integer, got {top_k!r}")
         top_k = int(top_k)
+        for pname, value in (("time_budget", time_budget), ("metafeature_budget", metafeature_budget)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                                      or not value > 0):
+                raise ParameterError(f"{pname} must be a positive number of seconds or None, got {value!r}")
         ds = load_dataset(data, target=target, y=y, task_type=task_type)
         metric = check_metric(self.metric, ds.task_type)
         notes = []

@@ -228,3 +228,14 @@ def test_inspect_lists_every_feature_column_with_its_kind(tmp_path):
     lines = result.output.splitlines()
     assert any("num" in ln and "numeric" in ln and ln.rstrip(" │").endswith("5") for ln in lines)
     assert any("colour" in ln and "categorical" in ln for ln in lines)
+
+
+def test_inspect_shows_free_text_and_dates_as_the_learners_see_them(tmp_path):
+    src = tmp_path / "t.csv"
+    pd.DataFrame({"note": [f"customer said {i}" for i in range(40)], "day": pd.date_range("2021-01-01", periods=40)
+                  .astype(str), "y": ["a", "b"] * 20}).to_csv(src, index=False)
+    result = CliRunner().invoke(cli, ["inspect", str(src), "--target", "y"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert any("note" in ln and "text (capped one-hot)" in ln for ln in lines), result.output
+    assert any("day" in ln and "numeric (from dates)" in ln for ln in lines), result.output

@@ -505,3 +505,15 @@ def test_auto_classifier_names_missing_labels_and_a_single_class_plainly():
         metarec.AutoClassifier(n_trials=2).fit(X, y)
     with pytest.raises(ValueError, match=r"only one class \('a'\)"):
         metarec.AutoClassifier(n_trials=2).fit(X, np.array(["a"] * len(X)))
+
+
+def test_zero_time_budgets_are_refused_alike_by_api_and_cli():
+    from metarec.exceptions import ParameterError
+
+    with pytest.raises(ParameterError, match="time_budget must be a positive number"):
+        metarec.recommend(_clf(0), target="y", time_budget=0)
+    with pytest.raises(ParameterError, match="time_budget must be a positive number"):
+        metarec.extract_metafeatures(metarec.load_dataset(_clf(0), target="y"), time_budget=0)
+    _clf(0).to_csv("z.csv", index=False)
+    code, out, err = run_cli(["metafeatures", "z.csv", "--target", "y", "--time-budget", "0"])
+    assert code == 2 and "--time-budget" in err and len(err.strip().splitlines()) == 1
