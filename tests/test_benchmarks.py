@@ -33,3 +33,26 @@ def test_warmstart_benchmark_smoke(tmp_path, monkeypatch):
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and "seed 0 warm" not in again.stdout
     assert len((tmp_path / "ws" / "runs.jsonl").read_text().splitlines()) == 4
+
+
+def test_unscored_as_missing_rescoring_by_hand(tmp_path):
+    """helena (openml:41169) has no LCDB score for logistic regression: excluded, the pick is svc_poly."""
+    import re
+
+    import numpy as np
+
+    from metarec.kb import load_kb
+    from metarec.kb.performance import performance_table
+
+    scores = performance_table(load_kb(None), metric="accuracy", task_type="classification", source="lcdb").scores
+    row = scores.loc["openml:41169"]
+    assert np.isnan(row["logistic_regression"])
+    doc = {"settings": {"metric": "accuracy", "task_type": "classification", "source": "lcdb"},
+           "metamodels": {"lightgbm": {"mean_regret": 0.229}},
+           "per_dataset": {"lightgbm": [{"dataset_id": "openml:41169", "name": "helena", "regret": 0.229,
+                                         "top3": ["logistic_regression", "svc_poly", "svc_rbf"]}]}}
+    (tmp_path / "loo.json").write_text(json.dumps(doc))
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "unscored_as_missing.py"), str(tmp_path / "loo.json")],
+                         capture_output=True, text=True, check=True).stdout
+    value = float(re.search(r"mean top-1 regret (\d\.\d+)", out).group(1))
+    assert value == pytest.approx(row.max() - row["svc_poly"], abs=1e-4) and "helena" in out
