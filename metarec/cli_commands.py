@@ -122,8 +122,8 @@ def register_commands(cli):
     @click.option("--target", "-t", default=None, help="Target column (OpenML datasets default to theirs).")
     @_task_option()
     @click.option("--groups", "-g", default=None, help="Comma-separated meta-feature groups (default: all defaults).")
-    @click.option("--time-budget", type=click.FloatRange(min=0, min_open=True), default=None,
-                  help="Seconds for all groups together.")
+    @click.option("--time-budget", type=click.FloatRange(min=0), default=None,
+                  help="Seconds for all groups together (0 skips every group).")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
     def metafeatures_cmd(data, target, task_type, groups, time_budget, as_json) -> None:
         """Compute meta-features of DATA (a file or openml:ID)."""

@@ -156,10 +156,9 @@ class Recommender:
         if isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 1:
             raise ParameterError(f"top_k must be a positive integer, got {top_k!r}")
         top_k = int(top_k)
-        for pname, value in (("time_budget", time_budget), ("metafeature_budget", metafeature_budget)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)
-                                      or not value > 0):
-                raise ParameterError(f"{pname} must be a positive number of seconds or None, got {value!r}")
+        if time_budget is not None and (isinstance(time_budget, bool) or not isinstance(time_budget, numbers.Real)
+                                        or not time_budget > 0):  # as the CLI's --time-budget
+            raise ParameterError(f"time_budget must be a positive number of seconds or None, got {time_budget!r}")
         ds = load_dataset(data, target=target, y=y, task_type=task_type)
         metric = check_metric(self.metric, ds.task_type)
         notes = []

@@ -507,13 +507,15 @@ def test_auto_classifier_names_missing_labels_and_a_single_class_plainly():
         metarec.AutoClassifier(n_trials=2).fit(X, np.array(["a"] * len(X)))
 
 
-def test_zero_time_budgets_are_refused_alike_by_api_and_cli():
+def test_impossible_time_budgets_are_refused_alike_by_api_and_cli():
+    """recommend's fit-time budget must be positive (API as CLI); a meta-feature budget of 0 is a spent
+    budget (every group skipped, reported), a negative one an error."""
     from metarec.exceptions import ParameterError
 
     with pytest.raises(ParameterError, match="time_budget must be a positive number"):
         metarec.recommend(_clf(0), target="y", time_budget=0)
-    with pytest.raises(ParameterError, match="time_budget must be a positive number"):
-        metarec.extract_metafeatures(metarec.load_dataset(_clf(0), target="y"), time_budget=0)
+    with pytest.raises(ParameterError, match="time_budget must be a number of seconds >= 0"):
+        metarec.extract_metafeatures(metarec.load_dataset(_clf(0), target="y"), time_budget=-1)
     _clf(0).to_csv("z.csv", index=False)
-    code, out, err = run_cli(["metafeatures", "z.csv", "--target", "y", "--time-budget", "0"])
+    code, out, err = run_cli(["metafeatures", "z.csv", "--target", "y", "--time-budget", "-1"])
     assert code == 2 and "--time-budget" in err and len(err.strip().splitlines()) == 1

@@ -23,10 +23,9 @@ Importing this package is cheap: numpy, pandas and scikit-learn are imported whe
 
 from __future__ import annotations
 
-import numbers
-
 import logging
 import math
+import numbers
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -301,10 +300,10 @@ def extract_metafeatures(
     _check_unique(chosen)
     dataset = _as_dataset(data, target, task_type)
     if time_budget is not None and (isinstance(time_budget, bool) or not isinstance(time_budget, numbers.Real)
-                                    or not time_budget > 0):
+                                    or not time_budget >= 0):  # 0: a spent budget, every group skipped
         from ..exceptions import ParameterError
 
-        raise ParameterError(f"time_budget must be a positive number of seconds or None, got {time_budget!r}")
+        raise ParameterError(f"time_budget must be a number of seconds >= 0 or None, got {time_budget!r}")
     budget = Budget(time_budget)
     report = ExtractionReport(dataset=str(dataset.name), time_budget=time_budget)
     for name in missing:
