@@ -253,8 +253,9 @@ def test_kb_build_records_failures_and_timeouts(tmp_path, monkeypatch):
         return real(learner, config, X, y, task_type, cv, seed)
 
     monkeypatch.setattr(evaluation, "cross_validate_config", flaky)
-    # hard limit per trial = fit_timeout x (cv + 1) = 9 s: far above a tree on iris, far below the sleep
-    settings = BuildSettings(n_trials=4, cv=2, fit_timeout=3, max_rows=100, groups=("openml",))
+    # hard limit per trial = fit_timeout x (cv + 1) = 15 s: far above a tree on iris even on a loaded machine
+    # (3 s flaked once under the full parallel suite), far below the sleep
+    settings = BuildSettings(n_trials=4, cv=2, fit_timeout=5, max_rows=100, groups=("openml",))
     # isolate=False: the pair runs in this process, so the monkeypatch reaches the forked trial children
     kb = build_kb(["sklearn:iris"], tmp_path / "kb", learners=["decision_tree"], settings=settings, isolate=False)
     statuses = kb.runs[kb.runs.metric == "accuracy"].sort_values("trial").status.tolist()
