@@ -121,6 +121,7 @@ class TuneResult:
         import optuna
 
         trials = self.study.get_trials(deepcopy=False)
+        cut = _cut_numbers(self.study)
         complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
         best_so_far, best = [], -math.inf
         for t in complete:
@@ -136,31 +137,53 @@ class TuneResult:
             "best_score": self.best_score,
             "n_trials": len(trials),
             "n_complete": len(complete),
-            "n_failed": sum(_failed(t) for t in trials),
-            "n_interrupted": sum(bool(t.user_attrs.get("interrupted")) for t in trials),
+            "n_failed": sum(_failed(t, cut) for t in trials),
+            "n_interrupted": sum(_is_cut(t, cut) for t in trials),
             "warm_start": self.warm_start_configs,
             "best_so_far": best_so_far,
             "trials_per_learner": _count(t.params.get("learner") for t in complete),
         }
 
 
-def _counts(trial) -> bool:
+#: study user attribute: numbers of the trials Ctrl-C cut (a finished trial's own attributes are read-only)
+CUT_ATTR = "metarec_interrupted"
+
+
+def _cut_numbers(study) -> frozenset:
+    return frozenset(int(n) for n in study.user_attrs.get(CUT_ATTR, []))
+
+
+def _is_cut(trial, cut: frozenset = frozenset()) -> bool:
+    return bool(trial.user_attrs.get("interrupted")) or trial.number in cut
+
+
+def _counts(trial, cut: frozenset = frozenset()) -> bool:
     """Whether a trial counts toward ``n_trials``: finished, and not stopped by Ctrl-C."""
-    return trial.state.is_finished() and not trial.user_attrs.get("interrupted")
+    return trial.state.is_finished() and not _is_cut(trial, cut)
 
 
-def _failed(trial) -> bool:
+def _failed(trial, cut: frozenset = frozenset()) -> bool:
     """A trial whose configuration failed (an interrupted one did not)."""
     import optuna
 
-    return trial.state == optuna.trial.TrialState.FAIL and not trial.user_attrs.get("interrupted")
+    return trial.state == optuna.trial.TrialState.FAIL and not _is_cut(trial, cut)
 
 
 def _requeue_interrupted(study, since: int) -> None:
-    """Enqueue again the warm-start trials (numbered ``since`` or later) that Ctrl-C stopped, so a resumed
-    run still tries them first."""
-    for t in study.get_trials(deepcopy=False):
-        if t.number >= since and t.user_attrs.get("interrupted") and t.user_attrs.get("warm_start"):
+    """Record the trials (numbered ``since`` or later) that Ctrl-C cut, wherever it struck (in the objective
+    they carry ``interrupted``; elsewhere Optuna closes them as failed without an error of theirs), and
+    enqueue the cut warm-start configurations again, so a resumed run still tries them first."""
+    import optuna
+
+    trials = study.get_trials(deepcopy=False)
+    cut = {t.number for t in trials if t.number >= since and (
+        t.user_attrs.get("interrupted") or (t.state == optuna.trial.TrialState.FAIL and "error" not in t.user_attrs))}
+    try:
+        study.set_user_attr(CUT_ATTR, sorted(_cut_numbers(study) | cut))
+    except Exception:  # pragma: no cover - the storage went away with the interrupt
+        logger.info("could not record the interrupted trials %s", sorted(cut))
+    for t in trials:
+        if t.number in cut and t.user_attrs.get("warm_start"):
             fixed = t.system_attrs.get("fixed_params") or t.params
             try:
                 study.enqueue_trial(dict(fixed), user_attrs={"warm_start": True})
@@ -260,13 +283,13 @@ def make_objective(X, y, task_type: str, learners: list, metric: str, cv: int = 
         y = np.unique(y.astype(str).to_numpy(), return_inverse=True)[1]
 
     def objective(trial):
-        name = trial.suggest_categorical("learner", names)
-        learner = by_name[name]
-        config = learner.suggest(trial, prefix=True)
-        trial.set_user_attr("config", json.dumps(config, sort_keys=True, default=str))
-        pipe = learner.make_pipeline(config, random_state=random_state)
-        t0 = time.perf_counter()
         try:
+            name = trial.suggest_categorical("learner", names)
+            learner = by_name[name]
+            config = learner.suggest(trial, prefix=True)
+            trial.set_user_attr("config", json.dumps(config, sort_keys=True, default=str))
+            pipe = learner.make_pipeline(config, random_state=random_state)
+            t0 = time.perf_counter()
             with warnings.catch_warnings():  # convergence and the like: the CV score is what counts
                 warnings.simplefilter("ignore")
                 scores = cross_val_score(pipe, X, y, cv=splitter, scoring=scorer, error_score="raise")
@@ -280,6 +303,7 @@ def make_objective(X, y, task_type: str, learners: list, metric: str, cv: int = 
         trial.set_user_attr("cv_seconds", time.perf_counter() - t0)
         value = float(scores.mean())
         if not math.isfinite(value):
+            trial.set_user_attr("error", f"ValueError: {name}: non-finite CV score")
             raise ValueError(f"{name}: non-finite CV score")
         return value
 
@@ -642,7 +666,8 @@ def tune(
     for w in early:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     existing = study.get_trials(deepcopy=False)
-    finished = sum(_counts(t) for t in existing)
+    cut = _cut_numbers(study)
+    finished = sum(_counts(t, cut) for t in existing)
     remaining = None if n_trials is None else max(0, n_trials - finished)
     queued: list[dict] = []
     if not existing and warm_start and remaining != 0:  # a resumed study was warm-started when it was new
@@ -663,7 +688,7 @@ def tune(
         warnings.warn(note, MetarecWarning, stacklevel=2)
     if on_start is not None:
         on_start(study, remaining)
-    failed_before = sum(_failed(t) for t in existing)
+    failed_before = sum(_failed(t, cut) for t in existing)
     if remaining is None or remaining > 0:
         # failed trials are summarised below in one line; -v (INFO logging) keeps Optuna's own lines
         quiet = not logger.isEnabledFor(logging.INFO)
@@ -678,12 +703,12 @@ def tune(
             if quiet:
                 optuna.logging.set_verbosity(optuna.logging.WARNING)
     trials = study.get_trials(deepcopy=False)
-    failed_all = [t for t in trials if _failed(t)]
-    n_failed, n_ran = len(failed_all) - failed_before, sum(_counts(t) for t in trials) - finished
+    failed_all = [t for t in trials if _failed(t, cut)]
+    n_failed, n_ran = len(failed_all) - failed_before, sum(_counts(t, cut) for t in trials) - finished
     if not queued:  # a resumed study: its warm start is what it began with
         queued = [{"learner": t.params.get("learner"), "config": json.loads(t.user_attrs.get("config", "{}"))}
                   for t in trials if t.user_attrs.get("warm_start") and t.state.is_finished()
-                  and not t.user_attrs.get("interrupted")]
+                  and not _is_cut(t, cut)]
     try:
         best = study.best_trial
     except ValueError:
