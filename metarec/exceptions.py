@@ -31,6 +31,18 @@ class ParameterError(MetarecError, ValueError):
     as scikit-learn's own parameter errors are, so generic ``except ValueError`` handlers see it."""
 
 
+def check_seconds(name: str, value, allow_zero: bool = False):
+    """``value`` unless it is not a number of seconds (None passes): positive, or ``>= 0`` with
+    ``allow_zero``; NaN, bools and non-numbers are refused with one :class:`ParameterError` line."""
+    import numbers
+
+    if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                              or not (value >= 0 if allow_zero else value > 0)):  # NaN fails both
+        bound = "a number of seconds >= 0" if allow_zero else "a positive number of seconds"
+        raise ParameterError(f"{name} must be {bound} or None, got {value!r}")
+    return value
+
+
 class PluginError(MetarecError):
     """A plugin failed to load, raised in a hook, or registered a name that another plugin owns."""
 

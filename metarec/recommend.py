@@ -18,7 +18,7 @@ import shlex
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .exceptions import MetarecError, ParameterError
+from .exceptions import MetarecError, ParameterError, check_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -156,9 +156,7 @@ class Recommender:
         if isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 1:
             raise ParameterError(f"top_k must be a positive integer, got {top_k!r}")
         top_k = int(top_k)
-        if time_budget is not None and (isinstance(time_budget, bool) or not isinstance(time_budget, numbers.Real)
-                                        or not time_budget > 0):  # as the CLI's --time-budget
-            raise ParameterError(f"time_budget must be a positive number of seconds or None, got {time_budget!r}")
+        check_seconds("time_budget", time_budget)  # as the CLI's --time-budget
         ds = load_dataset(data, target=target, y=y, task_type=task_type)
         metric = check_metric(self.metric, ds.task_type)
         notes = []

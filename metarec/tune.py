@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .exceptions import DataError, MetarecError, MetarecWarning, ParameterError
+from .exceptions import DataError, MetarecError, MetarecWarning, ParameterError, check_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -458,12 +458,8 @@ def check_tune_params(n_trials, timeout, warm_start, cv, random_state, top_k) ->
     """Refuse impossible tuning parameters before any work, each in one line naming the parameter; returns
     the number of warm-start configurations (``warm_start``; a bool, scikit-learn's convention for that
     name, means 0 or :data:`DEFAULT_WARM_START`)."""
-    import numbers
-
     _check_int("n_trials", n_trials, 1, optional=True)
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, numbers.Real)
-                                or not timeout > 0):  # NaN too
-        raise ParameterError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+    check_seconds("timeout", timeout)
     _check_int("cv", cv, 2)
     _check_int("random_state", random_state, 0, 2**32 - 1, optional=True)
     _check_int("top_k", top_k, 1)
@@ -862,11 +858,7 @@ class _AutoEstimator:
                 raise ValueError(f"y has only one class ({only!r}); classification needs at least two")
         else:
             yv = yv.astype(float)
-        import numbers
-
-        tb = self.time_budget
-        if tb is not None and (isinstance(tb, bool) or not isinstance(tb, numbers.Real) or not tb > 0):
-            raise ParameterError(f"time_budget must be a positive number of seconds or None, got {tb!r}")
+        check_seconds("time_budget", self.time_budget)
         seed = 0 if self.random_state is None else _check_int("random_state", self.random_state, 0, 2**32 - 1)
         n_trials = self.n_trials if self.n_trials is not None else (None if self.time_budget else 50)
         result = tune(frame, y=pd.Series(yv, name="target"), task_type=self._task_type, learners=self.learners,

@@ -195,14 +195,20 @@ def small_kb(tmp_path_factory):
     return _small_kb(tmp_path_factory.mktemp("bad_input_kb") / "kb")
 
 
-@pytest.fixture(autouse=True)
-def env(small_kb, tmp_path_factory, tmp_path, monkeypatch):
-    """The small KB as the default KB, a session meta-model cache, an empty OpenML cache, no network."""
-    monkeypatch.setenv("METAREC_KB", str(small_kb))
-    monkeypatch.setenv("METAREC_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "bad_input_cache"))
+def offline_env(monkeypatch, kb, cache_dir, tmp_path) -> None:
+    """``kb`` as the default KB, a meta-model cache at ``cache_dir``, an empty OpenML cache, no network, and
+    ``tmp_path`` as the working directory (the CLI test modules share it)."""
+    monkeypatch.setenv("METAREC_KB", str(kb))
+    monkeypatch.setenv("METAREC_CACHE_DIR", str(cache_dir))
     monkeypatch.setenv("METAREC_OPENML_CACHE", str(tmp_path / "openml_cache"))
     monkeypatch.setenv("METAREC_OPENML_SERVER", "http://127.0.0.1:9/api/v1/xml")  # refused at once
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def env(small_kb, tmp_path_factory, tmp_path, monkeypatch):
+    """The small KB as the default KB, a session meta-model cache, an empty OpenML cache, no network."""
+    offline_env(monkeypatch, small_kb, tmp_path_factory.getbasetemp() / "bad_input_cache", tmp_path)
 
 
 def _data(case: Case, tmp_path: Path) -> str:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from .test_bad_input import _small_kb, run_cli
+from .test_bad_input import _small_kb, offline_env, run_cli
 
 
 def _one_error_line(code, out, err, *fragments) -> str:
@@ -41,11 +41,7 @@ def kb(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def env(kb, tmp_path, tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("METAREC_KB", str(kb))
-    monkeypatch.setenv("METAREC_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "oneline_cache"))
-    monkeypatch.setenv("METAREC_OPENML_CACHE", str(tmp_path / "openml_cache"))
-    monkeypatch.setenv("METAREC_OPENML_SERVER", "http://127.0.0.1:9/api/v1/xml")  # refused at once
-    monkeypatch.chdir(tmp_path)
+    offline_env(monkeypatch, kb, tmp_path_factory.getbasetemp() / "oneline_cache", tmp_path)
 
 
 @pytest.fixture

@@ -128,11 +128,7 @@ def ensure_new_file(path: str | os.PathLike, force: bool, option: str = "--out",
     if p.exists() and not force:
         raise MetarecError(f"{p}: already exists; pass --force (force=True) to overwrite it")
     if image:
-        fmt = image_format(p)
-        formats = image_formats()
-        if fmt not in formats:
-            raise MetarecError(f"{p}: matplotlib cannot write {p.suffix!r} images; give {option} one of the "
-                               f"extensions {', '.join('.' + f for f in sorted(formats))}")
+        check_image_format(p, f"give {option} one of the extensions")
     ensure_writable_dir(p.parent, p, option)
 
 
@@ -187,16 +183,24 @@ def image_formats() -> set[str]:
     return set(FigureCanvasBase.get_supported_filetypes())
 
 
+def check_image_format(path: Path, fix: str) -> str:
+    """The format of ``path`` (:func:`image_format`), or a one-line MetarecError ending in ``fix`` and the
+    extensions matplotlib writes."""
+    from ..exceptions import MetarecError
+
+    fmt, formats = image_format(path), image_formats()
+    if fmt not in formats:
+        raise MetarecError(f"{path}: matplotlib cannot write {path.suffix!r} images; {fix} "
+                           f"{', '.join('.' + f for f in sorted(formats))}")
+    return fmt
+
+
 def atomic_write_figure(fig, path: str | os.PathLike, **kwargs) -> None:
     """Save a matplotlib figure (format from the extension) via a temporary file renamed into place."""
     import io
 
-    from ..exceptions import MetarecError
-
     path = Path(path)
-    fmt = image_format(path)
-    if fmt not in image_formats():
-        raise MetarecError(f"{path}: matplotlib cannot write {path.suffix!r} images; use .png, .pdf or .svg")
+    fmt = check_image_format(path, "use one of")
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt, **kwargs)
     atomic_write_bytes(path, buf.getvalue())

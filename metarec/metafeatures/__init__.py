@@ -25,13 +25,12 @@ from __future__ import annotations
 
 import logging
 import math
-import numbers
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
-from ..exceptions import MetaFeatureError, PluginError
+from ..exceptions import MetaFeatureError, PluginError, check_seconds
 from .base import Budget, BudgetExceeded, MetaFeatureGroup
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -299,11 +298,7 @@ def extract_metafeatures(
     chosen, missing = _resolve(groups)
     _check_unique(chosen)
     dataset = _as_dataset(data, target, task_type)
-    if time_budget is not None and (isinstance(time_budget, bool) or not isinstance(time_budget, numbers.Real)
-                                    or not time_budget >= 0):  # 0: a spent budget, every group skipped
-        from ..exceptions import ParameterError
-
-        raise ParameterError(f"time_budget must be a number of seconds >= 0 or None, got {time_budget!r}")
+    check_seconds("time_budget", time_budget, allow_zero=True)  # 0: a spent budget, every group skipped
     budget = Budget(time_budget)
     report = ExtractionReport(dataset=str(dataset.name), time_budget=time_budget)
     for name in missing:
