@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import math
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -167,6 +168,62 @@ def _failed(trial, cut: frozenset = frozenset()) -> bool:
     import optuna
 
     return trial.state == optuna.trial.TrialState.FAIL and not _is_cut(trial, cut)
+
+
+class _CtrlC:
+    """Ctrl-C during ``study.optimize`` stops the run even when Python swallows its KeyboardInterrupt.
+
+    The interrupt is raised wherever the main thread happens to be; inside a weakref callback or a
+    ``__del__`` (SQLAlchemy's, while Optuna writes a trial) Python prints "Exception ignored" with a
+    traceback and goes on, and the run would finish as if no key had been pressed. The handler also
+    records the press, an interrupt Python drops is recorded instead of printed, and the run stops after
+    the trial in progress (that trial is kept: it finished) or when ``optimize`` returns. Outside the main
+    thread signals cannot be handled; there this does nothing.
+    """
+
+    def __init__(self):
+        self.pressed = False
+        self._previous = None
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.getsignal(signal.SIGINT)
+            if previous is signal.default_int_handler:  # a caller's own handler is left alone
+
+                def handler(signum, frame):
+                    self.pressed = True
+                    signal.default_int_handler(signum, frame)
+
+                signal.signal(signal.SIGINT, handler)
+                self._previous = previous
+                self._hook = sys.unraisablehook
+
+                def hook(unraisable):
+                    if isinstance(unraisable.exc_value, KeyboardInterrupt):
+                        self.pressed = True  # the press counts; Python's "Exception ignored" is noise
+                    else:
+                        self._hook(unraisable)
+
+                sys.unraisablehook = hook
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            import signal
+
+            signal.signal(signal.SIGINT, self._previous)
+            sys.unraisablehook = self._hook
+        return False
+
+    def check(self) -> None:
+        if self.pressed:
+            raise KeyboardInterrupt
+
+    def callback(self, study, trial) -> None:  # an Optuna callback: runs after every trial
+        self.check()
 
 
 def _requeue_interrupted(study, since: int) -> None:
@@ -691,7 +748,10 @@ def tune(
         if quiet:
             optuna.logging.set_verbosity(optuna.logging.ERROR)
         try:
-            study.optimize(objective, n_trials=remaining, timeout=timeout, catch=(Exception,), callbacks=callbacks)
+            with _CtrlC() as ctrl_c:
+                study.optimize(objective, n_trials=remaining, timeout=timeout, catch=(Exception,),
+                               callbacks=[*(callbacks or []), ctrl_c.callback])
+                ctrl_c.check()
         except KeyboardInterrupt:
             _requeue_interrupted(study, since=len(existing))
             raise

@@ -421,6 +421,53 @@ def test_a_trial_cut_by_ctrl_c_is_neither_a_failure_nor_counted_and_its_warm_con
     assert len(warm) == 3 and cut[0].params in [t.params for t in warm]  # the cut config ran after all
 
 
+@pytest.mark.parametrize("where", ["__del__", "except"])
+def test_a_ctrl_c_that_python_swallows_still_stops_the_run_after_the_trial_in_progress(where, capfd):
+    """CI, stop 12: SIGINT struck inside SQLAlchemy's weakref callback, Python printed "Exception ignored"
+    with a traceback and the tune ran to the end with exit 0. Now the press is recorded, nothing is
+    printed, and the run stops after the trial in progress."""
+    import signal
+    import sys
+
+    saved = signal.signal(signal.SIGINT, signal.default_int_handler)  # whatever the test runner set
+    hook = sys.unraisablehook
+    presses = []
+
+    class Collected:  # like SQLAlchemy's weakref callback: Python cannot raise out of it
+        def __del__(self):
+            presses.append("__del__")
+            signal.raise_signal(signal.SIGINT)
+
+    def press_and_swallow(study, trial):  # a Ctrl-C where the KeyboardInterrupt is dropped
+        if trial.number == 1:
+            if where == "__del__":
+                Collected()
+            else:
+                try:
+                    signal.raise_signal(signal.SIGINT)
+                except KeyboardInterrupt:
+                    presses.append("except")
+
+    kw = dict(target="y", learners="knn", warm_start=0, storage="sqlite:///w.db", cv=2, n_trials=6)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            metarec.tune(_clf(0), callbacks=[press_and_swallow], **kw)
+        assert signal.signal(signal.SIGINT, saved) is signal.default_int_handler  # the handler was put back
+        assert sys.unraisablehook is hook
+    finally:
+        signal.signal(signal.SIGINT, saved)
+    assert presses == [where]
+    assert "Exception ignored" not in capfd.readouterr().err
+    study = optuna.load_study(study_name=optuna.get_all_study_summaries("sqlite:///w.db")[0].study_name,
+                              storage="sqlite:///w.db")
+    states = [t.state for t in study.get_trials(deepcopy=False)]
+    assert states == [optuna.trial.TrialState.COMPLETE] * 2  # stopped after trial 1, which is kept
+    with warnings.catch_warnings():  # a large n_neighbors may fail on this small frame: it still counts
+        warnings.simplefilter("ignore", MetarecWarning)
+        res = metarec.tune(_clf(0), **kw)  # and the same call resumes it to 6
+    assert [t.number for t in res.study.get_trials(deepcopy=False) if t.state.is_finished()] == list(range(6))
+
+
 # -- the saved / fitted model types raw data as loading did (review 5, D3) --------------------------------------
 def _dated(n: int = 80, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
