@@ -9,6 +9,7 @@ resumed by the same command and ``optuna-dashboard`` can open it.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import json
@@ -171,18 +172,23 @@ def _failed(trial, cut: frozenset = frozenset()) -> bool:
 
 
 class _CtrlC:
-    """Ctrl-C during ``study.optimize`` stops the run even when Python swallows its KeyboardInterrupt.
+    """Ctrl-C during ``study.optimize``: the run stops cleanly wherever the key lands.
 
-    The interrupt is raised wherever the main thread happens to be; inside a weakref callback or a
-    ``__del__`` (SQLAlchemy's, while Optuna writes a trial) Python prints "Exception ignored" with a
-    traceback and goes on, and the run would finish as if no key had been pressed. The handler also
-    records the press, an interrupt Python drops is recorded instead of printed, and the run stops after
-    the trial in progress (that trial is kept: it finished) or when ``optimize`` returns. Outside the main
-    thread signals cannot be handled; there this does nothing.
+    Python raises KeyboardInterrupt wherever the main thread happens to be. Inside the cross-validation
+    of a trial (where the time goes) that is what we want: the trial is cut, marked ``interrupted`` and
+    closed by Optuna. Inside a write to the storage (creating a trial, a suggested parameter, its result)
+    it is not: SQLite stays locked ("database is locked" when Optuna closes the trial), the trial stays
+    RUNNING for ever and Optuna's clean-up ends in a traceback. Inside a weakref callback or a
+    ``__del__`` (SQLAlchemy's) Python prints "Exception ignored" and goes on as if no key had been
+    pressed. So outside the cross-validation a press is only recorded and the run stops after the trial
+    in progress (which is kept: it finished); an interrupt Python drops is recorded too, not printed. A
+    second press interrupts at once wherever it lands, as usual. Outside the main thread signals cannot
+    be handled; there this does nothing.
     """
 
     def __init__(self):
         self.pressed = False
+        self._in_cv = False
         self._previous = None
 
     def __enter__(self):
@@ -194,8 +200,9 @@ class _CtrlC:
             if previous is signal.default_int_handler:  # a caller's own handler is left alone
 
                 def handler(signum, frame):
-                    self.pressed = True
-                    signal.default_int_handler(signum, frame)
+                    again, self.pressed = self.pressed, True
+                    if self._in_cv or again:
+                        signal.default_int_handler(signum, frame)
 
                 signal.signal(signal.SIGINT, handler)
                 self._previous = previous
@@ -224,6 +231,18 @@ class _CtrlC:
 
     def callback(self, study, trial) -> None:  # an Optuna callback: runs after every trial
         self.check()
+
+    @contextlib.contextmanager
+    def interruptible(self):
+        """Where a Ctrl-C interrupts at once: the cross-validation of a trial (a press since the last
+        trial cuts this one before it starts). Never around a write to the storage: a KeyboardInterrupt
+        in the middle of one leaves SQLite locked for the writes that close the trial."""
+        self.check()
+        self._in_cv = True
+        try:
+            yield
+        finally:
+            self._in_cv = False
 
 
 def _requeue_interrupted(study, since: int) -> None:
@@ -326,8 +345,11 @@ def _original_labels(y, classes_str):
         return out
 
 
-def make_objective(X, y, task_type: str, learners: list, metric: str, cv: int = 5, random_state: int = 0):
-    """An Optuna objective: pick a learner, sample its config, return the k-fold CV score."""
+def make_objective(X, y, task_type: str, learners: list, metric: str, cv: int = 5, random_state: int = 0,
+                   interruptible: Callable[[], Any] = contextlib.nullcontext):
+    """An Optuna objective: pick a learner, sample its config, return the k-fold CV score.
+
+    ``interruptible()`` is entered around the cross-validation only (see ``_CtrlC``)."""
     from sklearn.model_selection import cross_val_score
 
     by_name = {lr.name: lr for lr in learners}
@@ -347,8 +369,8 @@ def make_objective(X, y, task_type: str, learners: list, metric: str, cv: int = 
             trial.set_user_attr("config", json.dumps(config, sort_keys=True, default=str))
             pipe = learner.make_pipeline(config, random_state=random_state)
             t0 = time.perf_counter()
-            with warnings.catch_warnings():  # convergence and the like: the CV score is what counts
-                warnings.simplefilter("ignore")
+            with warnings.catch_warnings(), interruptible():
+                warnings.simplefilter("ignore")  # convergence and the like: the CV score is what counts
                 scores = cross_val_score(pipe, X, y, cv=splitter, scoring=scorer, error_score="raise")
         except Exception as exc:  # recorded, so "no trial finished" can name the cause
             first = (str(exc).strip().splitlines() or [""])[0]
@@ -731,7 +753,9 @@ def tune(
     n_warm = sum(bool(t.user_attrs.get("warm_start")) for t in study.get_trials(deepcopy=False))
     study.sampler = optuna.samplers.TPESampler(seed=random_state, n_startup_trials=max(5, n_warm))
     learner_objs = [get_learner(n) for n in chosen]
-    objective = make_objective(ds.X, ds.y, ds.task_type, learner_objs, metric, cv, random_state)
+    ctrl_c = _CtrlC()
+    objective = make_objective(ds.X, ds.y, ds.task_type, learner_objs, metric, cv, random_state,
+                               interruptible=ctrl_c.interruptible)
     if remaining == 0:
         warnings.warn(f"study {study_name!r} already has {finished} finished trials (n_trials={n_trials}): nothing "
                       f"left to run; using its best trial (raise --trials / n_trials to run more)", MetarecWarning, stacklevel=2)
@@ -748,7 +772,7 @@ def tune(
         if quiet:
             optuna.logging.set_verbosity(optuna.logging.ERROR)
         try:
-            with _CtrlC() as ctrl_c:
+            with ctrl_c:
                 study.optimize(objective, n_trials=remaining, timeout=timeout, catch=(Exception,),
                                callbacks=[*(callbacks or []), ctrl_c.callback])
                 ctrl_c.check()

@@ -109,7 +109,8 @@ def test_ctrl_c_during_tune_keeps_the_study_and_the_same_command_resumes_it(tmp_
     command = [sys.executable, "-m", "metarec.cli", "tune", str(data), "--target", "y", "--learners",
                "knn,decision_tree", "--trials", "12", "--cv", "5", "--storage", storage, "--out", str(model)]
     # a new session, like a terminal's foreground job: Ctrl-C sends SIGINT to the whole process group
-    env = {**os.environ, "PYTHONPATH": str(REPO)}  # this checkout's metarec, whatever is installed
+    # this checkout's metarec, whatever is installed; a meta-model cache of its own, not the user's
+    env = {**os.environ, "PYTHONPATH": str(REPO), "METAREC_CACHE_DIR": str(tmp_path / "cache")}
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True, cwd=tmp_path, env=env)
     complete = []

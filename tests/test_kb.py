@@ -284,7 +284,11 @@ def test_kb_build_bad_learner(tmp_path):
 @pytest.mark.slow
 def test_kb_build_on_local_dask_cluster(tmp_path):
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    import dask
+
+    # two worker processes importing metarec on a loaded 2-core machine: more than the default 30 s to connect
+    with dask.config.set({"distributed.comm.timeouts.connect": "120s"}), \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         kb = build_kb(["sklearn:iris", "sklearn:wine"], tmp_path / "kb", learners=["decision_tree", "knn"],
                       settings=_settings(2), dask_scheduler=cluster.scheduler_address)
     assert kb.runs.groupby(["dataset_id", "learner"]).trial.nunique().tolist() == [2, 2, 2, 2]
