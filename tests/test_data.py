@@ -128,6 +128,19 @@ def test_openml_offline(openml_cache):
     assert list(ds.X["family"].cat.categories) == ["GB", "GK", "GS", "TN", "ZA", "ZF", "ZH", "ZM", "ZS"]
 
 
+def test_loading_from_openml_leaves_the_callers_openml_configuration_alone(openml_cache):
+    import openml
+
+    config = openml.config
+    before = (config.server, config.connection_n_retries, config.get_cache_directory())
+    ds = load_dataset("openml:2")  # the fixture's cache and the test server, for this load only
+    assert ds.name == "anneal"
+    assert (config.server, config.connection_n_retries, config.get_cache_directory()) == before
+    with pytest.raises(DataError, match="neither in the cache"):
+        load_dataset("openml:424242")  # a failed load too
+    assert (config.server, config.connection_n_retries, config.get_cache_directory()) == before
+
+
 def test_openml_not_cached_nor_reachable(openml_cache, monkeypatch):
     import openml
 
