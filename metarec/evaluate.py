@@ -249,7 +249,7 @@ def _run_fold(name: str, factory: Callable | None, pt, test_ids: list[str]):
     if factory is None:
         from .metamodels import get_metamodel
 
-        factory = get_metamodel(name).factory
+        factory = get_metamodel(name).create  # a factory that fails or returns no meta-model: one line
     try:
         return _fit_predict_fold(factory, pt, test_ids)
     except Exception as exc:  # one broken meta-model (a plugin's) must not cost the others' results

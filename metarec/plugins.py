@@ -70,6 +70,7 @@ class PluginHost:
         self.pm.add_hookspecs(hookspecs)
         self.infos: dict[str, PluginInfo] = {}
         self._registries: dict[str, Registry] = {}
+        self._command_owners: dict[str, str] = {}
         self._lock = threading.RLock()
         from . import __version__
 
@@ -99,11 +100,28 @@ class PluginHost:
             self.pm.register(plugin, name=name)
         except Exception as exc:
             info.errors.append(f"failed to register: {type(exc).__name__}: {exc}")
+        else:
+            info.errors.extend(self._unknown_hooks(plugin))
         # registries built before this plugin arrived are rebuilt lazily
         self._registries.clear()
         for i in self.infos.values():
             i.registered.clear()
             i.errors[:] = [e for e in i.errors if not e.startswith("hook ")]
+
+    def _unknown_hooks(self, plugin: object) -> list[str]:
+        """A @hookimpl whose name is no metarec hook (a typo) would never be called: say so, with the
+        closest hook name."""
+        import difflib
+
+        known = [n for n in dir(hookspecs) if n.startswith("register_")]
+        errors = []
+        for caller in self.pm.get_hookcallers(plugin) or []:
+            if caller.spec is None:
+                close = difflib.get_close_matches(caller.name, known, n=1)
+                hint = f"did you mean {close[0]}?" if close else f"metarec's hooks are {', '.join(known)}"
+                errors.append(f"unknown hook {caller.name!r}, never called; {hint}")
+                logger.warning("plugin %s: unknown hook %r", self.pm.get_name(plugin), caller.name)
+        return errors
 
     def load_entrypoints(self) -> None:
         from importlib.metadata import entry_points
@@ -135,10 +153,10 @@ class PluginHost:
             return self._registries[kind]
 
     def _build(self, kind: str) -> Registry:
-        hookname, validate, adapt = _KINDS[kind]
-        reg: Registry = Registry(kind, validate=validate)
+        hookname, validate, adapt, conflicts = _KINDS[kind]
+        reg: Registry = Registry(kind, validate=validate, conflicts=conflicts)
         hook = getattr(self.pm.hook, hookname)
-        # registration order: built-ins first, so a third-party clash never shadows a built-in
+        # built-ins first; a plugin cannot take a built-in's name (Registry.add)
         for impl in hook.get_hookimpls():
             plugin_name = self.pm.get_name(impl.plugin) or repr(impl.plugin)
             info = self.infos.setdefault(plugin_name, PluginInfo(plugin_name, repr(impl.plugin)))
@@ -146,7 +164,7 @@ class PluginHost:
             def register(*args, _p=plugin_name, _i=info, **kwargs):
                 try:
                     name, obj = adapt(*args, **kwargs)
-                    reg.add(name, obj, _p)
+                    reg.add(name, obj, _p, builtin=_i.builtin)
                 except PluginError as exc:
                     _i.errors.append(f"hook {hookname}: {exc}")
                     logger.warning("%s", exc)
@@ -161,14 +179,30 @@ class PluginHost:
         return reg
 
     def register_commands(self, cli) -> None:
+        """Let every plugin add its commands to ``cli``, built-ins first. A command name is kept by the
+        plugin that added it first (a built-in's never changes): a later plugin's command of that name is
+        taken back and reported in ``metarec plugins``."""
+        owners = self._command_owners
         for impl in self.pm.hook.register_commands.get_hookimpls():
             plugin_name = self.pm.get_name(impl.plugin) or repr(impl.plugin)
+            info = self.infos.setdefault(plugin_name, PluginInfo(plugin_name, "?"))
+            before = dict(cli.commands)
             try:
                 impl.function(cli=cli)
             except Exception as exc:
-                self.infos.setdefault(plugin_name, PluginInfo(plugin_name, "?")).errors.append(
-                    f"hook register_commands raised {type(exc).__name__}: {exc}"
-                )
+                info.errors.append(f"hook register_commands raised {type(exc).__name__}: {exc}")
+            for name, command in list(cli.commands.items()):
+                if name in before and command is not before[name] and not info.builtin \
+                        and owners.get(name) != plugin_name:  # (a second call re-adds the same commands)
+                    cli.commands[name] = before[name]
+                    info.errors.append(
+                        f"hook register_commands: command {name!r} is taken (by {owners.get(name, 'metarec')}); "
+                        f"the first is kept: give the plugin's command another name"
+                    )
+                elif command is not before.get(name):
+                    owners[name] = plugin_name
+                    if name not in info.registered.setdefault("command", []):
+                        info.registered["command"].append(name)
 
     def report(self) -> list[dict[str, Any]]:
         for kind in _KINDS:
@@ -194,6 +228,20 @@ def _validate_group(obj: Any) -> None:
     obj.validate()
 
 
+def _feature_names_are_free(obj: Any, entries: list) -> None:
+    """A meta-feature group may not declare a feature another registered group declares: every
+    extraction that uses both would fail."""
+    mine = set(getattr(obj, "feature_names", ()) or ())
+    for e in entries:
+        taken = sorted(mine & set(getattr(e.obj, "feature_names", ()) or ()))
+        if taken:
+            more = f" and {len(taken) - 3} more" if len(taken) > 3 else ""
+            raise PluginError(
+                f"metafeature group {obj.name!r} declares {', '.join(map(repr, taken[:3]))}{more}, already declared by "
+                f"group {e.name!r} (plugin {e.plugin}); give its features names of their own (e.g. a prefix)"
+            )
+
+
 def _adapt_single(obj):
     return getattr(obj, "name", None), obj
 
@@ -207,9 +255,9 @@ def _adapt_metamodel(name, factory, description=""):
 
 
 _KINDS = {
-    "learner": ("register_learners", _validate_learner, _adapt_single),
-    "metafeature group": ("register_metafeatures", _validate_group, _adapt_single),
-    "metamodel": ("register_metamodels", None, _adapt_metamodel),
+    "learner": ("register_learners", _validate_learner, _adapt_single, None),
+    "metafeature group": ("register_metafeatures", _validate_group, _adapt_single, _feature_names_are_free),
+    "metamodel": ("register_metamodels", None, _adapt_metamodel, None),
 }
 
 _HOST: PluginHost | None = None

@@ -17,26 +17,39 @@ class Entry(Generic[T]):
     name: str
     obj: T
     plugin: str
+    builtin: bool = False
 
 
 @dataclass
 class Registry(Generic[T]):
     """Name -> thing, with the providing plugin recorded.
 
-    A second registration of a taken name is refused: the name is marked as clashing, and both the
+    A built-in's name is kept by the built-in: a plugin registering it is refused (the registration call
+    raises :class:`PluginError`) and metarec works as without that registration. Between two plugins, a
+    second registration of a taken name is refused: the name is marked as clashing, and both the
     registration call and later lookups of that name raise :class:`PluginError` naming both plugins.
+    ``conflicts(obj, entries)`` (optional) refuses a registration that clashes with the registered ones in
+    another way (a meta-feature group declaring another group's feature names).
     """
 
     kind: str
     validate: Callable[[Any], None] | None = None
+    conflicts: Callable[[Any, list], None] | None = None
     _entries: dict[str, Entry[T]] = field(default_factory=dict)
     _clashes: dict[str, list[str]] = field(default_factory=dict)
 
-    def add(self, name: str, obj: T, plugin: str) -> None:
+    def add(self, name: str, obj: T, plugin: str, builtin: bool = False) -> None:
         if self.validate is not None:
             self.validate(obj)
         if not isinstance(name, str) or not name:
             raise PluginError(f"plugin {plugin!r} registered a {self.kind} without a name")
+        if name in self._entries and self._entries[name].builtin and not builtin:
+            raise PluginError(
+                f"plugin {plugin!r} registered {self.kind} {name!r}, the name of a built-in "
+                f"({self._entries[name].plugin}); the built-in is kept: give the plugin's {self.kind} another name"
+            )
+        if self.conflicts is not None and name not in self._entries:
+            self.conflicts(obj, [e for e in self._entries.values() if e.name not in self._clashes])
         if name in self._entries:
             first = self._entries[name].plugin
             self._clashes.setdefault(name, [first]).append(plugin)
@@ -44,7 +57,7 @@ class Registry(Generic[T]):
                 f"{self.kind} {name!r} is registered by both plugin {first!r} and plugin {plugin!r}; "
                 f"uninstall one of them or exclude one with METAREC_PLUGINS"
             )
-        self._entries[name] = Entry(name, obj, plugin)
+        self._entries[name] = Entry(name, obj, plugin, builtin)
 
     def get(self, name: str) -> T:
         return self.entry(name).obj

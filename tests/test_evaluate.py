@@ -227,3 +227,32 @@ def test_a_failing_metamodel_is_reported_and_the_others_kept():
     assert "broken" not in res.summary and "single-best" in res.summary
     assert res.errors == {"broken": "TypeError: broken on purpose"}
     assert res.to_dict(per_dataset=False)["errors"] == res.errors
+
+
+def test_cli_evaluate_reports_a_failing_plugin_metamodel_in_one_line(lcdb_kb_dir, capsys):
+    # review 6: the warning for a failed meta-model raised UnboundLocalError ('warn') instead of printing
+    import types
+
+    from metarec import plugins
+    from metarec.hookspecs import hookimpl
+
+    mod = types.ModuleType("metarec_badmm")
+
+    @hookimpl
+    def register_metamodels(register):
+        register("badmm", object, description="a factory that returns no meta-model")
+
+    mod.register_metamodels = register_metamodels
+    old = plugins._HOST
+    host = plugins.PluginHost(autoload=False)
+    host.register_plugin(mod, name="badmm-plugin")
+    plugins.reset_plugin_host(host)
+    try:
+        main(["evaluate", "--kb", str(lcdb_kb_dir), "-m", "badmm", "--folds", "2", "--jobs", "1"])  # no SystemExit: 0
+    finally:
+        plugins.reset_plugin_host(old)
+    out, err = capsys.readouterr()
+    assert "single-best" in out
+    assert err.strip() == ("Warning: meta-model badmm failed and is not in the table: MetarecError: meta-model "
+                           "'badmm': its factory returned a 'object' object, not a metarec.metamodels.MetaModel; fix "
+                           "the plugin that registers it (see `metarec plugins`), or choose another --metamodel")

@@ -339,7 +339,8 @@ def test_budget_exceeded_mid_group_skips_it_and_the_rest(fake_host, caplog):
     assert report.groups["sleepy"].status == "skipped" and "before sleepy_c" in report.groups["sleepy"].error
     assert report.groups["statistical"].status == "skipped"
     assert "before group 'statistical'" in report.groups["statistical"].error
-    assert {r.getMessage().split("'")[1] for r in caplog.records} == {"sleepy", "statistical"}
+    assert {r.getMessage().split("'")[1] for r in caplog.records if r.name.startswith("metarec.metafeatures")} == {
+        "sleepy", "statistical"}
 
 
 def test_enough_budget_computes_everything(fake_host):
@@ -384,8 +385,44 @@ def test_group_without_regression_support_is_nan_on_regression(fake_host):
 
 
 def test_feature_declared_by_two_groups_is_an_error(fake_host):
-    with pytest.raises(MetaFeatureError, match="'odd_ok' is declared by both group 'odd' and group 'clash'"):
+    # a registered group may not take another's feature names: refused at registration, naming the plugin,
+    # so an extraction of every group (what recommend does) keeps working
+    assert "clash" not in {g.name for g in get_groups()} and "odd" in {g.name for g in get_groups()}
+    (error,) = [e for e in fake_host.infos["fake-groups"].errors if "clash" in e]
+    assert "'odd_ok'" in error and "group 'odd' (plugin fake-groups)" in error and "names of their own" in error
+    with pytest.raises(MetaFeatureError, match="unknown metafeature group 'clash'"):
         extract_metafeatures(classification_data(), groups="odd,clash")
+    # group objects passed directly are checked when they are extracted together
+    with pytest.raises(MetaFeatureError, match="'odd_ok' is declared by both group 'odd' and group 'clash'"):
+        extract_metafeatures(classification_data(), groups=[OddGroup(), ClashGroup()])
+
+
+def test_a_plugin_group_cannot_take_a_builtin_features_name():
+    from metarec import plugins
+
+    class Dup(MetaFeatureGroup):
+        name = "dupfeat"
+        feature_names = ("NumberOfInstances", "dup_own")
+
+        def compute(self, dataset, budget, skipped):
+            return {"NumberOfInstances": 1.0, "dup_own": 1.0}
+
+    class DupPlugin:
+        @hookimpl
+        def register_metafeatures(self, register):
+            register(Dup())
+
+    old = plugins._HOST
+    host = plugins.PluginHost(autoload=False)
+    host.register_plugin(DupPlugin(), name="dup-plugin")
+    plugins.reset_plugin_host(host)
+    try:
+        assert "dupfeat" not in {g.name for g in get_groups()}
+        assert any("'NumberOfInstances'" in e and "group 'openml'" in e for e in host.infos["dup-plugin"].errors)
+        series = extract_metafeatures(classification_data())  # every group, as recommend asks: still works
+        assert "NumberOfInstances" in series.index and "dup_own" not in series.index
+    finally:
+        plugins.reset_plugin_host(old)
 
 
 def test_groups_all_and_group_objects(fake_host):

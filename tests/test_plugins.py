@@ -139,11 +139,18 @@ def test_name_clash_is_an_error_naming_both():
     assert any("first" in e and "second" in e for e in errors)
 
 
-def test_clash_with_a_builtin_names_the_builtin():
+def test_a_plugin_cannot_take_a_builtins_name_and_the_builtin_is_kept():
+    from metarec.learners.builtin import BUILTIN_LEARNERS
+
     host = PluginHost(autoload=False)
-    host.register_plugin(_plugin("shadow", ["random_forest"]), name="shadow")
-    with pytest.raises(PluginError, match="metarec.learners.builtin.*shadow"):
-        host.registry("learner").get("random_forest")
+    host.register_plugin(_plugin("shadow", ["random_forest", "shadow_own"]), name="shadow")
+    reg = host.registry("learner")
+    builtin_rf = next(lr for lr in BUILTIN_LEARNERS if lr.name == "random_forest")
+    assert reg.get("random_forest") is builtin_rf and reg.entry("random_forest").plugin == "metarec.learners.builtin"
+    assert "shadow_own" in reg  # the plugin's other learners stay
+    (error,) = host.infos["shadow"].errors
+    assert "'shadow'" in error and "'random_forest'" in error and "built-in is kept" in error and "another name" in error
+    assert not host.infos["metarec.learners.builtin"].errors
 
 
 def test_invalid_registration_is_refused():
@@ -208,6 +215,71 @@ def register_commands(cli):
     finally:
         cli.commands.clear()
         cli.commands.update(saved)
+
+
+def test_a_plugin_command_cannot_replace_a_builtin_command(monkeypatch, tmp_path, fresh_host):
+    src = '''
+import click
+from metarec import hookimpl
+
+@hookimpl
+def register_commands(cli):
+    @cli.command("learners")
+    def learners():
+        click.echo("hijacked")
+
+    @cli.command("hello")
+    def hello():
+        click.echo("hello from a plugin")
+'''
+    _fake_entry_points(monkeypatch, tmp_path, {"metarec_hijack": src})
+    monkeypatch.setenv("METAREC_DISABLE_PLUGIN_AUTOLOAD", "0")
+    from metarec.cli import cli
+
+    monkeypatch.setattr(cli, "_loaded", False)
+    saved = dict(cli.commands)
+    try:
+        result = CliRunner().invoke(cli, ["learners"])
+        assert result.exit_code == 0 and "hijacked" not in result.output and "random_forest" in result.output
+        assert "hello from a plugin" in CliRunner().invoke(cli, ["hello"]).output  # its other command stays
+        data = {p["name"]: p for p in json.loads(CliRunner().invoke(cli, ["plugins", "--json"]).stdout)}
+        (error,) = data["hijack"]["errors"]
+        assert "'learners'" in error and "the first is kept" in error and "another name" in error
+        assert data["hijack"]["registered"]["command"] == ["hello"]
+        assert not data["metarec.cli_commands"]["errors"]
+    finally:
+        cli.commands.clear()
+        cli.commands.update(saved)
+
+
+def test_a_misspelled_hook_is_reported_with_the_hook_it_meant():
+    host = PluginHost(autoload=False)
+    mod = types.ModuleType("typo")
+
+    @hookimpl
+    def register_learner(register):  # the hook is register_learners
+        register(_learner("never_seen"))
+
+    mod.register_learner = register_learner
+    host.register_plugin(mod, name="typo")
+    assert "never_seen" not in host.registry("learner")
+    assert host.infos["typo"].errors == ["unknown hook 'register_learner', never called; did you mean register_learners?"]
+    assert not any(i.errors for n, i in host.infos.items() if n != "typo")
+
+
+def test_a_broken_metamodel_factory_is_one_line_naming_it():
+    from metarec.exceptions import MetarecError
+    from metarec.metamodels.base import MetaModelSpec
+
+    def missing_dependency():
+        import metarec_no_such_module  # noqa: F401  (the heavy import the docs put inside the factory)
+
+    with pytest.raises(MetarecError, match=r"meta-model 'heavy' could not be created \(ModuleNotFoundError: No "
+                                           r"module named 'metarec_no_such_module'\); fix or uninstall"):
+        MetaModelSpec("heavy", missing_dependency).create()
+    with pytest.raises(MetarecError, match="meta-model 'odd': its factory returned a 'object' object, not a "
+                                           "metarec.metamodels.MetaModel"):
+        MetaModelSpec("odd", object).create()
 
 
 def test_metamodel_registration_through_hook():

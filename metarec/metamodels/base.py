@@ -79,7 +79,25 @@ class MetaModelSpec:
     description: str = ""
 
     def create(self) -> Any:
-        return self.factory()
+        """A new unfitted meta-model; a factory that raises or returns something else is one readable
+        :class:`MetarecError` naming the meta-model, never a traceback from deep inside the caller."""
+        try:
+            model = self.factory()
+        except MetarecError:  # the factory's own message (e.g. torch not installed, with the extra to install)
+            raise
+        except Exception as exc:
+            first = (str(exc).strip().splitlines() or [""])[0]
+            raise MetarecError(
+                f"meta-model {self.name!r} could not be created ({type(exc).__name__}: {first}); fix or "
+                f"uninstall the plugin that registers it (see `metarec plugins`), or choose another --metamodel"
+            ) from None
+        if not isinstance(model, MetaModel):
+            raise MetarecError(
+                f"meta-model {self.name!r}: its factory returned a {type(model).__name__!r} object, not a "
+                f"metarec.metamodels.MetaModel; fix the plugin that registers it (see `metarec plugins`), or "
+                f"choose another --metamodel"
+            )
+        return model
 
 
 class NotFittedError(MetarecError, AttributeError):

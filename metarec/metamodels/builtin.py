@@ -104,8 +104,6 @@ def register_evaluate_command(cli):
         if metamodel.strip().lower() == "all":
             import importlib.util
 
-            from ..cli import warn
-
             names = [spec.name for spec in get_metamodels()]
             if "torch" in names and importlib.util.find_spec("torch") is None:
                 names.remove("torch")
