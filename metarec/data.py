@@ -175,7 +175,7 @@ def load_dataset(
     elif isinstance(source, pd.DataFrame):
         frame = source.copy()
         src = "DataFrame"
-    elif isinstance(source, np.ndarray) or hasattr(source, "__array__"):
+    elif isinstance(source, (np.ndarray, list, tuple)) or hasattr(source, "__array__"):  # arrays, as in scikit-learn
         arr = np.asarray(source)
         if arr.ndim != 2:
             raise DataError(f"X must be 2-dimensional, got shape {arr.shape}; reshape it to (n_rows, n_features)")
@@ -186,12 +186,17 @@ def load_dataset(
             f"cannot load a dataset from {type(source).__name__}; pass a file path, 'openml:ID', a DataFrame or arrays"
         )
     if y is not None:
-        ys = pd.Series(np.asarray(y) if not isinstance(y, pd.Series) else y.to_numpy(), name=target or "target")
-        if len(ys) != len(frame):
+        named = target if target is not None else getattr(y, "name", None)  # y's own name, as pandas gives it
+        ys = pd.Series(np.asarray(y) if not isinstance(y, pd.Series) else y.to_numpy())
+        if ys.ndim != 1 or len(ys) != len(frame):
             raise DataError(f"X has {len(frame)} rows but y has {len(ys)}; pass a target of the same length")
-        target = str(ys.name)
-        if target in frame.columns:
-            raise DataError(f"X already has a column named {target!r}; rename the target")
+        columns = {str(c) for c in frame.columns}
+        if named is not None and str(named) in columns:  # the target is in X too: it would be its own feature
+            raise DataError(f"X already has a column named {str(named)!r}, the name of the target; drop it from X, "
+                            f"or pass the column name alone (target={str(named)!r}) without y")
+        target = str(named) if named is not None else "target"
+        while target in columns:  # an unnamed y never clashes with a feature called "target"
+            target = "_" + target
         frame = frame.reset_index(drop=True)
         frame[target] = ys.to_numpy()
     return _validate(frame, target, task_type, name or "dataset", src, warnings, min_rows, openml_id,
@@ -212,6 +217,8 @@ def _validate(frame, target, task_type, name, src, warnings, min_rows, openml_id
     if dups:
         raise DataError(f"{src}: duplicate column names {', '.join(dups)}; give every column a unique name")
     frame.columns = [str(c) for c in frame.columns]
+    if target is not None and not isinstance(target, str) and np.ndim(target) == 0:
+        target = str(target)  # an integer column name, e.g. of pd.DataFrame(ndarray), as the columns now are
     if frame.shape[1] == 0:
         raise DataError(f"{src}: no columns; check the file")
     if target is None:
@@ -249,7 +256,7 @@ def _validate(frame, target, task_type, name, src, warnings, min_rows, openml_id
         X = X.loc[~missing.to_numpy()].reset_index(drop=True)
         yraw = yraw.loc[~missing.to_numpy()].reset_index(drop=True)
     if len(X) < min_rows:
-        raise DataError(f"{src}: {len(X)} row(s) with a target, fewer than the minimum of {min_rows}; add rows")
+        raise DataError(f"{src}: {len(X)} row(s) with a target (n_samples={len(X)}), fewer than the minimum of {min_rows}; add rows")
     if len(X) < FEW_ROWS:
         warnings.append(f"only {len(X)} rows: meta-features and recommendations are unreliable below {FEW_ROWS} rows")
     X, kinds = _type_columns(X, warnings, decimal_comma=decimal_comma)
@@ -512,7 +519,7 @@ def _type_target(y, task_type, src, warnings):
             y = pd.Series(pd.Categorical(s, categories=sorted(s.unique())), name=y.name)
     if y.nunique() < 2:
         raise DataError(
-            f"{src}: target {y.name!r} has a single class ({y.iloc[0]!r}); classification needs at least two"
+            f"{src}: target {y.name!r} has a single class ({getattr(y.iloc[0], 'item', lambda: y.iloc[0])()!r}); classification needs at least two"
         )
     return task_type, y
 

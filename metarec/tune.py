@@ -668,7 +668,10 @@ def tune(
     from .data import load_dataset
     from .learners import get_learner
 
+    from .recommend import _target_or_y
+
     warm_start = check_tune_params(n_trials, timeout, warm_start, cv, random_state, top_k)
+    target, y = _target_or_y(target, y)  # tune(X, y) as in scikit-learn
     ds = load_dataset(data, target=target, y=y, task_type=task_type)
     metric = check_metric(metric, ds.task_type)
     if ds.n_features == 0:
@@ -945,7 +948,7 @@ class _AutoEstimator:
         check_seconds("time_budget", self.time_budget)
         seed = 0 if self.random_state is None else _check_int("random_state", self.random_state, 0, 2**32 - 1)
         n_trials = self.n_trials if self.n_trials is not None else (None if self.time_budget else 50)
-        result = tune(frame, y=pd.Series(yv, name="target"), task_type=self._task_type, learners=self.learners,
+        result = tune(frame, y=yv, task_type=self._task_type, learners=self.learners,
                       n_trials=n_trials, timeout=self.time_budget, warm_start=self.warm_start, storage=None,
                       metric=self.metric, cv=self.cv, random_state=seed, top_k=self.top_k, kb=self.kb,
                       metamodel=self.metamodel)

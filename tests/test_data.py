@@ -249,3 +249,41 @@ def test_pandas_string_column_with_na_dates_loads():
     assert ds.X["when"].tolist()[:2] == [1577836800000.0, 1612310400000.0] and pd.isna(ds.X["when"].iloc[2])
     assert any("dates converted" in w for w in ds.warnings)
     assert list(ds.X["level"].cat.categories) == ["u", "v"] and pd.isna(ds.X["level"].iloc[2])
+
+
+# -- X, y as in scikit-learn (review 6) ----------------------------------------------------------------------
+def _xy(n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    return X, np.where(X[:, 0] > 0, 1, 0)
+
+
+def test_x_and_y_as_lists_load_like_arrays():
+    X, y = _xy()
+    ds = load_dataset(X.tolist(), y=y.tolist())
+    assert ds.X.shape == (60, 3) and ds.task_type == "classification" and ds.target == "target"
+
+
+def test_y_keeps_its_name_and_an_unnamed_y_never_clashes_with_a_feature_called_target():
+    X, y = _xy()
+    frame = pd.DataFrame(X, columns=["target", "b", "c"])
+    assert load_dataset(frame, y=pd.Series(y, name="label")).target == "label"
+    ds = load_dataset(frame, y=y)  # an unnamed y: the feature "target" stays a feature
+    assert "target" in ds.X.columns and ds.target not in ds.X.columns and ds.X.shape == (60, 3)
+    # a y whose name is a column of X: the target would be its own feature, refused with the fix
+    with pytest.raises(DataError, match="already has a column named 'target', the name of the target; drop it"):
+        load_dataset(frame, y=pd.Series(y, name="target"))
+
+
+def test_an_integer_column_name_is_a_target():
+    X, y = _xy()
+    ds = load_dataset(pd.DataFrame(np.c_[X, y]), target=3)
+    assert ds.target == "3" and ds.X.shape == (60, 3)
+
+
+def test_one_class_and_one_row_messages_read_plainly():
+    with pytest.raises(DataError, match=r"single class \(1\)"):
+        load_dataset(pd.DataFrame({"a": range(30), "y": np.ones(30, dtype=np.int64)}), target="y",
+                     task_type="classification")
+    with pytest.raises(DataError, match="n_samples=1"):  # the wording scikit-learn's checks look for
+        load_dataset(pd.DataFrame({"a": [1.0], "y": [2.0]}), target="y")

@@ -594,3 +594,15 @@ def test_impossible_time_budgets_are_refused_alike_by_api_and_cli():
     _clf(0).to_csv("z.csv", index=False)
     code, out, err = run_cli(["metafeatures", "z.csv", "--target", "y", "--time-budget", "-1"])
     assert code == 2 and "--time-budget" in err and len(err.strip().splitlines()) == 1
+
+
+def test_tune_and_auto_estimators_take_x_and_y_as_in_scikit_learn():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3))
+    y = np.where(X[:, 0] > 0, "p", "n")
+    res = metarec.tune(X, y, learners="decision_tree", n_trials=2, warm_start=0, storage=None, cv=2)  # (X, y)
+    assert res.summary()["n_complete"] == 2
+    frame = pd.DataFrame(X, columns=["target", "b", "c"])  # a feature called "target" (review 6)
+    est = metarec.AutoClassifier(learners=["decision_tree"], n_trials=2, warm_start=0, time_budget=None, cv=2)
+    est.fit(frame, y)
+    assert list(est.feature_names_in_) == ["target", "b", "c"] and set(est.predict(frame)) <= {"p", "n"}
