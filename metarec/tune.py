@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .exceptions import DataError, MetarecError, MetarecWarning, ParameterError, check_seconds
+from .exceptions import DataError, MetarecError, MetarecWarning, ParameterError, PluginError, check_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -719,15 +719,19 @@ def tune(
         else:
             names = [x.strip() for x in learners.split(",")] if isinstance(learners, str) else [str(x) for x in learners]
             chosen = list(dict.fromkeys(n for n in names if n))
+            # a learners= the data cannot use is a parameter error: a ValueError too, as in scikit-learn
             if not chosen:
-                raise MetarecError("no learner given; pass --learners a,b or 'auto' (learners=... in Python)")
+                raise ParameterError("no learner given; pass --learners a,b or 'auto' (learners=... in Python)")
             for name in chosen:
-                lr = get_learner(name)
+                try:
+                    lr = get_learner(name)
+                except PluginError as exc:  # unknown learner, with its did-you-mean
+                    raise ParameterError(str(exc)) from None
                 if ds.task_type not in lr.task_types:
-                    raise MetarecError(f"learner {name!r} does not do {ds.task_type}; see `metarec learners --task {ds.task_type}`")
+                    raise ParameterError(f"learner {name!r} does not do {ds.task_type}; see `metarec learners --task {ds.task_type}`")
                 if proba and not has_probabilities(lr):
-                    raise MetarecError(f"learner {name!r} has no predict_proba and {why_proba}; choose other learners "
-                                       f"or another --metric (metric=; e.g. accuracy)")
+                    raise ParameterError(f"learner {name!r} has no predict_proba and {why_proba}; choose other learners "
+                                         f"or another --metric (metric=; e.g. accuracy)")
         data_hash = data_fingerprint(ds)
         spec = {"data": data_hash, "target": str(ds.target), "task_type": ds.task_type, "metric": metric,
                 "learners": list(chosen), "cv": int(cv), "random_state": None if random_state is None else int(random_state)}

@@ -606,3 +606,16 @@ def test_tune_and_auto_estimators_take_x_and_y_as_in_scikit_learn():
     est = metarec.AutoClassifier(learners=["decision_tree"], n_trials=2, warm_start=0, time_budget=None, cv=2)
     est.fit(frame, y)
     assert list(est.feature_names_in_) == ["target", "b", "c"] and set(est.predict(frame)) <= {"p", "n"}
+
+
+@pytest.mark.parametrize("learners,message", [
+    (["ridge_regressor"], "learner 'ridge_regressor' does not do classification"),
+    (["random_forrest"], "unknown learner 'random_forrest'; did you mean random_forest"),
+    ([], "no learner given"),
+])
+def test_learners_the_data_cannot_use_are_value_errors_as_in_scikit_learn(learners, message):
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    y = np.where(X[:, 0] > 0, "a", "b")
+    with pytest.raises(ValueError, match=message) as info:
+        metarec.AutoClassifier(learners=learners, n_trials=1, warm_start=0, time_budget=None).fit(X, y)
+    assert isinstance(info.value, MetarecError)  # the CLI's one-line "Error: ..." still applies
