@@ -14,6 +14,7 @@ Environment variables
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 import os
 import threading
@@ -98,6 +99,12 @@ class PluginHost:
             info = self.infos.setdefault(name, PluginInfo(name, getattr(plugin, "__name__", name)))
         try:
             self.pm.register(plugin, name=name)
+        except pluggy.PluginValidationError as exc:  # pluggy's text spans three lines: one, with the fix
+            hook = getattr(exc, "hookname", None) or str(exc).split("hook '", 1)[-1].split("'", 1)[0]
+            spec = getattr(hookspecs, hook, None)
+            args = ", ".join(inspect.signature(spec).parameters) if spec else "?"
+            info.errors.append(f"failed to register: hook {hook} takes ({args}); name the function's arguments "
+                               f"exactly so ({' '.join(str(exc).split())})")
         except Exception as exc:
             info.errors.append(f"failed to register: {type(exc).__name__}: {exc}")
         else:
@@ -172,10 +179,14 @@ class PluginHost:
                 _i.registered.setdefault(kind, []).append(name)
 
             try:
-                impl.function(register=register)
+                returned = impl.function(register=register)
             except Exception as exc:
                 info.errors.append(f"hook {hookname} raised {type(exc).__name__}: {exc}")
                 logger.warning("plugin %s raised in %s: %s", plugin_name, hookname, exc)
+            else:
+                if returned is not None:  # e.g. `return [learner, ...]`: nothing would be registered, silently
+                    info.errors.append(f"hook {hookname} returned a {type(returned).__name__}, which metarec ignores; "
+                                       f"call register(...) for each {kind} instead")
         return reg
 
     def register_commands(self, cli) -> None:

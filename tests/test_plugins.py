@@ -267,6 +267,31 @@ def test_a_misspelled_hook_is_reported_with_the_hook_it_meant():
     assert not any(i.errors for n, i in host.infos.items() if n != "typo")
 
 
+def test_a_hook_that_returns_instead_of_registering_or_misnames_its_argument_is_one_clear_error():
+    host = PluginHost(autoload=False)
+    returns, misnamed = types.ModuleType("returns"), types.ModuleType("misnamed")
+
+    @hookimpl
+    def register_learners(register):
+        return [_learner("returned_one")]
+
+    returns.register_learners = register_learners
+
+    @hookimpl
+    def register_metafeatures(reg):  # the argument must be called `register`
+        pass
+
+    misnamed.register_metafeatures = register_metafeatures
+    host.register_plugin(returns, name="returns")
+    host.register_plugin(misnamed, name="misnamed")
+    assert "returned_one" not in host.registry("learner")
+    assert host.infos["returns"].errors == [
+        "hook register_learners returned a list, which metarec ignores; call register(...) for each learner instead"]
+    (error,) = host.infos["misnamed"].errors
+    assert error.startswith("failed to register: hook register_metafeatures takes (register); name the "
+                            "function's arguments exactly so") and "\n" not in error
+
+
 def test_a_broken_metamodel_factory_is_one_line_naming_it():
     from metarec.exceptions import MetarecError
     from metarec.metamodels.base import MetaModelSpec
