@@ -518,9 +518,8 @@ def _type_target(y, task_type, src, warnings):
             s = y.map(str)
             y = pd.Series(pd.Categorical(s, categories=sorted(s.unique())), name=y.name)
     if y.nunique() < 2:
-        raise DataError(
-            f"{src}: target {y.name!r} has a single class ({getattr(y.iloc[0], 'item', lambda: y.iloc[0])()!r}); classification needs at least two"
-        )
+        only = y.iloc[0].item() if hasattr(y.iloc[0], "item") else y.iloc[0]  # 1, not np.int64(1)
+        raise DataError(f"{src}: target {y.name!r} has a single class ({only!r}); classification needs at least two")
     return task_type, y
 
 

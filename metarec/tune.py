@@ -667,7 +667,6 @@ def tune(
 
     from .data import load_dataset
     from .learners import get_learner
-
     from .recommend import _target_or_y
 
     warm_start = check_tune_params(n_trials, timeout, warm_start, cv, random_state, top_k)

@@ -1,5 +1,6 @@
 """The plugin platform: built-ins as plugins, entry points, broken plugins, clashes, switches."""
 
+import contextlib
 import json
 import sys
 import types
@@ -192,6 +193,23 @@ def test_cli_plugins_json_reports_broken_plugin(monkeypatch, tmp_path, fresh_hos
     assert table.exit_code == 0 and "broken" in table.output
 
 
+@contextlib.contextmanager
+def _cli_with_plugin(monkeypatch, tmp_path, modname: str, source: str):
+    """metarec's CLI with the plugin module ``modname`` installed as an entry point; its commands are put
+    back as they were afterwards."""
+    _fake_entry_points(monkeypatch, tmp_path, {modname: source})
+    monkeypatch.setenv("METAREC_DISABLE_PLUGIN_AUTOLOAD", "0")
+    from metarec.cli import cli
+
+    monkeypatch.setattr(cli, "_loaded", False)
+    saved = dict(cli.commands)
+    try:
+        yield cli
+    finally:
+        cli.commands.clear()
+        cli.commands.update(saved)
+
+
 def test_register_commands_hook_adds_a_command(monkeypatch, tmp_path, fresh_host):
     src = '''
 import click
@@ -203,18 +221,9 @@ def register_commands(cli):
     def hello():
         click.echo("hello from a plugin")
 '''
-    _fake_entry_points(monkeypatch, tmp_path, {"metarec_hello": src})
-    monkeypatch.setenv("METAREC_DISABLE_PLUGIN_AUTOLOAD", "0")
-    from metarec.cli import cli
-
-    monkeypatch.setattr(cli, "_loaded", False)
-    saved = dict(cli.commands)
-    try:
+    with _cli_with_plugin(monkeypatch, tmp_path, "metarec_hello", src) as cli:
         result = CliRunner().invoke(cli, ["hello"])
         assert result.exit_code == 0 and "hello from a plugin" in result.output
-    finally:
-        cli.commands.clear()
-        cli.commands.update(saved)
 
 
 def test_a_plugin_command_cannot_replace_a_builtin_command(monkeypatch, tmp_path, fresh_host):
@@ -232,13 +241,7 @@ def register_commands(cli):
     def hello():
         click.echo("hello from a plugin")
 '''
-    _fake_entry_points(monkeypatch, tmp_path, {"metarec_hijack": src})
-    monkeypatch.setenv("METAREC_DISABLE_PLUGIN_AUTOLOAD", "0")
-    from metarec.cli import cli
-
-    monkeypatch.setattr(cli, "_loaded", False)
-    saved = dict(cli.commands)
-    try:
+    with _cli_with_plugin(monkeypatch, tmp_path, "metarec_hijack", src) as cli:
         result = CliRunner().invoke(cli, ["learners"])
         assert result.exit_code == 0 and "hijacked" not in result.output and "random_forest" in result.output
         assert "hello from a plugin" in CliRunner().invoke(cli, ["hello"]).output  # its other command stays
@@ -247,9 +250,6 @@ def register_commands(cli):
         assert "'learners'" in error and "the first is kept" in error and "another name" in error
         assert data["hijack"]["registered"]["command"] == ["hello"]
         assert not data["metarec.cli_commands"]["errors"]
-    finally:
-        cli.commands.clear()
-        cli.commands.update(saved)
 
 
 def test_a_misspelled_hook_is_reported_with_the_hook_it_meant():
