@@ -283,9 +283,10 @@ def _cols(frame, n: int = 8) -> str:
 
 def _type_columns(X, warnings, decimal_comma: bool = False):
     """Type the feature columns as :class:`ColumnTyper` does: returns ``(typed X, {column: kind})``."""
-    kinds, levels, notes = infer_column_kinds(X, decimal_comma=decimal_comma)
+    parsed: dict = {}  # the dates inference parsed, converted without parsing them again
+    kinds, levels, notes = infer_column_kinds(X, decimal_comma=decimal_comma, parsed=parsed)
     warnings.extend(notes)
-    return apply_column_kinds(X, kinds, levels, fitted_on_this=True), kinds
+    return apply_column_kinds(X, kinds, levels, fitted_on_this=True, parsed=parsed), kinds
 
 
 #: What :func:`infer_column_kinds` calls a column (see :class:`metarec.coltypes.ColumnTyper`).
@@ -294,14 +295,15 @@ COLUMN_KINDS = ("number", "decimal_comma", "date", "category", "text", "keep")
 _DECIMAL_COMMA = r"^[+-]?(?:\d+(?:,\d*)?|,\d+)(?:[eE][+-]?\d+)?$"
 
 
-def infer_column_kinds(X, decimal_comma: bool = False):
+def infer_column_kinds(X, decimal_comma: bool = False, parsed: dict | None = None):
     """How each column of ``X`` is typed, its category levels, and a warning line per conversion.
 
     Category columns (declared levels) are ``"category"``; bool is ``"keep"``; numbers are ``"number"``;
     datetime64 is ``"date"``. A text column whose values are all numbers is ``"number"`` (with
     ``decimal_comma``, numbers written ``1,5`` make it ``"decimal_comma"``), all ISO 8601 dates
     ``"date"`` (epoch milliseconds), more than ``max(20, TEXT_CARDINALITY * rows)`` distinct values
-    ``"text"`` (free text), otherwise ``"category"`` with the sorted values as levels.
+    ``"text"`` (free text), otherwise ``"category"`` with the sorted values as levels. ``parsed`` (optional)
+    receives the parsed dates of each date column, for :func:`apply_column_kinds` on the same ``X``.
     """
     import pandas as pd
 
@@ -347,6 +349,8 @@ def infer_column_kinds(X, decimal_comma: bool = False):
         if len(values) and stripped.str.match(_ISO_DATE).all():
             dates = _parse_dates(col)
             if dates.notna().sum() == len(nonnull):
+                if parsed is not None:
+                    parsed[c] = dates
                 kinds[c] = "date"
                 notes.append(f"column {c!r}: dates converted to epoch milliseconds")
                 continue
@@ -379,12 +383,13 @@ def _missing_text(v) -> bool:
     return _missing(v) or (isinstance(v, str) and v.strip() in ("", "?"))
 
 
-def apply_column_kinds(X, kinds: dict, levels: dict, fitted_on_this: bool = False):
+def apply_column_kinds(X, kinds: dict, levels: dict, fitted_on_this: bool = False, parsed: dict | None = None):
     """Convert the columns of ``X`` as ``kinds`` say (the transform of :class:`ColumnTyper`).
 
     Idempotent: a column already of the converted type is kept. A value that cannot be converted is a
     :class:`DataError` (a ``ValueError``) naming the column. ``fitted_on_this`` skips the checks that
-    cannot fail on the data the kinds were inferred from.
+    cannot fail on the data the kinds were inferred from; ``parsed`` holds dates :func:`infer_column_kinds`
+    already parsed from this ``X``.
     """
     import numpy as np
     import pandas as pd
@@ -429,7 +434,7 @@ def apply_column_kinds(X, kinds: dict, levels: dict, fitted_on_this: bool = Fals
                 continue
             if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
                 continue  # already epoch milliseconds
-            dates = _parse_dates(col)
+            dates = parsed[c] if parsed and c in parsed else _parse_dates(col)
             bad = None if fitted_on_this else dates.isna() & ~col.map(_missing_text).astype(bool)
             if bad is not None and bad.any():
                 raise DataError(f"column {c!r}: value {_short(col[bad].iloc[0], 30)!r} is not an ISO date "

@@ -297,8 +297,8 @@ def extract_metafeatures(
 
     chosen, missing = _resolve(groups)
     _check_unique(chosen)
-    dataset = _as_dataset(data, target, task_type)
     check_seconds("time_budget", time_budget, allow_zero=True)  # 0: a spent budget, every group skipped
+    dataset = _as_dataset(data, target, task_type)  # after the cheap checks: it may read a file
     budget = Budget(time_budget)
     report = ExtractionReport(dataset=str(dataset.name), time_budget=time_budget)
     for name in missing:

@@ -90,9 +90,8 @@ def register_evaluate_command(cli):
           metarec evaluate -m knn,svm --folds 10 --json
         """
         from ..evaluate import evaluate_metamodels, plot_regret
-        from ..kb.evaluation import PRIMARY_METRIC
 
-        metric = metric or PRIMARY_METRIC[task_type]  # as recommend and tune do
+        # the metric defaults by task in evaluate_metamodels (as recommend and tune do)
         source = source or ("lcdb" if task_type == "classification" else "all")
         from ..kb import load_kb
         from ..kb.format import ensure_new_file
