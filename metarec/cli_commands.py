@@ -128,7 +128,8 @@ def register_commands(cli):
     def metafeatures_cmd(data, target, task_type, groups, time_budget, as_json) -> None:
         """Compute meta-features of DATA (a file or openml:ID)."""
         from .data import load_dataset
-        from .metafeatures import extract_metafeatures
+        from .exceptions import MetaFeatureError
+        from .metafeatures import extract_metafeatures, get_group
 
         ds = load_dataset(data, target=target, task_type=task_type)
         for w in ds.warnings:
@@ -136,18 +137,37 @@ def register_commands(cli):
         values, report = extract_metafeatures(ds, groups=groups, time_budget=time_budget, return_report=True)
         for line in report.problems():
             warn(line)
+        # each feature's group, and the features a group defines only for the other task type (always NaN)
+        group_of, not_applicable = {}, []
+        for name in report.groups:
+            try:
+                group = get_group(name)
+            except MetaFeatureError:  # a default group that is not registered: reported above
+                continue
+            applicable = set(group.applicable_features(ds.task_type))
+            for feature in group.feature_names:
+                group_of[feature] = name
+                if feature not in applicable:
+                    not_applicable.append(feature)
         report = report.as_dict()
         if as_json:
             echo_json({"dataset": ds.name, "task_type": ds.task_type, "metafeatures": values.to_dict(),
-                       "report": report})
+                       "groups": group_of, "not_applicable": not_applicable, "report": report})
             return
         from rich.table import Table
 
         table = Table(title=f"meta-features of {ds.name} ({ds.n_rows} rows x {ds.n_features} features, {ds.task_type})")
+        table.add_column("group")
         table.add_column("meta-feature")
         table.add_column("value", justify="right")
+        skip = set(not_applicable)
         for k, v in values.items():
-            table.add_row(k, "NaN" if v != v else f"{v:.6g}")
+            if k not in skip:
+                table.add_row(group_of.get(k, "?"), k, "NaN" if v != v else f"{v:.6g}")
+        if not_applicable:
+            table.caption = (f"{len(not_applicable)} meta-feature(s) defined only for "
+                             f"{'regression' if ds.task_type == 'classification' else 'classification'} tasks "
+                             "not shown (--json lists them)")
         console().print(table)
 
 

@@ -75,3 +75,30 @@ def test_speed_benchmark_runs_small():
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     assert "2,000" in out.stdout and "4,000" in out.stdout
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_metafeatures_table_shows_groups_and_only_the_features_of_the_task(task, tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=120)
+    y = (x > 0).astype(int) if task == "classification" else x * 3 + rng.normal(size=120)
+    path = tmp_path / "d.csv"
+    pd.DataFrame({"x": x, "z": rng.normal(size=120), "y": y}).to_csv(path, index=False)
+    args = ["metafeatures", str(path), "-t", "y", "--task", task, "-g", "openml,statistical,landmarkers"]
+    r = CliRunner().invoke(cli, args, terminal_width=200)
+    assert r.exit_code == 0, r.output
+    other = {"classification": ["stat_target_skewness", "lm_linear_r2"],
+             "regression": ["ClassEntropy", "NaiveBayesErrRate", "stat_minority_class_fraction", "lm_1nn_kappa"]}
+    own = {"classification": ["ClassEntropy", "lm_1nn_kappa"], "regression": ["stat_target_skewness", "lm_linear_r2"]}
+    rows = {line.split("│")[2].strip(): line.split("│")[1].strip() for line in r.output.splitlines()
+            if line.count("│") == 4}
+    assert all(name not in rows for name in other[task])
+    assert all(name in rows for name in own[task])
+    assert rows["stat_log_n_rows"] == "statistical" and rows["NumberOfInstances"] == "openml"
+    assert "not shown" in r.output
+    data = json.loads(CliRunner().invoke(cli, args + ["--json"]).stdout)
+    assert set(other[task]) <= set(data["not_applicable"]) and not set(own[task]) & set(data["not_applicable"])
+    assert data["groups"]["lm_1nn_kappa"] == "landmarkers" and set(data["groups"]) == set(data["metafeatures"])

@@ -56,6 +56,14 @@ class MetaFeatureGroup:
     def compute(self, dataset: Any, budget: Budget, skipped: dict[str, str]) -> Mapping[str, float]:
         raise NotImplementedError
 
+    def applicable_features(self, task_type: str) -> tuple[str, ...]:
+        """The features defined for a ``task_type`` task (the others are always NaN there, e.g. a class
+        entropy on a regression target). Default: every feature, or none on regression when the group
+        does not support it. Groups with task-specific features override this."""
+        if task_type == "regression" and not self.supports_regression:
+            return ()
+        return tuple(self.feature_names)
+
     def validate(self) -> None:
         if not self.name or not isinstance(self.name, str):
             raise PluginError(f"{type(self).__name__}: a meta-feature group needs a non-empty name")

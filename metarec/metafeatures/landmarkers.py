@@ -193,6 +193,11 @@ class LandmarkerGroup(MetaFeatureGroup):
             run_steps(steps, out, budget, skipped, "landmarker")
         return out
 
+    def applicable_features(self, task_type: str) -> tuple[str, ...]:
+        classification = task_type == "classification"
+        landmarkers = CLASSIFICATION_LANDMARKERS if classification else REGRESSION_LANDMARKERS
+        return tuple(n for lm in landmarkers for n in self._names(lm, classification))
+
     @staticmethod
     def _names(landmarker: str, classification: bool) -> tuple[str, ...]:
         if classification:

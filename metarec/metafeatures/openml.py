@@ -56,6 +56,13 @@ _FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 assert sorted(n for _, ns in _FAMILIES for n in ns) == sorted(OPENML_QUALITY_NAMES)
 
+#: Qualities OpenML defines through the classes only (null for a regression target): the entropy and naive
+#: Bayes families and the class sizes.
+_CLASS_QUALITIES = frozenset(
+    dict(_FAMILIES)["entropy"] + dict(_FAMILIES)["naive bayes"]
+    + ("MajorityClassSize", "MinorityClassSize", "MinorityClassPercentage")
+)
+
 _NAN = float("nan")
 _LN2 = math.log(2.0)  # Weka's Utils.log2(a) = Math.log(a) / Math.log(2)
 
@@ -381,6 +388,11 @@ class OpenMLGroup(MetaFeatureGroup):
     description = ("OpenML's data qualities computed exactly as OpenML's evaluation engine does (simple counts, "
                    "numeric-attribute moments, entropies and mutual information, nominal distinct values, the "
                    "2-fold Weka NaiveBayes landmarker) plus LCDB's NumberOfFeaturesAfterBinarization.")
+
+    def applicable_features(self, task_type: str) -> tuple[str, ...]:
+        if task_type == "classification":
+            return tuple(self.feature_names)
+        return tuple(n for n in self.feature_names if n not in _CLASS_QUALITIES)
 
     def compute(self, dataset: Any, budget, skipped: dict[str, str]) -> dict[str, float]:
         out = dict.fromkeys(self.feature_names, _NAN)

@@ -146,12 +146,9 @@ _SHAPE = (
 _CORRELATION = ("stat_mean_abs_correlation", "stat_max_abs_correlation")
 _PCA = ("stat_pca_fraction_95", "stat_pca_first_ratio", "stat_pca_eigen_skewness")
 _TARGET_LINK = ("stat_canonical_correlation", "stat_mean_target_association", "stat_max_target_association")
-_TARGET = (
-    "stat_class_imbalance_ratio",
-    "stat_minority_class_fraction",
-    "stat_target_skewness",
-    "stat_target_kurtosis",
-)
+_CLASS_TARGET = ("stat_class_imbalance_ratio", "stat_minority_class_fraction")
+_REGRESSION_TARGET = ("stat_target_skewness", "stat_target_kurtosis")
+_TARGET = _CLASS_TARGET + _REGRESSION_TARGET
 
 
 class StatisticalGroup(MetaFeatureGroup):
@@ -193,6 +190,10 @@ class StatisticalGroup(MetaFeatureGroup):
         "class imbalance and regression-target shape"
     )
     supports_regression = True
+
+    def applicable_features(self, task_type: str) -> tuple[str, ...]:
+        other = _REGRESSION_TARGET if task_type == "classification" else _CLASS_TARGET
+        return tuple(n for n in self.feature_names if n not in other)
 
     def __init__(self, max_rows: int = 10_000, max_columns: int = 300, random_state: int = 0):
         self.max_rows = int(max_rows)
