@@ -94,6 +94,10 @@ def register_commands(cli):
 
         ds = load_dataset(data, target=target, task_type=task_type)
         summary = ds.summary()
+        counts = None
+        if ds.task_type == "classification":  # the class balance, largest class first
+            counts = ds.y.value_counts(sort=True)
+            summary["class_counts"] = {str(k): int(v) for k, v in counts.items()}
         if as_json:
             echo_json(summary)
             return
@@ -104,6 +108,10 @@ def register_commands(cli):
         table = Table(title=f"{ds.name} ({ds.source})", show_header=False)
         for k in ("task_type", "target", "n_rows", "n_features", "n_categorical", "n_classes"):
             table.add_row(k, str(summary[k]))
+        if counts is not None:
+            shown = [f"{k}: {v} ({v / counts.sum():.1%})" for k, v in counts.head(10).items()]
+            more = f", ... ({len(counts) - 10} more)" if len(counts) > 10 else ""
+            table.add_row("classes", ", ".join(shown) + more)
         console().print(table)
         columns = Table(title="feature columns (as metarec reads them)")
         for col in ("column", "dtype", "kind", "missing"):

@@ -218,7 +218,7 @@ class Recommender:
         no_evidence = [
             {"learner": lr.name, "reason": "no runs in the knowledge base",
              "fix": f"metarec kb build {_build_spec(ds)} --learners {lr.name} --out my_kb && "
-                    f"metarec kb merge {shlex.quote(str(kb.path)) if kb.path else 'KB'} my_kb --out merged_kb"}
+                    f"metarec kb merge {shlex.quote(_shown_path(kb.path)) if kb.path else 'KB'} my_kb --out merged_kb"}
             for lr in get_learners(ds.task_type) if lr.name not in known
         ]
         explanation = {}
@@ -301,6 +301,17 @@ def nearest_datasets(metafeatures, x, kb, n: int = 3) -> list[dict]:
     names = kb.datasets.set_index("dataset_id")["name"]
     return [{"dataset_id": metafeatures.index[i], "name": str(names.get(metafeatures.index[i], "")),
              "distance": float(dist[i]), "shared_metafeatures": int(count[i])} for i in order]
+
+
+def _shown_path(path) -> str:
+    """``path`` as a user would type it here: relative to the working directory when it lies below it."""
+    import os
+
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        return str(path)
+    return str(path) if rel == ".." or rel.startswith(".." + os.sep) else rel
 
 
 def _build_spec(ds) -> str:

@@ -251,3 +251,22 @@ def test_inspect_shows_free_text_and_dates_as_the_learners_see_them(tmp_path):
     lines = result.output.splitlines()
     assert any("note" in ln and "text (capped one-hot)" in ln for ln in lines), result.output
     assert any("day" in ln and "numeric (from dates)" in ln for ln in lines), result.output
+
+
+def test_no_evidence_hint_names_the_kb_as_typed_from_here(tmp_path, monkeypatch):
+    from metarec.recommend import _shown_path
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "kbs" / "mine").mkdir(parents=True)
+    assert _shown_path(tmp_path / "kbs" / "mine") == "kbs/mine"
+    assert _shown_path(tmp_path.parent) == str(tmp_path.parent)  # outside the working directory: as it is
+
+
+def test_inspect_shows_the_class_balance(tmp_path):
+    src = tmp_path / "d.csv"
+    pd.DataFrame({"x": range(40), "y": ["a"] * 30 + ["b"] * 10}).to_csv(src, index=False)
+    result = CliRunner().invoke(cli, ["inspect", str(src), "--target", "y"])
+    assert result.exit_code == 0, result.output
+    assert "a: 30 (75.0%), b: 10 (25.0%)" in result.output
+    data = json.loads(CliRunner().invoke(cli, ["inspect", str(src), "--target", "y", "--json"]).stdout)
+    assert data["class_counts"] == {"a": 30, "b": 10}
