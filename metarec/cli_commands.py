@@ -252,6 +252,34 @@ def register_kb_commands(cli):
         click.echo(f"wrote {out}: {len(kb.datasets)} datasets, {len(kb.learners)} learners, "
                    f"{len(kb.metrics)} metrics, {len(kb.runs)} runs")
 
+    @kb_group.command("import-hpo")
+    @click.argument("source", type=click.Choice(["openml-pimp", "sklearn-bot", "tabrepo"]))
+    @click.argument("directory", type=click.Path(file_okay=False))
+    @click.option("--out", "-o", required=True, type=click.Path(file_okay=False), help="Directory to write.")
+    @click.option("--qualities", type=click.Path(dir_okay=False), default=None,
+                  help="sklearn-bot: OpenML100 task_qualities.json (default: beside DIRECTORY or in ../openml-pimp).")
+    @click.option("--force", is_flag=True, help="Overwrite an existing KB at --out.")
+    def kb_import_hpo(source, directory, out, qualities, force) -> None:
+        """Import public search results on OpenML tasks (SOURCE's raw files in DIRECTORY) as a KB.
+
+        \b
+        openml-pimp   random_forest.arff, adaboost.arff, task_qualities.json, openml100_task_names.csv
+        sklearn-bot   svc__predictive_accuracy.arff, svc__area_under_roc_curve.arff
+        tabrepo       lightgbm_results_ranked_by_dataset_valid.csv, configs_lightgbm.json, task_metadata_244.csv
+        """
+        from .kb.format import ensure_writable
+        from .kb.hpo_import import import_hpo
+
+        ensure_writable(out, force)
+        kwargs = {"qualities": qualities} if source == "sklearn-bot" else {}
+        if qualities and source != "sklearn-bot":
+            raise click.UsageError("--qualities is for sklearn-bot only (the other sources ship their qualities)")
+        kb = import_hpo(source, directory, **kwargs)
+        kb.save(out)
+        s = kb.summary()
+        click.echo(f"wrote {out}: {s['datasets']} datasets ({s['openml_datasets']} with an OpenML dataset id), "
+                   f"{s['learners']} learners, {s['runs']} runs")
+
     @kb_group.command("build")
     @click.argument("datasets", nargs=-1, required=True)
     @click.option("--out", "-o", required=True, type=click.Path(file_okay=False), help="KB directory to write.")
