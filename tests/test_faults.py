@@ -187,7 +187,7 @@ def _edit_consistently(kb):
 
     import pandas as pd
 
-    from metarec.kb.format import sha256
+    from metarec.fileio import sha256
 
     frame = pd.read_parquet(kb / "runs.parquet")
     pd.concat([frame, frame.iloc[:1]]).to_parquet(kb / "runs.parquet", index=False)

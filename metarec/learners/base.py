@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from ..exceptions import PluginError
+from ..records import LearnerBase
 
 CLASSIFICATION = "classification"
 REGRESSION = "regression"
@@ -27,7 +28,7 @@ TEXT_MIN_FREQUENCY = 2
 
 
 @dataclass(frozen=True)
-class Learner:
+class Learner(LearnerBase):
     """A model family that metarec can recommend and tune.
 
     Parameters
