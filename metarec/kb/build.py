@@ -167,7 +167,7 @@ def run_pair(job: PairJob) -> dict[str, Any]:
     import optuna
 
     from ..learners import get_learner
-    from ..sources import parse_specs
+    from ..data.sources import parse_specs
     from .evaluation import PRIMARY_METRIC, cross_validate_config, run_with_timeout, subsample
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -279,7 +279,7 @@ def build_kb(
     Parameters
     ----------
     specs : list of str
-        Dataset specs (see :mod:`metarec.sources`).
+        Dataset specs (see :mod:`metarec.data.sources`).
     out : path
         The KB directory written at the end (the default SQLite storage lives there too).
     learners : list of str, optional
@@ -303,7 +303,7 @@ def build_kb(
         nothing, and a fresh ``out`` is removed again).
     """
     from ..learners import get_learner
-    from ..sources import parse_specs
+    from ..data.sources import parse_specs
 
     settings = settings or BuildSettings()
     out = Path(out)
