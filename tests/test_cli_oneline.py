@@ -177,7 +177,7 @@ def test_storage_errors_are_one_line_and_name_the_driver(data, tmp_path):
     line = _one_error_line(*run_cli(_tune(data, tmp_path)[:-2] + ["--storage", "sqlite:////nonexistent-dir/x/y.db"]),
                            "cannot open the Optuna storage", "unable to open database file")
     assert "sqlalche.me" not in line and "Background" not in line
-    from metarec.kb.build import storage_error
+    from metarec.kb.storage import storage_error
 
     class Wrapped(ImportError):
         pass

@@ -22,7 +22,7 @@ BUILD = ["-m", "metarec.cli", "kb", "build", "sklearn:iris", "sklearn:wine", "--
 def _recorded(storage):
     import optuna
 
-    from metarec.kb.build import _recorded as rec
+    from metarec.kb.storage import _recorded as rec
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     out = {}
