@@ -740,7 +740,7 @@ def tune(
             study = optuna.create_study(study_name=study_name, storage=storage, direction="maximize",
                                         sampler=optuna.samplers.TPESampler(seed=random_state), load_if_exists=True)
         except Exception as exc:
-            from .kb.build import storage_error  # one line: first line only, a missing driver named
+            from .kb.storage import storage_error  # one line: first line only, a missing driver named
 
             raise MetarecError(storage_error(str(storage), exc)) from None
         chosen = check_study(study, spec, storage)  # refuses a study made for another run, before any trial
