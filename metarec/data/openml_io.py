@@ -8,8 +8,6 @@ import os
 
 from ..exceptions import DataError
 
-__all__: list[str] = []
-
 
 def _load_openml(source: str, target: str | None, cache: str | None):
     import openml
