@@ -56,7 +56,7 @@ def kb_tasks(n_clf: int, n_reg: int, exclude: tuple[str, ...] = ()) -> list[str]
 
 def load_task(spec: str, max_rows: int):
     from metarec.kb.evaluation import subsample
-    from metarec.sources import parse_specs
+    from metarec.data.sources import parse_specs
 
     p = parse_specs([spec])[0]
     ds = p.load()

@@ -11,7 +11,7 @@ import sys
 import types
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: E402
 
 from .exceptions import (  # noqa: E402  (light)
     DataError,

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from . import __version__
+from ._version import __version__
 from .exceptions import MetarecError, MetarecWarning
 
 EXIT_USER_ERROR = 2

@@ -16,7 +16,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .data import COLUMN_KINDS, apply_column_kinds, infer_column_kinds
+from .data.columns import COLUMN_KINDS, apply_column_kinds, infer_column_kinds
 from .exceptions import DataError
 
 __all__ = ["ColumnTyper"]

@@ -481,7 +481,7 @@ def plot_regret(result: EvaluationResult, path) -> str:
     ax2.set_title(f"{result.settings.get('protocol', '')}, {result.settings.get('metric', '')}")
     ax2.grid(alpha=0.3, axis="y")
     fig.tight_layout()
-    from .kb.format import atomic_write_figure
+    from .fileio import atomic_write_figure
 
     atomic_write_figure(fig, path, dpi=120)  # never a half-written image
     plt.close(fig)

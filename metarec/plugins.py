@@ -24,7 +24,9 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
+from ._version import __version__
 from .exceptions import PluginError
+from .records import LearnerBase, MetaFeatureGroupBase, MetaModelSpec
 from .registry import Registry
 
 logger = logging.getLogger(__name__)
@@ -38,6 +40,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "metarec.metafeatures.builtin",
     "metarec.metamodels.builtin",
     "metarec.cli_commands",
+    "metarec.cli_evaluate",
 )
 
 
@@ -73,8 +76,6 @@ class PluginHost:
         self._registries: dict[str, Registry] = {}
         self._command_owners: dict[str, str] = {}
         self._lock = threading.RLock()
-        from . import __version__
-
         for modname in builtins:
             self._load_module(modname, modname, version=__version__, builtin=True)
         if autoload is None:
@@ -222,17 +223,13 @@ class PluginHost:
 
 
 def _validate_learner(obj: Any) -> None:
-    from .learners.base import Learner
-
-    if not isinstance(obj, Learner):
+    if not isinstance(obj, LearnerBase):
         raise PluginError(f"register_learners expects a metarec.learners.Learner, got {type(obj).__name__}")
     obj.validate()
 
 
 def _validate_group(obj: Any) -> None:
-    from .metafeatures.base import MetaFeatureGroup
-
-    if not isinstance(obj, MetaFeatureGroup):
+    if not isinstance(obj, MetaFeatureGroupBase):
         raise PluginError(
             f"register_metafeatures expects a metarec.metafeatures.MetaFeatureGroup, got {type(obj).__name__}"
         )
@@ -260,8 +257,6 @@ def _adapt_single(obj):
 def _adapt_metamodel(name, factory, description=""):
     if not callable(factory):
         raise PluginError(f"meta-model {name!r}: factory must be callable")
-    from .metamodels.base import MetaModelSpec
-
     return name, MetaModelSpec(name=name, factory=factory, description=description)
 
 

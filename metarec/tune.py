@@ -678,7 +678,7 @@ def tune(
     if ds.n_rows < MIN_TUNE_ROWS:
         raise DataError(f"{ds.source}: only {ds.n_rows} rows, too few to cross-validate; tuning needs at least "
                         f"{MIN_TUNE_ROWS} (add rows; `metarec recommend` works on fewer)")
-    from .kb.format import ensure_new_file
+    from .fileio import ensure_new_file
 
     if out is not None:
         ensure_new_file(out, force)
@@ -740,7 +740,7 @@ def tune(
             study = optuna.create_study(study_name=study_name, storage=storage, direction="maximize",
                                         sampler=optuna.samplers.TPESampler(seed=random_state), load_if_exists=True)
         except Exception as exc:
-            from .kb.build import storage_error  # one line: first line only, a missing driver named
+            from .kb.storage import storage_error  # one line: first line only, a missing driver named
 
             raise MetarecError(storage_error(str(storage), exc)) from None
         chosen = check_study(study, spec, storage)  # refuses a study made for another run, before any trial
@@ -836,7 +836,7 @@ def save_model(result: TuneResult, path: str | Path) -> Path:
     """Save the refit pipeline with joblib (your own model; load only files you trust) + a JSON sidecar."""
     import joblib
 
-    from .kb.format import atomic_write_bytes
+    from .fileio import atomic_write_bytes
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -868,7 +868,7 @@ def write_report(result: TuneResult, directory: str | Path) -> Path:
     import matplotlib.pyplot as plt
     import optuna
 
-    from .kb.format import atomic_write_bytes, atomic_write_figure
+    from .fileio import atomic_write_bytes, atomic_write_figure
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)

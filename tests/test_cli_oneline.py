@@ -87,7 +87,7 @@ def test_tune_into_new_directories_works_and_the_check_leaves_nothing_behind(dat
     code, out, err = run_cli(_tune(data, tmp_path, "--out", str(model), "--trials", "0"))  # refused by click
     _one_error_line(code, out, err, "--trials")
     assert not (tmp_path / "new").exists()
-    from metarec.kb.format import ensure_new_file
+    from metarec.fileio import ensure_new_file
 
     ensure_new_file(model, force=False)  # creatable: no error, and the probe removes what it made
     assert not (tmp_path / "new").exists()
@@ -177,7 +177,7 @@ def test_storage_errors_are_one_line_and_name_the_driver(data, tmp_path):
     line = _one_error_line(*run_cli(_tune(data, tmp_path)[:-2] + ["--storage", "sqlite:////nonexistent-dir/x/y.db"]),
                            "cannot open the Optuna storage", "unable to open database file")
     assert "sqlalche.me" not in line and "Background" not in line
-    from metarec.kb.build import storage_error
+    from metarec.kb.storage import storage_error
 
     class Wrapped(ImportError):
         pass

@@ -22,7 +22,7 @@ BUILD = ["-m", "metarec.cli", "kb", "build", "sklearn:iris", "sklearn:wine", "--
 def _recorded(storage):
     import optuna
 
-    from metarec.kb.build import _recorded as rec
+    from metarec.kb.storage import _recorded as rec
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     out = {}
@@ -187,7 +187,7 @@ def _edit_consistently(kb):
 
     import pandas as pd
 
-    from metarec.kb.format import sha256
+    from metarec.fileio import sha256
 
     frame = pd.read_parquet(kb / "runs.parquet")
     pd.concat([frame, frame.iloc[:1]]).to_parquet(kb / "runs.parquet", index=False)

@@ -1,6 +1,7 @@
 """Knowledge base: format round-trip, validation failures, merge, LCDB import, kb build and resume."""
 
 import json
+import os
 import shutil
 
 import numpy as np
@@ -262,6 +263,24 @@ def test_kb_build_records_failures_and_timeouts(tmp_path, monkeypatch):
     assert statuses.count("failed") == 1 and statuses.count("timeout") == 1 and statuses.count("ok") == 2
     failed = kb.runs[kb.runs.status != "ok"]
     assert failed.score.isna().all()
+
+
+def test_kb_build_in_process_leaves_optuna_logging_and_arrow_as_they_were(tmp_path, monkeypatch):
+    import optuna
+    import pyarrow as pa
+
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.INFO)
+    pool = pa.default_memory_pool().backend_name
+    try:
+        settings = BuildSettings(n_trials=1, cv=2, max_rows=100, groups=("openml",))
+        build_kb(["sklearn:iris"], tmp_path / "kb", learners=["decision_tree"], settings=settings, isolate=False)
+        assert optuna.logging.get_verbosity() == optuna.logging.INFO
+    finally:
+        optuna.logging.set_verbosity(before)
+    assert "ARROW_DEFAULT_MEMORY_POOL" not in os.environ
+    assert pa.default_memory_pool().backend_name == pool
 
 
 def test_kb_build_cli(tmp_path):

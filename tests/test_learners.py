@@ -157,7 +157,7 @@ def test_execution_settings_fixed_and_overridable():
 
 @pytest.mark.filterwarnings("ignore:Fixed parameter:UserWarning")
 def test_check_learner_reports_a_broken_learner_by_name_and_step():
-    from metarec.learners.builtin import _factory
+    from metarec.learners._common import _factory
 
     broken = Learner(
         name="broken_svc",
@@ -170,3 +170,12 @@ def test_check_learner_reports_a_broken_learner_by_name_and_step():
         check_learner(broken, n_configs=1)
     with pytest.raises(AssertionError, match=r"'broken_svc', classification, sampled config 0.*fit raised"):
         check_learner(broken, n_configs=1, default_in_space=False)
+
+
+def test_every_family_learner_is_registered_once():
+    from metarec.learners import boosting, generative, linear, neighbors, neural, svm, trees
+
+    defined = [lr.name for family in (svm, linear, trees, boosting, generative, neighbors, neural)
+               for lr in family.LEARNERS]
+    assert sorted(defined) == sorted(lr.name for lr in BUILTIN_LEARNERS)
+    assert len(set(defined)) == len(defined)

@@ -294,7 +294,7 @@ def test_a_hook_that_returns_instead_of_registering_or_misnames_its_argument_is_
 
 def test_a_broken_metamodel_factory_is_one_line_naming_it():
     from metarec.exceptions import MetarecError
-    from metarec.metamodels.base import MetaModelSpec
+    from metarec.records import MetaModelSpec
 
     def missing_dependency():
         import metarec_no_such_module  # noqa: F401  (the heavy import the docs put inside the factory)

@@ -112,7 +112,8 @@ def test_pickles_in_the_metamodel_cache_are_never_read(name, forged, tmp_path, m
 
     from metarec.kb import load_kb
     from metarec.metamodels import fit_metamodel
-    from metarec.metamodels.cache import CHECKSUMS, _digests, cache_dir
+    from metarec.cache import cache_dir
+    from metarec.metamodels.cache import CHECKSUMS, _digests
 
     monkeypatch.setenv("METAREC_CACHE_DIR", str(tmp_path / "cache"))
     kb = load_kb(_small_kb(tmp_path / "kb"))

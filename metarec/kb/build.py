@@ -15,15 +15,16 @@ assembled into a :class:`KnowledgeBase` and saved (atomically) to the output dir
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from ..exceptions import KnowledgeBaseError, MetarecError
 from .format import METRICS, RUN_COLUMNS, KnowledgeBase, config_id, new_manifest
+from .jobs import BuildSettings, PairJob, run_jobs
+from .storage import _recorded, _storage_holds_work, open_storage, quiet_optuna
 
 logger = logging.getLogger(__name__)
 
@@ -35,197 +36,7 @@ DEFAULT_LEARNERS = {
 }
 
 
-@dataclass
-class BuildSettings:
-    """How each (dataset, learner) study runs."""
-
-    n_trials: int = 20
-    cv: int = 3
-    fit_timeout: float | None = 60.0
-    max_rows: int | None = 5000
-    seed: int = 0
-    groups: tuple[str, ...] | None = None
-    metafeature_budget: float | None = 120.0
-
-
-@dataclass
-class PairJob:
-    """One unit of work: tune ``learner`` on the dataset of ``spec``."""
-
-    spec: str
-    dataset_id: str
-    task_type: str
-    learner: str
-    storage: str
-    settings: BuildSettings = field(default_factory=BuildSettings)
-
-
-def study_name(dataset_id: str, learner: str) -> str:
-    return f"hpo/{dataset_id}/{learner}"
-
-
-def open_storage(url: str):
-    """An Optuna RDB storage (SQLite waits for locks instead of failing) with heartbeats."""
-    import warnings
-
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    kwargs: dict[str, Any] = {}
-    if url.startswith("sqlite"):
-        kwargs["engine_kwargs"] = {"connect_args": {"timeout": 120}}
-    import time
-
-    for attempt in range(5):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return optuna.storages.RDBStorage(url, heartbeat_interval=30, grace_period=120, **kwargs)
-        except Exception as exc:
-            # two builders creating one new database race on its tables: the loser retries
-            if attempt < 4 and type(exc).__name__ in ("IntegrityError", "OperationalError"):
-                time.sleep(0.5 * (attempt + 1))
-                continue
-            raise KnowledgeBaseError(storage_error(url, exc)) from None
-
-
-#: Python module of a database driver -> the package that provides it.
-DRIVER_PACKAGES = {
-    "psycopg": "psycopg[binary]", "psycopg2": "psycopg2-binary", "pg8000": "pg8000", "asyncpg": "asyncpg",
-    "MySQLdb": "mysqlclient", "pymysql": "PyMySQL", "mysql": "mysql-connector-python", "mariadb": "mariadb",
-    "oracledb": "oracledb", "cx_Oracle": "cx_Oracle", "pyodbc": "pyodbc", "pymssql": "pymssql",
-}
-
-
-def storage_error(url: str, exc: BaseException) -> str:
-    """One line saying why the Optuna storage ``url`` did not open, and what to do.
-
-    SQLAlchemy appends "(Background on this error at: ...)" on a second line and, for a missing database
-    driver, says only "Failed to import DB access module": the line keeps the first line and names the
-    driver's package.
-    """
-    import re
-
-    url = re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", str(url))  # never echo a password
-    missing = None
-    seen: BaseException | None = exc
-    for _ in range(5):  # the ModuleNotFoundError behind optuna's ImportError
-        if seen is None:
-            break
-        if isinstance(seen, ModuleNotFoundError) and seen.name:
-            missing = seen.name.split(".")[0]
-            break
-        seen = seen.__cause__ or seen.__context__
-    scheme = url.split(":", 1)[0]
-    if missing:
-        package = DRIVER_PACKAGES.get(missing, missing)
-        return (f"cannot open the Optuna storage {url!r}: its database driver {missing!r} is not installed; "
-                f"install it (pip install '{package}') or name an installed driver in the URL "
-                f"({scheme.split('+')[0]}+DRIVER://...)")
-    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
-    first = lines[0] if lines else ""
-    if first.startswith("(") and ") " in first:  # "(sqlite3.OperationalError) unable to open database file"
-        first = first.split(") ", 1)[1]
-    detail = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-    fix = ("check that the database file's directory exists and is writable" if scheme.startswith("sqlite")
-           else "check the URL and that the database server is reachable")
-    return f"cannot open the Optuna storage {url!r} ({detail}); {fix}"
-
-
-def _recorded(study) -> list:
-    """Trials that finished with a result (the ones a resume counts and the KB exports)."""
-    import optuna
-
-    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
-    return [t for t in study.get_trials(deepcopy=False, states=states) if "status" in t.user_attrs]
-
-
-class _TrialFailed(Exception):
-    pass
-
-
-def _fork_safe_arrow() -> None:
-    """Make the data of a pair live in glibc's malloc, which survives ``fork``.
-
-    pandas keeps strings in pyarrow arrays, allocated by default from mimalloc/jemalloc, whose background
-    thread (``jemalloc_bg_thd``) purges freed pages while data is loaded. A trial child forked at that
-    moment inherits a held allocator lock and hangs on its first allocation: the shipped build saw 3 of 540
-    pairs (all at trial 0, right after loading the data) hit the hard time limit that way.
-    """
-    import os
-
-    os.environ["ARROW_DEFAULT_MEMORY_POOL"] = "system"  # for processes started from here
-    try:
-        import pyarrow as pa
-    except ImportError:  # pragma: no cover - pandas without pyarrow keeps strings as objects
-        return
-    pa.set_memory_pool(pa.system_memory_pool())
-
-
-def run_pair(job: PairJob) -> dict[str, Any]:
-    """Run (or finish) the study of one (dataset, learner) pair; returns a small summary."""
-    import optuna
-
-    from ..learners import get_learner
-    from ..sources import parse_specs
-    from .evaluation import PRIMARY_METRIC, cross_validate_config, run_with_timeout, subsample
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    s = job.settings
-    storage = open_storage(job.storage)
-    sampler = optuna.samplers.TPESampler(seed=s.seed, n_startup_trials=min(10, max(1, s.n_trials // 2)))
-    study = optuna.create_study(storage=storage, study_name=study_name(job.dataset_id, job.learner),
-                                direction="maximize", sampler=sampler, load_if_exists=True)
-    done = len(_recorded(study))
-    remaining = s.n_trials - done
-    if remaining <= 0:
-        return {"dataset_id": job.dataset_id, "learner": job.learner, "new_trials": 0, "skipped": True}
-    learner = get_learner(job.learner)
-    _fork_safe_arrow()
-    ds = parse_specs([job.spec])[0].load()
-    X, y = subsample(ds, s.max_rows, s.seed)
-    primary = PRIMARY_METRIC[ds.task_type]
-    hard_limit = None if s.fit_timeout is None else s.fit_timeout * (s.cv + 1)
-
-    def objective(trial):
-        config = learner.default_config if trial.number == 0 and done == 0 else learner.suggest(trial)
-        config = dict(config)  # trial 0 of a fresh study is the default config: always part of the record
-        trial.set_user_attr("config", json.dumps(config, sort_keys=True, default=str))
-        res = run_with_timeout(
-            lambda: cross_validate_config(learner, config, X, y, ds.task_type, s.cv, s.seed), hard_limit
-        )
-        if res.status == "ok" and s.fit_timeout is not None and res.fit_time > s.fit_timeout:
-            res.status, res.error = "timeout", f"mean fit {res.fit_time:.1f} s exceeds {s.fit_timeout:g} s"
-        trial.set_user_attr("scores", res.scores)
-        trial.set_user_attr("stds", res.stds)
-        trial.set_user_attr("fit_time", res.fit_time)
-        trial.set_user_attr("n_folds", res.n_folds)
-        trial.set_user_attr("train_size", res.train_size)
-        trial.set_user_attr("error", res.error)
-        trial.set_user_attr("status", res.status)
-        if res.status != "ok":
-            raise _TrialFailed(res.error)
-        return res.scores[primary]
-
-    # one thread per job: parallel jobs (--n-jobs, Dask workers) must not oversubscribe the cores, and
-    # OpenMP learners (HistGradientBoosting) slow down by orders of magnitude when they do
-    from threadpoolctl import threadpool_limits
-
-    import sklearn.utils._openmp_helpers  # noqa: F401  load OpenMP now, so the limit below reaches it
-
-    try:
-        import lightgbm  # noqa: F401  (its own OpenMP runtime)
-    except ImportError:  # pragma: no cover
-        pass
-    with threadpool_limits(1):
-        # one trial at a time until n_trials are recorded (failed ones count): a second builder on the
-        # same storage overshoots by at most one trial, and `assemble` exports the first n_trials only
-        while len(_recorded(study)) < s.n_trials:
-            study.optimize(objective, n_trials=1, catch=(_TrialFailed,))
-    study.set_user_attr("finished", True)
-    return {"dataset_id": job.dataset_id, "learner": job.learner, "new_trials": s.n_trials - done, "skipped": False}
-
-
+@quiet_optuna()
 def store_metafeatures(storage_url: str, spec, settings: BuildSettings) -> tuple[str, str]:
     """Compute (once) and store a dataset's meta-features; returns ``(dataset_id, task_type)``."""
     import optuna
@@ -259,6 +70,7 @@ def store_metafeatures(storage_url: str, spec, settings: BuildSettings) -> tuple
     return spec.dataset_id, ds.task_type
 
 
+@quiet_optuna()
 def build_kb(
     specs: list[str],
     out: str | Path,
@@ -279,7 +91,7 @@ def build_kb(
     Parameters
     ----------
     specs : list of str
-        Dataset specs (see :mod:`metarec.sources`).
+        Dataset specs (see :mod:`metarec.data.sources`).
     out : path
         The KB directory written at the end (the default SQLite storage lives there too).
     learners : list of str, optional
@@ -302,8 +114,8 @@ def build_kb(
         (the first call is where a caller can start a progress display: a build refused before it wrote
         nothing, and a fresh ``out`` is removed again).
     """
+    from ..data.sources import parse_specs
     from ..learners import get_learner
-    from ..sources import parse_specs
 
     settings = settings or BuildSettings()
     out = Path(out)
@@ -377,23 +189,6 @@ def _remove_unused_build(out: Path, new_dirs: list[Path], default_storage: str |
             break
 
 
-def _storage_holds_work(storage_url: str) -> bool:
-    """True when the storage has any stored meta-features or any study of trials."""
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = open_storage(storage_url)
-    try:
-        for summ in optuna.get_all_study_summaries(storage, include_best_trial=False):
-            if not summ.study_name.startswith("mf/") or "metafeatures" in summ.user_attrs or summ.n_trials:
-                return True
-        return False
-    finally:
-        engine = getattr(storage, "engine", None)
-        if engine is not None:
-            engine.dispose()
-
-
 def ensure_buildable(out: Path, storage: str, force: bool) -> None:
     """Refuse to overwrite a KB at ``out`` that another build (or import/merge) wrote, unless ``force``.
 
@@ -419,85 +214,7 @@ def ensure_buildable(out: Path, storage: str, force: bool) -> None:
                        f"overwrite it, or choose another --out")
 
 
-def _watch_parent(parent_pid: int) -> None:
-    """Worker initializer: exit when the process that started us is gone (killed builder, no orphans)."""
-    import os
-    import threading
-    import time
-
-    def watch():
-        while os.getppid() == parent_pid:
-            time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="metarec-parent-watch", daemon=True).start()
-    _fork_safe_arrow()
-
-
-def run_jobs(jobs, n_jobs: int = 1, dask_scheduler: str | None = None, progress=None,
-             isolate: bool = True) -> list[dict]:
-    """Run pair jobs in fresh worker processes (``n_jobs`` at once), in-process, or on a Dask cluster.
-
-    Trials are evaluated in children forked from the process that runs the pair. Forking a process whose
-    state we do not control (a notebook that already ran OpenMP code on several threads, locks held by
-    other threads) can leave a child hung until its time limit, so by default every pair runs in a worker
-    started with ``spawn`` (a fresh interpreter). ``isolate=False`` runs them in this process instead
-    (only with ``n_jobs=1``; useful to debug or to monkeypatch in tests).
-    """
-    results = []
-    total = len(jobs)
-
-    def done(res):
-        results.append(res)
-        if progress:
-            progress(len(results), total, res)
-
-    if dask_scheduler:
-        try:
-            from distributed import Client, as_completed
-        except ImportError:
-            raise MetarecError("Dask is not installed; install it with: pip install 'metarec[distributed]'") from None
-        with Client(dask_scheduler) as client:
-            futures = client.map(run_pair, jobs, pure=False)
-            for fut in as_completed(futures):
-                done(fut.result())
-        return results
-    if not isolate and n_jobs <= 1:
-        for job in jobs:
-            done(run_pair(job))
-        return results
-    import multiprocessing
-    import os
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
-    n_jobs = max(1, n_jobs)
-    pool = ProcessPoolExecutor(max_workers=n_jobs, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_watch_parent, initargs=(os.getpid(),))
-    todo = iter(jobs)
-    running: set = set()
-    try:
-        # at most n_jobs pairs submitted at a time: an interruption leaves nothing queued behind it
-        while True:
-            while len(running) < n_jobs:
-                job = next(todo, None)
-                if job is None:
-                    break
-                running.add(pool.submit(run_pair, job))
-            if not running:
-                break
-            finished, running = wait(running, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                done(fut.result())
-    except BaseException:
-        # stop the workers now (the trial in flight carries no result and is redone on resume)
-        for proc in list(getattr(pool, "_processes", {}).values()):
-            proc.terminate()
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-    return results
-
-
+@quiet_optuna()
 def assemble(storage_url: str, settings: BuildSettings | None = None) -> KnowledgeBase:
     """Turn everything recorded in the storage into a :class:`KnowledgeBase`."""
     import optuna

@@ -113,7 +113,7 @@ def performance_table(
         Only runs of this source; default every source (per dataset x learner, LCDB's point when the
         pair has LCDB runs, else the best HPO trial).
     cache : bool
-        Reuse the table from the user cache (``tables/`` of :func:`metarec.metamodels.cache.cache_dir`),
+        Reuse the table from the user cache (``tables/`` of :func:`metarec.cache.cache_dir`),
         keyed by the KB checksum, the arguments and the source of this module, like cached meta-models.
         Only KBs with table checksums (loaded from disk) are cached; an unreadable entry is rebuilt.
 
@@ -222,7 +222,7 @@ def _cache_path(kb: KnowledgeBase, metric: str, task_type: str, source: str | No
     import hashlib
     from pathlib import Path
 
-    from ..metamodels.cache import cache_dir
+    from ..cache import cache_dir
 
     if not kb.manifest.get("tables"):  # built in memory: its checksum would hash every row
         return None

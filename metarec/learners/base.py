@@ -12,22 +12,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from ..data.columns import TEXT_MAX_CATEGORIES, TEXT_MIN_FREQUENCY
 from ..exceptions import PluginError
+from ..records import LearnerBase
 
 CLASSIFICATION = "classification"
 REGRESSION = "regression"
 TASK_TYPES = (CLASSIFICATION, REGRESSION)
 
 CATEGORICAL_DTYPES = ["category", "object", "bool", "string"]
-#: Free-text columns (``object`` / ``string``; loading makes low-cardinality text ``category``) are one-hot
-#: encoded by the learners as at most this many columns: the most frequent values seen at least
-#: ``TEXT_MIN_FREQUENCY`` times get a column each, the rest (and unseen values) share one "infrequent" column.
-TEXT_MAX_CATEGORIES = 20
-TEXT_MIN_FREQUENCY = 2
 
 
 @dataclass(frozen=True)
-class Learner:
+class Learner(LearnerBase):
     """A model family that metarec can recommend and tune.
 
     Parameters

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..exceptions import PluginError
+from ..records import MetaFeatureGroupBase
 
 
 class BudgetExceeded(Exception):
@@ -36,7 +37,7 @@ class Budget:
             raise BudgetExceeded(f"time budget of {self.seconds:g} s exceeded" + (f" before {what}" if what else ""))
 
 
-class MetaFeatureGroup:
+class MetaFeatureGroup(MetaFeatureGroupBase):
     """A named set of meta-features computed from a :class:`metarec.data.Dataset`.
 
     Subclasses set ``name``, ``feature_names`` (declared up front, the same for every dataset) and

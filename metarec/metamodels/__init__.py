@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import MetaModelSpec
+from ..records import MetaModelSpec
 
 __all__ = ["MetaModelSpec", "get_metamodel", "get_metamodels", "fit_metamodel"]
 

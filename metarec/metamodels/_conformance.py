@@ -271,5 +271,5 @@ def check_partial_coverage(factory: Callable[[], Any], random_state: int = 0) ->
             f"meta-model {name!r}, partial coverage: the learner 'plugin', best on every dataset where it ran, "
             f"has mean rank {np.mean(positions):.2f} of {ranking.shape[1]} on new datasets (positions {positions}): "
             "a learner that was not run on a dataset (observed False) must not count as failed there; "
-            "accept `observed` in _fit (see metarec.metamodels.base.fill_failed)"
+            "accept `observed` in _fit (see metarec.metamodels.preprocessing.fill_failed)"
         )

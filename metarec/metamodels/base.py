@@ -1,8 +1,8 @@
-"""The meta-model contract: :class:`MetaModel`, :class:`MetaPrediction`, and the registration record.
+"""The meta-model contract: :class:`MetaModel` and :class:`MetaPrediction`.
 
 A meta-model predicts, from a dataset's meta-features, how well each learner will do on it. Plugins
-register one with ``register(name, factory, description="")`` in the ``register_metamodels`` hook;
-``factory()`` returns an unfitted :class:`MetaModel` with scikit-learn semantics:
+register one with ``register(name, factory, description="")`` in the ``register_metamodels`` hook (the
+host records a :class:`metarec.records.MetaModelSpec`); ``factory()`` returns an unfitted :class:`MetaModel` with scikit-learn semantics:
 
 - ``__init__`` stores its keyword arguments and nothing else (:meth:`MetaModel.get_params`);
 - :meth:`MetaModel.fit` takes ``X`` (datasets x meta-features, NaN allowed) and ``Y`` (datasets x
@@ -20,7 +20,8 @@ unknown there, not failed, and the built-ins learn about it from the datasets wh
 
 Subclasses implement ``_fit(X, Y, observed=None)`` and ``_predict(X)`` on validated frames, and ``_get_state()`` /
 ``_set_state(state, directory)`` for persistence; this base class does validation, the predicted fit
-times (:class:`FitTimeModel`), ordering of the interval, ranking and the JSON envelope.
+times (:class:`~metarec.metamodels.fit_time.FitTimeModel`), ordering of the interval, ranking and the JSON envelope
+(:mod:`metarec.metamodels.persistence`).
 
 Conformal calibration of the interval. A model with a ``calibrate`` parameter set to True gets, inside
 :meth:`MetaModel.fit`, a cross-conformal margin (conformalized quantile regression, Romano et al., 2019):
@@ -38,66 +39,27 @@ quantile models) sets ``_own_conformal = True`` and sets ``interval_margin_`` in
 
 from __future__ import annotations
 
-import importlib
 import inspect
-import json
 import logging
-import math
 import os
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..exceptions import MetarecError
+from ..records import MetaModelBase
+from .conformal import conformal_fold_ids, conformal_quantile
+from .fit_time import FitTimeModel
+from .persistence import read_metamodel, write_metamodel
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "conformal_fold_ids",
-    "conformal_quantile",
-    "MetaModelSpec",
     "MetaModel",
     "MetaPrediction",
-    "FitTimeModel",
-    "Standardizer",
     "NotFittedError",
     "load_metamodel",
 ]
-
-FORMAT = "metarec-metamodel"
-FORMAT_VERSION = 1
-META_FILE = "metamodel.json"
-
-
-@dataclass(frozen=True)
-class MetaModelSpec:
-    """A registered meta-model: its name, the factory that builds an unfitted instance, a description."""
-
-    name: str
-    factory: Callable[[], Any]
-    description: str = ""
-
-    def create(self) -> Any:
-        """A new unfitted meta-model; a factory that raises or returns something else is one readable
-        :class:`MetarecError` naming the meta-model, never a traceback from deep inside the caller."""
-        try:
-            model = self.factory()
-        except MetarecError:  # the factory's own message (e.g. torch not installed, with the extra to install)
-            raise
-        except Exception as exc:
-            first = (str(exc).strip().splitlines() or [""])[0]
-            raise MetarecError(
-                f"meta-model {self.name!r} could not be created ({type(exc).__name__}: {first}); fix or "
-                f"uninstall the plugin that registers it (see `metarec plugins`), or choose another --metamodel"
-            ) from None
-        if not isinstance(model, MetaModel):
-            raise MetarecError(
-                f"meta-model {self.name!r}: its factory returned a {type(model).__name__!r} object, not a "
-                f"metarec.metamodels.MetaModel; fix the plugin that registers it (see `metarec plugins`), or "
-                f"choose another --metamodel"
-            )
-        return model
 
 
 class NotFittedError(MetarecError, AttributeError):
@@ -173,260 +135,8 @@ class MetaPrediction:
         return out
 
 
-# -- preprocessing shared by the built-ins ------------------------------------------------------------
-def signed_log(a):
-    """``sign(a) * log1p(|a|)``: tames the heavy tails of counts and moments (NaN stays NaN)."""
-    import numpy as np
-
-    a = np.asarray(a, dtype=float)
-    return np.sign(a) * np.log1p(np.abs(a))
-
-
-class Standardizer:
-    """Signed-log transform, then centre/scale with training mean and std; NaN -> 0 (the mean).
-
-    With ``indicators=True`` a 0/1 column per feature that had missing values in training is appended.
-    ``method="minmax"`` scales to [0, 1] instead (auto-sklearn's kNN) and fills NaN with the training
-    median's scaled value.
-    """
-
-    def __init__(self, method: str = "standard", indicators: bool = False, log: bool = True):
-        self.method = method
-        self.indicators = indicators
-        self.log = log
-
-    def fit(self, X) -> "Standardizer":
-        import numpy as np
-
-        A = self._tf(X)
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
-            if self.method == "minmax":
-                lo, hi = np.nanmin(A, axis=0), np.nanmax(A, axis=0)
-                self.center_ = np.where(np.isfinite(lo), lo, 0.0)
-                span = hi - lo
-                self.scale_ = np.where(np.isfinite(span) & (span > 0), span, 1.0)
-                med = np.nanmedian(A, axis=0)
-                self.fill_ = np.where(np.isfinite(med), (med - self.center_) / self.scale_, 0.0)
-            else:
-                mu, sd = np.nanmean(A, axis=0), np.nanstd(A, axis=0)
-                self.center_ = np.where(np.isfinite(mu), mu, 0.0)
-                self.scale_ = np.where(np.isfinite(sd) & (sd > 1e-12), sd, 1.0)
-                self.fill_ = np.zeros(A.shape[1])
-        self.missing_ = np.isnan(A).any(axis=0) if self.indicators else np.zeros(A.shape[1], dtype=bool)
-        return self
-
-    def _tf(self, X):
-        import numpy as np
-
-        A = np.asarray(X, dtype=float)
-        A = np.where(np.isinf(A), np.nan, A)
-        return signed_log(A) if self.log else A
-
-    def transform(self, X):
-        import numpy as np
-
-        A = self._tf(X)
-        Z = (A - self.center_) / self.scale_
-        nan = np.isnan(Z)
-        Z = np.where(nan, self.fill_, Z)
-        if self.method == "standard":
-            Z = np.clip(Z, -6.0, 6.0)
-        if self.missing_.any():
-            Z = np.hstack([Z, nan[:, self.missing_].astype(float)])
-        return Z
-
-    def get_state(self) -> dict:
-        return {
-            "method": self.method,
-            "indicators": self.indicators,
-            "log": self.log,
-            "center": self.center_.tolist(),
-            "scale": self.scale_.tolist(),
-            "fill": self.fill_.tolist(),
-            "missing": self.missing_.astype(int).tolist(),
-        }
-
-    @classmethod
-    def from_state(cls, state: dict) -> "Standardizer":
-        import numpy as np
-
-        self = cls(state["method"], state["indicators"], state.get("log", True))
-        self.center_ = np.asarray(state["center"], dtype=float)
-        self.scale_ = np.asarray(state["scale"], dtype=float)
-        self.fill_ = np.asarray(state["fill"], dtype=float)
-        self.missing_ = np.asarray(state["missing"], dtype=bool)
-        return self
-
-
-def size_columns(columns) -> dict[str, str | None]:
-    """OpenML quality names of rows, features (after binarisation when known) and classes in ``columns``."""
-    cols = set(columns)
-    feats = next((c for c in ("NumberOfFeaturesAfterBinarization", "NumberOfFeatures") if c in cols), None)
-    return {
-        "rows": "NumberOfInstances" if "NumberOfInstances" in cols else None,
-        "features": feats,
-        "classes": "NumberOfClasses" if "NumberOfClasses" in cols else None,
-    }
-
-
-def fill_failed(Y, observed=None):
-    """``Y`` with each dataset's missing scores set to that dataset's worst score (rows all NaN stay NaN).
-
-    With ``observed`` (a boolean array shaped like ``Y``: was the learner run on the dataset at all), only
-    missing scores of learners that ran are failures and get the worst score; a learner that was never
-    run on a dataset stays NaN there (unknown, not failed).
-    """
-    import numpy as np
-
-    A = np.asarray(Y, dtype=float)
-    with np.errstate(all="ignore"):
-        worst = np.nanmin(np.where(np.isnan(A), np.inf, A), axis=1)
-    worst = np.where(np.isfinite(worst), worst, np.nan)
-    failed = np.isnan(A) if observed is None else np.isnan(A) & np.asarray(observed, dtype=bool)
-    return np.where(failed, worst[:, None], A)
-
-
-class FitTimeModel:
-    """Predicted fit seconds per learner: a ridge regression in log space, one per learner.
-
-    Inputs are ``log10`` of training rows, features (after binarisation when known) and classes. It is
-    fitted on the (dataset, learner) points where the learner reached that dataset's largest training
-    size (a learner cut short by a time limit would bias it), and predicts for a training set of
-    ``ratio x NumberOfInstances`` rows, ``ratio`` being the median share of a dataset's rows that the
-    largest training size used (LCDB: 0.81). Linear in logs, it extrapolates to larger datasets.
-    """
-
-    def __init__(self, alpha: float = 1.0):
-        self.alpha = alpha
-
-    def _design(self, X, rows) -> Any:
-        import numpy as np
-
-        cols = self.columns_
-        n = len(X)
-        parts = [np.ones(n), np.log10(np.clip(np.asarray(rows, dtype=float), 1.0, None))]
-        for key in ("features", "classes"):
-            c = cols.get(key)
-            if c is not None:
-                v = np.asarray(X[c], dtype=float) if c in X.columns else np.full(n, np.nan)
-                parts.append(np.log10(np.clip(v, 1.0, None)))
-        D = np.column_stack(parts)
-        return D
-
-    def fit(self, X, fit_times, train_sizes=None) -> "FitTimeModel":
-        import numpy as np
-
-        self.columns_ = size_columns(X.columns)
-        self.learners_ = list(fit_times.columns)
-        T = fit_times.reindex(index=X.index).to_numpy(dtype=float)
-        n_rows = (
-            np.asarray(X[self.columns_["rows"]], dtype=float)
-            if self.columns_["rows"]
-            else np.full(len(X), np.nan)
-        )
-        if train_sizes is not None:
-            TS = train_sizes.reindex(index=X.index, columns=fit_times.columns).to_numpy(dtype=float)
-        else:
-            TS = np.repeat(n_rows[:, None], T.shape[1], axis=1)
-        with np.errstate(all="ignore"):
-            full = TS >= 0.98 * np.nanmax(np.where(np.isnan(TS), -np.inf, TS), axis=1, keepdims=True)
-            ratio = TS / n_rows[:, None]
-        ok_ratio = ratio[full & np.isfinite(ratio) & (ratio > 0)]
-        self.ratio_ = float(np.median(ok_ratio)) if ok_ratio.size else 1.0
-        self.coef_: dict[str, list[float]] = {}
-        self.sigma_: dict[str, float] = {}
-        # a pooled fit is the fallback for learners with too few points
-        Dall = []
-        yall = []
-        for j, learner in enumerate(self.learners_):
-            ok = full[:, j] & np.isfinite(T[:, j]) & (T[:, j] > 0) & np.isfinite(TS[:, j])
-            D = self._design(X, TS[:, j])
-            ok &= np.isfinite(D).all(axis=1)
-            Dall.append(D[ok])
-            yall.append(np.log10(T[ok, j]))
-        pooled = self._ridge(np.vstack(Dall), np.concatenate(yall)) if sum(len(y) for y in yall) else None
-        for learner, D, y in zip(self.learners_, Dall, yall):
-            if len(y) >= max(5, D.shape[1] + 2):
-                coef = self._ridge(D, y)
-            elif pooled is not None:
-                coef = pooled
-            else:
-                coef = None
-            if coef is not None:
-                self.coef_[learner] = [float(c) for c in coef]
-                res = y - D @ coef if len(y) else np.array([])
-                self.sigma_[learner] = float(np.std(res)) if len(res) > 1 else float("nan")
-        return self
-
-    def _ridge(self, D, y):
-        import numpy as np
-
-        p = D.shape[1]
-        reg = self.alpha * np.eye(p)
-        reg[0, 0] = 0.0  # no penalty on the intercept
-        return np.linalg.solve(D.T @ D + reg, D.T @ y)
-
-    def predict(self, X, learners: list[str]):
-        import numpy as np
-        import pandas as pd
-
-        out = np.full((len(X), len(learners)), np.nan)
-        rows_col = self.columns_.get("rows")
-        if rows_col is not None and rows_col in X.columns:
-            rows = self.ratio_ * np.asarray(X[rows_col], dtype=float)
-            D = self._design(X, rows)
-            for j, learner in enumerate(learners):
-                coef = self.coef_.get(learner)
-                if coef is not None:
-                    with np.errstate(all="ignore"):
-                        out[:, j] = 10.0 ** np.clip(D @ np.asarray(coef), -6.0, 9.0)
-        return pd.DataFrame(out, index=X.index, columns=learners)
-
-    def get_state(self) -> dict:
-        return {
-            "alpha": self.alpha,
-            "columns": self.columns_,
-            "learners": self.learners_,
-            "ratio": self.ratio_,
-            "coef": self.coef_,
-            "sigma": self.sigma_,
-        }
-
-    @classmethod
-    def from_state(cls, state: dict) -> "FitTimeModel":
-        self = cls(state.get("alpha", 1.0))
-        self.columns_ = state["columns"]
-        self.learners_ = state["learners"]
-        self.ratio_ = state["ratio"]
-        self.coef_ = state["coef"]
-        self.sigma_ = state.get("sigma", {})
-        return self
-
-
-# -- conformal calibration ---------------------------------------------------------------------------------
-def conformal_fold_ids(n: int, folds: int, random_state: int):
-    """Fold (``0 .. folds-1``) of each of ``n`` datasets, a seeded permutation dealt round-robin."""
-    import numpy as np
-
-    return np.random.default_rng(int(random_state)).permutation(int(n)) % int(folds)
-
-
-def conformal_quantile(scores, interval: float) -> float:
-    """The conformal margin: the ``interval * (1 + 1/N)`` quantile (capped at 1) of ``N`` conformity scores
-    ``max(lower - y, y - upper)``; 0 without scores."""
-    import numpy as np
-
-    e = np.asarray(scores, dtype=float)
-    e = e[~np.isnan(e)]
-    if not e.size:
-        return 0.0
-    level = min(1.0, float(interval) * (1.0 + 1.0 / e.size))
-    return float(np.quantile(e, level))
-
-
 # -- the base class --------------------------------------------------------------------------------------
-class MetaModel:
+class MetaModel(MetaModelBase):
     """Base class of meta-models (scikit-learn semantics; see the module docstring).
 
     Parameters common to the built-ins
@@ -669,123 +379,19 @@ class MetaModel:
 
     def save(self, directory: str | os.PathLike) -> Path:
         """Write the fitted model to ``directory`` (created): ``metamodel.json`` plus model files."""
-        from ..kb.format import atomic_write_bytes
-
         self._check_fitted()
-        root = Path(directory)
-        root.mkdir(parents=True, exist_ok=True)
-        from .. import __version__
-
-        state = self._get_state(root)
-        doc = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "created_by": f"metarec {__version__}",
-            "class": f"{type(self).__module__}:{type(self).__qualname__}",
-            "name": self.name,
-            "params": _jsonable(self.get_params()),
-            "learners": self.learners_,
-            "feature_names": self.feature_names_,
-            "n_datasets": self.n_datasets_,
-            "fit_time_model": None if self.fit_time_model_ is None else self.fit_time_model_.get_state(),
-            "interval_margin": float(getattr(self, "interval_margin_", 0.0) or 0.0),
-            "state": state,
-        }
-        text = json.dumps(doc, indent=1, allow_nan=True)
-        atomic_write_bytes(root / META_FILE, text.encode())
-        return root
+        return write_metamodel(self, directory)
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> "MetaModel":
         """Read a model written by :meth:`save` (any built-in class when called on :class:`MetaModel`)."""
-        root = Path(directory)
-        path = root / META_FILE
-        if not path.exists():
-            raise MetarecError(f"{path}: no saved meta-model here")
-        try:
-            doc = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            raise MetarecError(f"{path}: unreadable meta-model file ({exc})") from None
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-            raise MetarecError(f"{path}: not a metarec meta-model file")
-        if int(doc.get("format_version", 0)) > FORMAT_VERSION:
-            raise MetarecError(f"{path}: written by a newer metarec; upgrade metarec (pip install -U metarec)")
-        klass = _resolve_class(str(doc.get("class", "")), path)
-        if not issubclass(klass, cls):
-            raise MetarecError(f"{path}: holds a {klass.__name__}, not a {cls.__name__}")
-        params = doc.get("params") or {}
-        valid = set(klass._param_names())
-        self = klass(**{k: v for k, v in params.items() if k in valid})
-        self.learners_ = list(doc["learners"])
-        self.feature_names_ = list(doc["feature_names"])
-        self.n_datasets_ = int(doc.get("n_datasets", 0))
-        ftm = doc.get("fit_time_model")
-        self.fit_time_model_ = FitTimeModel.from_state(ftm) if ftm else None
-        # the conformal margin; models saved before it existed have none (_set_state may set its own)
-        try:
-            margin = float(doc.get("interval_margin") or 0.0)
-        except (TypeError, ValueError):
-            raise MetarecError(f"{path}: interval_margin must be a number") from None
-        self.interval_margin_ = margin if math.isfinite(margin) else 0.0
-        try:
-            # parsing saved boosters starts an OpenMP team per model: on a busy machine one thread is
-            # several times faster than spinning threads that wait for a core
-            import importlib
+        return read_metamodel(cls, directory)
 
-            from threadpoolctl import threadpool_limits
-
-            for module in getattr(klass, "_openmp_modules", ()):
-                importlib.import_module(module)  # load its OpenMP runtime first, or the limit misses it
-            with threadpool_limits(1, user_api="openmp"):
-                self._set_state(doc.get("state") or {}, root)
-        except MetarecError:
-            raise
-        except Exception as exc:
-            raise MetarecError(f"{root}: corrupt meta-model files ({type(exc).__name__}: {exc})") from None
-        self.fitted_ = True
-        return self
 
 
 def load_metamodel(directory: str | os.PathLike) -> MetaModel:
     """Load any saved meta-model (the class is read from its ``metamodel.json``)."""
     return MetaModel.load(directory)
-
-
-def _resolve_class(spec: str, path: Path) -> type:
-    import sys
-
-    module, _, qualname = spec.partition(":")
-    if not module or not qualname:
-        raise MetarecError(f"{path}: no meta-model class recorded")
-    top = module.split(".")[0]
-    if top != "metarec" and module not in sys.modules:
-        # a saved model may come from others: import only metarec's and installed plugins' modules
-        from ..plugins import get_plugin_host
-
-        known = {str(i.module).split(".")[0].split(":")[0] for i in get_plugin_host().infos.values()}
-        if top not in known:
-            raise MetarecError(f"{path}: meta-model class {spec} is not from metarec or an installed plugin")
-    try:
-        obj: Any = importlib.import_module(module)
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError) as exc:
-        raise MetarecError(f"{path}: meta-model class {spec} is not available ({exc}); is its plugin installed?") from None
-    if not (isinstance(obj, type) and issubclass(obj, MetaModel)):
-        raise MetarecError(f"{path}: {spec} is not a metarec meta-model class")
-    return obj
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, float) and (math.isnan(obj) or math.isinf(obj)):
-        return None
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if hasattr(obj, "item") and callable(obj.item):
-        return obj.item()
-    return obj
 
 
 def _validate_xy(X, Y):

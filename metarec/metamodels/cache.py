@@ -17,11 +17,11 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from ..cache import cache_dir
 from ..exceptions import MetarecWarning
 
 logger = logging.getLogger(__name__)
 
-CACHE_ENV = "METAREC_CACHE_DIR"
 CHECKSUMS = "checksums.json"
 
 
@@ -49,15 +49,6 @@ def _verify(directory: Path) -> None:
         raise ValueError(f"files changed, missing or added: {', '.join(changed[:3])}")
 
 
-def cache_dir() -> Path:
-    """``$METAREC_CACHE_DIR``, else ``$XDG_CACHE_HOME/metarec``, else ``~/.cache/metarec``."""
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "metarec"
-
-
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0][:160]}" if text else type(exc).__name__
@@ -65,16 +56,27 @@ def _one_line(exc: BaseException) -> str:
 
 def _code_digest(model: Any) -> str:
     """SHA-256 of the source files that decide how ``model`` fits: the modules of its class and of every
-    base class (``metarec.metamodels.base`` for the built-ins), so a changed fitting code (an upgrade of
+    base class (``metarec.metamodels.base`` for the built-ins), and the modules of their package that these
+    import from (preprocessing, fit times, conformal calibration), so a changed fitting code (an upgrade of
     metarec or of a plugin) never reuses a model the old code fitted. Empty when a source is not a file."""
     import hashlib
     import sys
 
-    h = hashlib.sha256()
+    modules: list[str] = []
     for cls in type(model).__mro__:
-        module = sys.modules.get(cls.__module__)
-        path = getattr(module, "__file__", None)
-        if cls is object or not path or not str(path).endswith(".py"):
+        if cls is object or cls.__module__ in modules:
+            continue
+        modules.append(cls.__module__)
+        package = cls.__module__.rpartition(".")[0]
+        namespace = vars(sys.modules[cls.__module__]) if cls.__module__ in sys.modules else {}
+        for value in list(namespace.values()):
+            used = getattr(value, "__module__", None)
+            if isinstance(used, str) and package and used.rpartition(".")[0] == package and used not in modules:
+                modules.append(used)
+    h = hashlib.sha256()
+    for name in sorted(modules):
+        path = getattr(sys.modules.get(name), "__file__", None)
+        if not path or not str(path).endswith(".py"):
             continue
         try:
             h.update(Path(path).read_bytes())

@@ -20,7 +20,8 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from .base import MetaModel, Standardizer, fill_failed
+from .base import MetaModel
+from .preprocessing import Standardizer, fill_failed
 
 
 class KNNMetaModel(MetaModel):

@@ -39,7 +39,9 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import MetarecError
-from .base import MetaModel, conformal_fold_ids, conformal_quantile, fill_failed
+from .base import MetaModel
+from .conformal import conformal_fold_ids, conformal_quantile
+from .preprocessing import fill_failed
 
 
 class LightGBMMetaModel(MetaModel):
@@ -230,8 +232,8 @@ class LightGBMMetaModel(MetaModel):
         """CQR margin (Romano et al., 2019), cross-conformal: quantile models fitted without a fold of
         datasets score that fold; the margin is the ``interval`` quantile of ``max(lower - y, y - upper)``.
 
-        The folds and the quantile are the base class's (:func:`~metarec.metamodels.base.conformal_fold_ids`,
-        :func:`~metarec.metamodels.base.conformal_quantile`); only the quantile models are refitted."""
+        The folds and the quantile are the base class's (:func:`~metarec.metamodels.conformal.conformal_fold_ids`,
+        :func:`~metarec.metamodels.conformal.conformal_quantile`); only the quantile models are refitted."""
         import numpy as np
 
         folds = int(self.conformal_folds if folds is None else folds)

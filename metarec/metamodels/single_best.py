@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import MetaModel, fill_failed
+from .base import MetaModel
+from .preprocessing import fill_failed
 
 
 class SingleBestMetaModel(MetaModel):

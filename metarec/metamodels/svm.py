@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import MetaModel, Standardizer, fill_failed
+from .base import MetaModel
+from .preprocessing import Standardizer, fill_failed
 
 
 class SVMMetaModel(MetaModel):

@@ -34,7 +34,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..exceptions import MetarecError, require
-from .base import MetaModel, Standardizer, fill_failed
+from .base import MetaModel
+from .preprocessing import Standardizer, fill_failed
 
 STATE_FILE = "torch_state.pt"
 

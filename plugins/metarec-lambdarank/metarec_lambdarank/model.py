@@ -18,7 +18,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from metarec.exceptions import MetarecError
-from metarec.metamodels.base import MetaModel, fill_failed
+from metarec.metamodels.base import MetaModel
+from metarec.metamodels.preprocessing import fill_failed
 
 
 class LambdaRankMetaModel(MetaModel):

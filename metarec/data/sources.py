@@ -19,8 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .data import FILE_FORMATS, Dataset, load_dataset
-from .exceptions import DataError
+from ..exceptions import DataError
+from .dataset import Dataset
+from .load import load_dataset
+from .readers import FILE_FORMATS
 
 SKLEARN_DATASETS = {
     "iris": "load_iris",
