@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "metarec"
 
 #: Layers from the bottom up; a module belongs to the first layer one of whose prefixes it matches.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("foundation", ("metarec._version", "metarec.exceptions", "metarec.hookspecs", "metarec.metrics",
+    ("foundation", ("metarec._version", "metarec.exceptions", "metarec.hookspecs", "metarec.metrics", "metarec.records",
                     "metarec.fileio", "metarec.cache", "metarec.registry", "metarec.plugins")),
     ("data", ("metarec.data", "metarec.coltypes", "metarec.sources")),
     ("learners", ("metarec.learners",)),
@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("metamodels", ("metarec.metamodels",)),
     ("recommend", ("metarec.recommend", "metarec.evaluate")),
     ("tuning", ("metarec.tuning",)),
-    ("cli", ("metarec.cli", "metarec.cli_commands")),
+    ("cli", ("metarec.cli", "metarec.cli_commands", "metarec.cli_evaluate")),
     ("testing", ("metarec.testing",)),
 )
 RANK = {name: i for i, (name, _) in enumerate(LAYERS)}
