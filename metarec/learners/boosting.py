@@ -1,4 +1,4 @@
-"""Gradient boosting: scikit-learn's classic and histogram boosting, and LightGBM."""
+"""Boosting: scikit-learn's classic and histogram gradient boosting, LightGBM, and AdaBoost over trees."""
 
 from __future__ import annotations
 
@@ -10,6 +10,22 @@ def _tr_lightgbm(cfg: dict) -> dict:
     if cfg.get("subsample", 1.0) < 1.0:
         cfg.setdefault("subsample_freq", 1)
     return cfg
+
+
+def _tr_adaboost(cfg: dict) -> dict:
+    """``max_depth`` is the depth of AdaBoost's trees (scikit-learn's ``estimator=``; a stump by default)."""
+    from sklearn.tree import DecisionTreeClassifier
+
+    cfg["estimator"] = DecisionTreeClassifier(max_depth=int(cfg.pop("max_depth", 1)))
+    return cfg
+
+
+def _space_adaboost(trial) -> dict:
+    return {
+        "n_estimators": trial.suggest_int("n_estimators", 10, 500, log=True),
+        "learning_rate": trial.suggest_float("learning_rate", 0.01, 2.0, log=True),
+        "max_depth": trial.suggest_int("max_depth", 1, 10),
+    }
 
 
 def _space_gradient_boosting(trial) -> dict:
@@ -63,7 +79,17 @@ _D_LGBM = {
     "colsample_bytree": 1.0,
     "reg_lambda": 0.0,
 }
+_D_ADA = {"n_estimators": 50, "learning_rate": 1.0, "max_depth": 1}
 LEARNERS: tuple[Learner, ...] = (
+    Learner(
+        name="adaboost",
+        task_types=C_,
+        estimator=_factory("sklearn.ensemble.AdaBoostClassifier", translate=_tr_adaboost),
+        search_space=_space_adaboost,
+        default_config=dict(_D_ADA),
+        family="boosting",
+        description="AdaBoost (SAMME) over decision trees of depth max_depth (stumps by default); not in LCDB.",
+    ),
     Learner(
         name="gradient_boosting",
         task_types=C_,

@@ -26,6 +26,7 @@ translated by the factory:
 - ``regularization`` (``"l2"`` or ``"elasticnet"``) + ``l1_ratio``: logistic regression penalty.
 - ``n_layers`` + ``n_units``: MLP ``hidden_layer_sizes = (n_units,) * n_layers``.
 - ``C`` + ``variant``: passive-aggressive aggressiveness and PA-I / PA-II.
+- ``max_depth`` of ``adaboost``: the depth of its trees (``estimator=DecisionTreeClassifier(max_depth=...)``).
 
 Execution settings (``n_jobs=1``, ``verbose=-1``) are fixed in the factory, not part of the config; a
 config key of the same name overrides them. The default config of each learner is scikit-learn's
@@ -59,7 +60,7 @@ decision_tree          sklearn.tree.DecisionTreeClassifier
 extra_tree             sklearn.tree.ExtraTreeClassifier
 =====================  ========================================================
 
-Not in LCDB: ``lightgbm``, ``hist_gradient_boosting`` and every ``*_regressor``. See
+Not in LCDB: ``lightgbm``, ``hist_gradient_boosting``, ``adaboost`` and every ``*_regressor``. See
 ``docs/learners.md`` for one line per learner.
 """
 
@@ -95,6 +96,7 @@ _ORDER = (
     "extra_tree",
     "lightgbm",
     "hist_gradient_boosting",
+    "adaboost",
     "lightgbm_regressor",
     "random_forest_regressor",
     "extra_trees_regressor",
