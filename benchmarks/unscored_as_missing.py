@@ -1,6 +1,6 @@
 """Mean top-1 regret of a leave-one-out run under another rule for unscored learners.
 
-The issue's rule (what `metarec evaluate` reports): a learner with no score on a dataset counts as that
+The default rule (what `metarec evaluate` reports): a learner with no score on a dataset counts as that
 dataset's worst score. LCDB's shipped database, though, holds scores of only 8-11 of the 20 learners on 35 of
 its datasets. This script re-scores the picks of `metarec evaluate --json` with such learners excluded from
 a dataset's candidates instead: the pick is the first learner of the dataset's top 3 that has a score (the
@@ -39,7 +39,7 @@ def main() -> None:
             moved.append(f"{d['name']} {d['regret']:.3f} -> {regret:.3f} ({scored[0]})")
         regrets.append(regret)
     print(f"{a.metamodel}: mean top-1 regret {np.mean(regrets):.4f} with unscored learners excluded "
-          f"(as counted by the issue's rule: {r['metamodels'][a.metamodel]['mean_regret']:.4f})")
+          f"(counted as `metarec evaluate` counts them: {r['metamodels'][a.metamodel]['mean_regret']:.4f})")
     for line in moved:
         print("  picks an unscored learner:", line)
 
