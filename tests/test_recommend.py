@@ -14,7 +14,7 @@ from metarec.kb import KnowledgeBase
 from metarec.kb.build import BuildSettings, build_kb
 from metarec.kb.lcdb import find_lcdb_dir, import_lcdb
 
-from .conftest import ORACLES
+from .helpers import ORACLES
 
 CREDIT = ORACLES / "credit-g" / "dataset.arff"
 

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from .test_bad_input import _small_kb, offline_env, run_cli
+from ..helpers import offline_env, run_cli
+from ..synthetic_kb import _small_kb
 
 
 def _one_error_line(code, out, err, *fragments) -> str:

@@ -23,14 +23,14 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
 import metarec
 from metarec.cli import main
 from metarec.data import MAX_INT_CLASSES
 from metarec.exceptions import DataError, MetarecError
 
-from .synthetic_kb import synthetic_kb
+from ..helpers import offline_env, run_cli
+from ..synthetic_kb import _small_kb
 
 N = 60  # rows of the ordinary cases
 
@@ -182,27 +182,9 @@ def _ids(cases):
 
 
 # -- a small knowledge base -------------------------------------------------------------------------------
-LEARNERS = {"classification": ("decision_tree", "knn"), "regression": ("ridge_regressor", "knn_regressor")}
-
-
-def _small_kb(path: Path) -> Path:
-    """The synthetic KB of these tests (also used by test_faults and test_security)."""
-    return synthetic_kb(path, LEARNERS)
-
-
 @pytest.fixture(scope="session")
 def small_kb(tmp_path_factory):
     return _small_kb(tmp_path_factory.mktemp("bad_input_kb") / "kb")
-
-
-def offline_env(monkeypatch, kb, cache_dir, tmp_path) -> None:
-    """``kb`` as the default KB, a meta-model cache at ``cache_dir``, an empty OpenML cache, no network, and
-    ``tmp_path`` as the working directory (the CLI test modules share it)."""
-    monkeypatch.setenv("METAREC_KB", str(kb))
-    monkeypatch.setenv("METAREC_CACHE_DIR", str(cache_dir))
-    monkeypatch.setenv("METAREC_OPENML_CACHE", str(tmp_path / "openml_cache"))
-    monkeypatch.setenv("METAREC_OPENML_SERVER", "http://127.0.0.1:9/api/v1/xml")  # refused at once
-    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture(autouse=True)
@@ -215,18 +197,6 @@ def _data(case: Case, tmp_path: Path) -> str:
     d = tmp_path / "in"
     d.mkdir(exist_ok=True)
     return case.make(d)
-
-
-def run_cli(args: list[str]) -> tuple[int, str, str]:
-    """Run the ``metarec`` entry point as the console script does; (exit code, stdout, stderr)."""
-    runner = CliRunner()
-    with runner.isolation() as (out, err, _):
-        try:
-            main(args)
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        return code, out.getvalue().decode(), err.getvalue().decode()
 
 
 def _args(case: Case, data: str) -> list[str]:

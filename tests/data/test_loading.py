@@ -12,7 +12,7 @@ from metarec.cli import cli, main
 from metarec.data import Dataset, load_dataset, read_arff
 from metarec.exceptions import DataError
 
-from .conftest import ORACLES
+from ..helpers import ORACLES
 
 
 @pytest.fixture
