@@ -181,6 +181,14 @@ def _ids(cases):
     return [c.name for c in cases]
 
 
+SLOW_CASES = {"10,000 columns"}  # ~6 s for each of recommend through the CLI and the API
+
+
+def _params(cases):
+    """The cases as parameters named after them; the slow ones marked so."""
+    return [pytest.param(c, id=c.name, marks=pytest.mark.slow if c.name in SLOW_CASES else ()) for c in cases]
+
+
 # -- a small knowledge base -------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def small_kb(tmp_path_factory):
@@ -247,7 +255,7 @@ def _assert_clean_success(case: Case, code: int, out: str, err: str) -> None:
         assert any(re.search(case.warning, ln) for ln in err.splitlines()), err
 
 
-@pytest.mark.parametrize("case", SUCCESSES, ids=_ids(SUCCESSES))
+@pytest.mark.parametrize("case", _params(SUCCESSES))
 def test_cli_success(case, tmp_path):
     data = _data(case, tmp_path)
     code, out, err = run_cli(["recommend"] + _args(case, data))
@@ -279,7 +287,7 @@ def test_api_error(case, tmp_path):
     assert not out.exists()
 
 
-@pytest.mark.parametrize("case", SUCCESSES, ids=_ids(SUCCESSES))
+@pytest.mark.parametrize("case", _params(SUCCESSES))
 def test_api_success(case, tmp_path):
     data = _data(case, tmp_path)
     ds = metarec.load_dataset(data, target=case.target)

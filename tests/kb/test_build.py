@@ -16,6 +16,7 @@ def _settings(n=3):
     return BuildSettings(n_trials=n, cv=2, fit_timeout=30, max_rows=200, groups=("openml",))
 
 
+@pytest.mark.slow
 def test_kb_build_and_resume(tmp_path):
     out = tmp_path / "kb"
     specs = ["sklearn:iris", "sklearn:diabetes"]
@@ -49,6 +50,7 @@ def test_kb_build_and_resume(tmp_path):
     assert loaded.summary()["by_source"]["hpo"]["trials_per_pair"]["min"] == 3
 
 
+@pytest.mark.slow
 def test_kb_build_records_failures_and_timeouts(tmp_path, monkeypatch):
     from metarec.kb import evaluation
 
@@ -79,6 +81,7 @@ def test_kb_build_records_failures_and_timeouts(tmp_path, monkeypatch):
     assert failed.score.isna().all()
 
 
+@pytest.mark.slow
 def test_kb_build_cli(tmp_path):
     out = tmp_path / "kb"
     r = CliRunner().invoke(cli, ["kb", "build", "sklearn:wine", "--out", str(out), "--learners", "decision_tree",
@@ -116,6 +119,7 @@ def test_kb_build_parallel_jobs(tmp_path):
     assert kb.runs.groupby(["dataset_id", "learner"]).trial.nunique().tolist() == [2, 2, 2, 2]
 
 
+@pytest.mark.slow
 def test_kb_build_pairs_run_in_a_fresh_process(tmp_path, monkeypatch):
     # by default a pair runs in a spawned worker: this process's state (here a patched evaluator; in a
     # notebook, OpenMP pools or locks that would hang a forked child) does not reach the trials

@@ -24,6 +24,7 @@ def lcdb_slice(tmp_path):
     return out
 
 
+@pytest.mark.slow
 def test_lcdb_import_slice(lcdb_slice, tmp_path):
     kb = import_lcdb(lcdb_slice)
     assert sorted(kb.datasets["dataset_id"]) == ["openml:3", "openml:6"]

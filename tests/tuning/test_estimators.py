@@ -85,6 +85,7 @@ def test_the_saved_model_predicts_on_the_raw_csv(tmp_path):
     assert meta["learner"] == "decision_tree" and meta["classes"] == ["neg", "pos"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dates", ["text", "datetime64"])
 def test_auto_estimators_predict_on_the_frame_they_were_fitted_on(dates):
     data = _dated()

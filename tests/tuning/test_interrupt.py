@@ -22,6 +22,7 @@ from .frames import _clf
 REPO = Path(metarec.__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("tune_env")  # in-process: the synthetic KB, in a scratch directory
 def test_a_trial_cut_by_ctrl_c_is_neither_a_failure_nor_counted_and_its_warm_config_runs_again(monkeypatch):
     import sklearn.model_selection
@@ -49,6 +50,7 @@ def test_a_trial_cut_by_ctrl_c_is_neither_a_failure_nor_counted_and_its_warm_con
     assert len(warm) == 3 and cut[0].params in [t.params for t in warm]  # the cut config ran after all
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("tune_env")
 @pytest.mark.parametrize("where", ["__del__", "swallowed", "optuna"])
 def test_a_ctrl_c_anywhere_stops_the_run_after_the_trial_in_progress(where, monkeypatch, capfd):

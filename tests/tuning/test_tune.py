@@ -39,6 +39,7 @@ def _trials(storage: str, name: str) -> list:
 
 
 # -- 1. a study resumes only for the data and settings it was made for ----------------------------------------
+@pytest.mark.slow
 def test_default_study_name_covers_the_data_and_cv():
     storage = "sqlite:///s.db"
     kw = dict(target="y", learners=["decision_tree"], n_trials=2, warm_start=0, storage=storage)
@@ -53,6 +54,7 @@ def test_default_study_name_covers_the_data_and_cv():
     assert again.study.study_name == a.study.study_name and len(again.study.trials) == 2
 
 
+@pytest.mark.slow
 def test_a_named_study_refuses_other_data_or_settings():
     kw = dict(target="y", learners=["decision_tree"], n_trials=2, warm_start=0, storage="sqlite:///s.db",
               study_name="S", cv=3)
@@ -87,6 +89,7 @@ def test_a_study_of_an_older_version_is_resumed_with_a_warning(caplog):
                      study_name="older", cv=2)
 
 
+@pytest.mark.slow
 def test_numpy_integers_work_and_warnings_wait_for_the_study_check():
     X = _clf(0)
     res = metarec.tune(X, target="y", learners="knn", n_trials=1, warm_start=0, storage=None,
@@ -204,6 +207,7 @@ def test_explicit_learners_start_from_kb_configs():
 
 
 # -- 7. the warm start never exceeds the trials; a complete study says so --------------------------------------
+@pytest.mark.slow
 def test_warm_start_is_capped_at_the_trials_and_not_enqueued_on_resume():
     kw = dict(target="y", learners="knn", warm_start=5, storage="sqlite:///s.db", cv=2)
     started = []
@@ -221,6 +225,7 @@ def test_warm_start_is_capped_at_the_trials_and_not_enqueued_on_resume():
     assert started == [2]
 
 
+@pytest.mark.slow
 def test_cli_progress_counts_only_the_trials_that_run():
     _clf(0).to_csv("a.csv", index=False)
     args = ["tune", "a.csv", "--target", "y", "--learners", "knn", "--trials", "2", "--cv", "2",
@@ -258,6 +263,7 @@ def test_tiny_classes_warn_and_singleton_classes_are_refused():
 
 
 # -- 9. no raw scikit-learn warnings, no Optuna line per failed trial; failures summarised ---------------------
+@pytest.mark.slow
 def test_trial_noise_is_silenced_and_failures_summarised(monkeypatch):
     tune_module = importlib.import_module("metarec.tune")  # metarec.tune is bound to the function
 
