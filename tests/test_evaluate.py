@@ -232,7 +232,7 @@ def test_a_failing_metamodel_is_reported_and_the_others_kept():
 
 
 def test_cli_evaluate_reports_a_failing_plugin_metamodel_in_one_line(lcdb_kb_dir, capsys):
-    # review 6: the warning for a failed meta-model raised UnboundLocalError ('warn') instead of printing
+    # the warning for a failed meta-model once raised UnboundLocalError ('warn') instead of printing
     import types
 
     from metarec import plugins

@@ -170,7 +170,7 @@ def test_auto_classifier_sklearn_checks(small_kb):
 
 @pytest.mark.slow
 def test_auto_regressor_sklearn_checks(small_kb):
-    # README says both estimators pass; AutoRegressor failed check_fit2d_1sample until review 6
+    # README says both estimators pass (AutoRegressor once failed check_fit2d_1sample)
     from sklearn.utils.estimator_checks import check_estimator
 
     est = metarec.AutoRegressor(time_budget=None, n_trials=1, cv=2, kb=small_kb, learners=["ridge_regressor"],
@@ -197,7 +197,7 @@ def test_learner_of_an_uninstalled_plugin_is_ranked_with_a_warning(small_kb, tmp
     assert table.exit_code == 0 and "ghost (not installed)" in table.output
 
 
-# -- inputs a user types in other ways (review of session 4) ------------------------------------------------
+# -- inputs a user types in other ways ----------------------------------------------------------------------
 @pytest.mark.slow
 def test_recommend_takes_y_positionally_like_scikit_learn(small_kb):
     rng = np.random.default_rng(0)

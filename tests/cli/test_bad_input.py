@@ -313,8 +313,8 @@ def test_api_success(case, tmp_path):
         assert result.task_type == ds.task_type and _files(out.parent) == ["model.joblib", "model.joblib.json"]
 
 
-#: The inputs issue 8 lists, each with the case that covers it.
-ISSUE_8 = {
+#: The inputs the matrix must cover, each with the case that covers it.
+REQUIRED_INPUTS = {
     "missing path": "missing path", "a directory": "a directory", "an empty file": "empty file",
     "header only": "header only", "binary garbage": "binary garbage",
     "wrong delimiter": "unrecognised delimiter (spaces)", "a non-UTF-8 file": "non-UTF-8 (Latin-1)",
@@ -332,11 +332,11 @@ ISSUE_8 = {
 }
 
 
-def test_the_matrix_covers_the_issue():
-    """At least 25 cases, every input named in issue 8 among them, each either an error or a stated outcome."""
+def test_the_matrix_covers_every_required_input():
+    """At least 25 cases, every required input among them, each either an error or a stated outcome."""
     names = [c.name for c in CASES]
     assert len(CASES) >= 25 and len(set(names)) == len(names)
-    assert set(ISSUE_8.values()) <= set(names), set(ISSUE_8.values()) - set(names)
+    assert set(REQUIRED_INPUTS.values()) <= set(names), set(REQUIRED_INPUTS.values()) - set(names)
     for c in SUCCESSES:  # a loadable case states what was decided: a warning, or the task type it became
         assert c.warning or c.task, c.name
 

@@ -47,7 +47,7 @@ def test_probability_columns_follow_classes_in_the_labels_own_order(labels, tmp_
     assert "LabelEncodedClassifier(pipeline=" in repr(m)
 
 
-# -- the saved / fitted model types raw data as loading did (review 5, D3) --------------------------------------
+# -- the saved / fitted model types raw data as loading did ----------------------------------------------------
 def _dated(n: int = 80, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     a = rng.normal(size=n)
@@ -129,7 +129,7 @@ def test_tune_and_auto_estimators_take_x_and_y_as_in_scikit_learn():
     y = np.where(X[:, 0] > 0, "p", "n")
     res = metarec.tune(X, y, learners="decision_tree", n_trials=2, warm_start=0, storage=None, cv=2)  # (X, y)
     assert res.summary()["n_complete"] == 2
-    frame = pd.DataFrame(X, columns=["target", "b", "c"])  # a feature called "target" (review 6)
+    frame = pd.DataFrame(X, columns=["target", "b", "c"])  # a feature called "target"
     est = metarec.AutoClassifier(learners=["decision_tree"], n_trials=2, warm_start=0, time_budget=None, cv=2)
     est.fit(frame, y)
     assert list(est.feature_names_in_) == ["target", "b", "c"] and set(est.predict(frame)) <= {"p", "n"}
