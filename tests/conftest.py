@@ -1,14 +1,9 @@
 import os
 import shutil
-from pathlib import Path
 
 import pytest
 
-# copies of ../shared/openml_cache and ../shared/openml_oracles (real OpenML files, BSD-3-Clause), so a
-# clean clone tests offline on its own
-SHARED = Path(__file__).resolve().parent / "fixtures"
-OPENML_CACHE = SHARED / "openml_cache"
-ORACLES = SHARED / "openml_oracles"
+from .helpers import OPENML_CACHE
 
 # tests never load third-party plugins unless they ask for it
 os.environ.setdefault("METAREC_DISABLE_PLUGIN_AUTOLOAD", "1")

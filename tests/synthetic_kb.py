@@ -1,5 +1,6 @@
-"""A small synthetic knowledge base (24 tasks, a third of them regression) for tests that need a KB but not
-its contents: recommendations on it are cheap, and each learner has the configurations a test asks for."""
+"""Small knowledge bases for tests that need a KB but not its contents: a synthetic one (24 tasks, a third
+of them regression) on which recommendations are cheap and each learner has the configurations a test asks
+for, and a two-dataset toy one built by hand."""
 
 from __future__ import annotations
 
@@ -51,3 +52,36 @@ def synthetic_kb(path: Path, learners: dict[str, tuple[str, ...]], configs: dict
     m["learners"] = {lr: "metarec.learners.builtin" for pair in learners.values() for lr in pair}
     kb = KnowledgeBase(pd.DataFrame(rows)[list(DATASET_COLUMNS) + MF], pd.DataFrame(runs)[list(RUN_COLUMNS)], m)
     return kb.save(path)
+
+
+#: the learners of the CLI tests' synthetic KB: two per task type
+SMALL_KB_LEARNERS = {"classification": ("decision_tree", "knn"), "regression": ("ridge_regressor", "knn_regressor")}
+
+
+def _small_kb(path: Path) -> Path:
+    """The synthetic KB of the bad-input matrix, the one-line error, fault and security tests."""
+    return synthetic_kb(path, SMALL_KB_LEARNERS)
+
+
+def _toy_kb(ids=("a", "b"), learners=("random_forest", "knn")):
+    """An in-memory KB of one accuracy run per dataset and learner, score 0.8 everywhere."""
+    from metarec.kb import KnowledgeBase
+    from metarec.kb.format import RUN_COLUMNS, config_id, new_manifest
+
+    ds = pd.DataFrame({
+        "dataset_id": list(ids), "name": list(ids), "source": "test", "task_type": "classification",
+        "openml_id": np.nan, "n_rows": 100.0, "n_features": 5.0, "n_classes": 2.0,
+        "NumberOfInstances": 100.0, "ClassEntropy": [0.5 + i / 10 for i in range(len(ids))],
+    })
+    rows = []
+    for d in ids:
+        for lr in learners:
+            rows.append({"dataset_id": d, "source": "hpo", "learner": lr, "config_id": config_id("{}"),
+                         "config": "{}", "metric": "accuracy", "train_size": 66.0, "score": 0.8,
+                         "score_std": 0.01, "valid_score": np.nan, "valid_score_std": np.nan, "fit_time": 0.1,
+                         "n_repeats": 3.0, "trial": 0.0, "status": "ok"})
+    m = new_manifest()
+    m["sources"] = [{"name": "test"}]
+    m["metafeatures"] = {"NumberOfInstances": "x", "ClassEntropy": "x"}
+    m["learners"] = {lr: "metarec.learners.builtin" for lr in learners}
+    return KnowledgeBase(ds, pd.DataFrame(rows, columns=list(RUN_COLUMNS)), m)

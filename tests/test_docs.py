@@ -22,7 +22,7 @@ def test_plugin_hooks_are_documented(hook):
 
 @pytest.mark.parametrize("hook", HOOKS)
 def test_plugin_hooks_have_tests(hook):
-    tests = "".join(p.read_text() for p in (ROOT / "tests").glob("test_*.py") if p.name != "test_docs.py")
+    tests = "".join(p.read_text() for p in (ROOT / "tests").rglob("test_*.py") if p.name != "test_docs.py")
     assert f"def {hook}(" in tests, f"no test implements the hook {hook}"
 
 

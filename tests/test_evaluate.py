@@ -170,6 +170,7 @@ def lcdb_kb_dir(tmp_path_factory):
 LCDB_IDS = [3, 6, 12, 14, 16, 18, 21, 22, 23, 24, 26, 28, 30, 31, 32, 36]
 
 
+@pytest.mark.slow
 def test_cli_evaluate_json_has_the_top3_picks(lcdb_kb_dir):
     r = CliRunner().invoke(cli, ["evaluate", "--kb", str(lcdb_kb_dir), "-m", "knn", "--json", "--jobs", "1"])
     assert r.exit_code == 0, r.output
@@ -185,6 +186,7 @@ def test_cli_evaluate_json_has_the_top3_picks(lcdb_kb_dir):
         assert 0 <= m["mean_regret"] < 0.5 and m["coverage"] is not None
 
 
+@pytest.mark.slow
 def test_cli_evaluate_lightgbm_table_and_plot(lcdb_kb_dir, tmp_path):
     plot = tmp_path / "r.png"
     r = CliRunner().invoke(cli, ["evaluate", "--kb", str(lcdb_kb_dir), "--folds", "3", "--plot", str(plot)])
@@ -230,7 +232,7 @@ def test_a_failing_metamodel_is_reported_and_the_others_kept():
 
 
 def test_cli_evaluate_reports_a_failing_plugin_metamodel_in_one_line(lcdb_kb_dir, capsys):
-    # review 6: the warning for a failed meta-model raised UnboundLocalError ('warn') instead of printing
+    # the warning for a failed meta-model once raised UnboundLocalError ('warn') instead of printing
     import types
 
     from metarec import plugins

@@ -322,3 +322,22 @@ def test_metamodel_registration_through_hook():
     assert reg.get("constant").description == "always the same"
     assert "broken" not in reg
     assert any("factory must be callable" in e for e in host.infos["mm"].errors)
+
+
+# -- plugin allow-list -------------------------------------------------------------------------------------------
+def test_plugin_allow_list_limits_what_loads(monkeypatch, tmp_path):
+    from metarec.plugins import PluginHost
+
+    marker = tmp_path / "IMPORTED"
+    sneaky = f"open({str(marker)!r}, 'w').close()\n" + GOOD.replace("good_one", "sneaky_one")
+    _fake_entry_points(monkeypatch, tmp_path, {"metarec_good": GOOD, "metarec_raises": RAISES,
+                                               "metarec_sneaky": sneaky})
+    monkeypatch.setenv("METAREC_DISABLE_PLUGIN_AUTOLOAD", "0")
+    monkeypatch.setenv("METAREC_PLUGINS", "good")
+    host = PluginHost()
+    assert "good_one" in host.registry("learner") and "sneaky_one" not in host.registry("learner")
+    assert set(host.infos) & {"good", "raises", "sneaky"} == {"good"}
+    assert not marker.exists()  # a plugin outside the list is not even imported
+    monkeypatch.setenv("METAREC_PLUGINS", "")
+    host = PluginHost()
+    assert not set(host.infos) & {"good", "raises", "sneaky"} and "random_forest" in host.registry("learner")

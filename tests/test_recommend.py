@@ -14,14 +14,16 @@ from metarec.kb import KnowledgeBase
 from metarec.kb.build import BuildSettings, build_kb
 from metarec.kb.lcdb import find_lcdb_dir, import_lcdb
 
-from .conftest import ORACLES
+from .helpers import ORACLES
 
 CREDIT = ORACLES / "credit-g" / "dataset.arff"
 
 
 @pytest.fixture(scope="session")
 def small_kb(tmp_path_factory):
-    """30 LCDB datasets + 3-trial HPO studies on iris/wine (classification) and diabetes (regression)."""
+    """30 LCDB datasets + 3-trial HPO studies on iris/wine (classification) and diabetes (regression).
+
+    About 20 s to build (a real `kb build`): every test that uses it is marked slow."""
     root = tmp_path_factory.mktemp("kb")
     ids = pd.read_csv(find_lcdb_dir() / "datasets.csv")["openmlid"].head(30).tolist()
     lcdb = import_lcdb(dataset_ids=ids, metrics=("accuracy",))
@@ -40,6 +42,7 @@ def cache_dir(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("METAREC_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
 
 
+@pytest.mark.slow
 def test_recommend_classification(small_kb):
     rec = metarec.recommend(CREDIT, target="class", kb=small_kb, top_k=5)
     assert rec.task_type == "classification" and rec.metric == "accuracy"
@@ -57,6 +60,7 @@ def test_recommend_classification(small_kb):
     assert "metarec kb build" in rec.no_evidence[0]["fix"]
 
 
+@pytest.mark.slow
 def test_recommend_suggests_kb_configs_for_tuned_learners(small_kb):
     iris = pd.DataFrame(np.random.default_rng(0).normal(size=(150, 4)), columns=list("abcd"))
     iris["y"] = np.repeat(["x", "y", "z"], 50)
@@ -66,12 +70,14 @@ def test_recommend_suggests_kb_configs_for_tuned_learners(small_kb):
     assert rec.warm_start_configs(4)[0][1] == tuned[0].configs[0] or rec.learners[0].config_source == "default"
 
 
+@pytest.mark.slow
 def test_time_budget_demotes_slow_learners(small_kb):
     rec = metarec.recommend(CREDIT, target="class", kb=small_kb, top_k=20, time_budget=1e-6)
     assert all(not r.fits_budget for r in rec.learners)
     assert any("demoted" in w for w in rec.warnings)
 
 
+@pytest.mark.slow
 def test_recommend_regression(small_kb):
     X = np.random.default_rng(0).normal(size=(120, 3))
     y = X[:, 0] * 2 + np.random.default_rng(1).normal(size=120)
@@ -80,6 +86,7 @@ def test_recommend_regression(small_kb):
     assert {r.learner for r in rec.learners} <= {"ridge_regressor", "knn_regressor"}
 
 
+@pytest.mark.slow
 def test_recommend_cli(small_kb):
     r = CliRunner().invoke(cli, ["recommend", str(CREDIT), "-t", "class", "--kb", str(small_kb), "--json"])
     assert r.exit_code == 0, r.output
@@ -89,6 +96,7 @@ def test_recommend_cli(small_kb):
     assert table.exit_code == 0 and "Most similar knowledge-base tasks" in table.output
 
 
+@pytest.mark.slow
 def test_recommend_bad_metric_is_one_line(small_kb, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["recommend", str(CREDIT), "-t", "class", "--kb", str(small_kb), "--metric", "r2"])
@@ -97,6 +105,7 @@ def test_recommend_bad_metric_is_one_line(small_kb, capsys):
     assert err.startswith("Error: ") and "does not apply to classification" in err
 
 
+@pytest.mark.slow
 def test_tune_warm_start_resume_report_and_model(small_kb, tmp_path):
     storage = f"sqlite:///{tmp_path / 'tune.db'}"
     kw = dict(kb=small_kb, storage=storage, cv=2, warm_start=2, learners="auto", top_k=2)
@@ -120,6 +129,7 @@ def test_tune_warm_start_resume_report_and_model(small_kb, tmp_path):
         metarec.tune(CREDIT, target="class", n_trials=5, out=tmp_path / "model.joblib", **kw)
 
 
+@pytest.mark.slow
 def test_tune_cli(small_kb, tmp_path):
     r = CliRunner().invoke(cli, ["tune", str(CREDIT), "-t", "class", "--kb", str(small_kb), "--learners",
                                  "decision_tree,knn", "--trials", "3", "--cv", "2",
@@ -128,6 +138,7 @@ def test_tune_cli(small_kb, tmp_path):
     assert "best accuracy" in r.output
 
 
+@pytest.mark.slow
 def test_auto_classifier_and_regressor(small_kb):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(120, 4))
@@ -141,6 +152,7 @@ def test_auto_classifier_and_regressor(small_kb):
     assert reg.score(X, X[:, 0] * 3 + 1) > 0.5
 
 
+@pytest.mark.slow
 def test_auto_classifier_sklearn_checks(small_kb):
     from sklearn.utils.estimator_checks import check_estimator
 
@@ -156,8 +168,9 @@ def test_auto_classifier_sklearn_checks(small_kb):
     assert not bad, bad
 
 
+@pytest.mark.slow
 def test_auto_regressor_sklearn_checks(small_kb):
-    # README says both estimators pass; AutoRegressor failed check_fit2d_1sample until review 6
+    # README says both estimators pass (AutoRegressor once failed check_fit2d_1sample)
     from sklearn.utils.estimator_checks import check_estimator
 
     est = metarec.AutoRegressor(time_budget=None, n_trials=1, cv=2, kb=small_kb, learners=["ridge_regressor"],
@@ -168,6 +181,7 @@ def test_auto_regressor_sklearn_checks(small_kb):
     assert not bad, bad
 
 
+@pytest.mark.slow
 def test_learner_of_an_uninstalled_plugin_is_ranked_with_a_warning(small_kb, tmp_path):
     """A KB may hold runs of a plugin learner that is not installed here: rank it, say so, do not crash."""
     kb = KnowledgeBase.load(small_kb)
@@ -183,7 +197,8 @@ def test_learner_of_an_uninstalled_plugin_is_ranked_with_a_warning(small_kb, tmp
     assert table.exit_code == 0 and "ghost (not installed)" in table.output
 
 
-# -- inputs a user types in other ways (review of session 4) ------------------------------------------------
+# -- inputs a user types in other ways ----------------------------------------------------------------------
+@pytest.mark.slow
 def test_recommend_takes_y_positionally_like_scikit_learn(small_kb):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(120, 3))
@@ -197,12 +212,14 @@ def test_recommend_takes_y_positionally_like_scikit_learn(small_kb):
         metarec.recommend(X, y, y=y, kb=small_kb)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("top_k", [0, -1, 2.5, True])
 def test_top_k_must_be_a_positive_integer(small_kb, top_k):
     with pytest.raises(metarec.MetarecError, match="top_k must be a positive integer"):
         metarec.recommend(CREDIT, target="class", kb=small_kb, top_k=top_k)
 
 
+@pytest.mark.slow
 def test_scale_dependent_metrics_rank_by_r2_and_bounded_metrics_are_clipped(small_kb):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(150, 3))
@@ -217,6 +234,7 @@ def test_scale_dependent_metrics_rank_by_r2_and_bounded_metrics_are_clipped(smal
     assert all(0.0 <= r.lower <= r.score <= r.upper <= 1.0 for r in acc.learners)
 
 
+@pytest.mark.slow
 def test_the_fix_command_is_quoted_for_the_shell(small_kb, tmp_path):
     import shlex
 

@@ -1,4 +1,5 @@
-"""Security: no artifact is unpickled, torch loads weights only, outputs need --force, plugins are allow-listed."""
+"""Security: no artifact is unpickled, torch loads weights only, outputs need --force (the plugin allow-list is
+in test_plugins.py)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ import metarec
 from metarec.exceptions import KnowledgeBaseError, MetarecError
 from metarec.kb import KnowledgeBase
 
-from .test_bad_input import _small_kb, run_cli
-from .test_kb import _toy_kb
+from .helpers import run_cli
+from .synthetic_kb import _small_kb, _toy_kb
 
 PACKAGE = Path(metarec.__file__).resolve().parent
 
@@ -243,24 +244,3 @@ def test_evaluate_plot_needs_force(tmp_path):
     plot.write_bytes(b"precious")
     _refused(*run_cli(["evaluate", "--plot", str(plot), "--kb", str(tmp_path / "nope")]))
     assert plot.read_bytes() == b"precious"
-
-
-# -- plugin allow-list -------------------------------------------------------------------------------------------
-def test_plugin_allow_list_limits_what_loads(monkeypatch, tmp_path):
-    from metarec.plugins import PluginHost
-
-    from .test_plugins import GOOD, RAISES, _fake_entry_points
-
-    marker = tmp_path / "IMPORTED"
-    sneaky = f"open({str(marker)!r}, 'w').close()\n" + GOOD.replace("good_one", "sneaky_one")
-    _fake_entry_points(monkeypatch, tmp_path, {"metarec_good": GOOD, "metarec_raises": RAISES,
-                                               "metarec_sneaky": sneaky})
-    monkeypatch.setenv("METAREC_DISABLE_PLUGIN_AUTOLOAD", "0")
-    monkeypatch.setenv("METAREC_PLUGINS", "good")
-    host = PluginHost()
-    assert "good_one" in host.registry("learner") and "sneaky_one" not in host.registry("learner")
-    assert set(host.infos) & {"good", "raises", "sneaky"} == {"good"}
-    assert not marker.exists()  # a plugin outside the list is not even imported
-    monkeypatch.setenv("METAREC_PLUGINS", "")
-    host = PluginHost()
-    assert not set(host.infos) & {"good", "raises", "sneaky"} and "random_forest" in host.registry("learner")

@@ -38,7 +38,12 @@ LCDB_LEARNERS = {
 BY_NAME = {lr.name: lr for lr in BUILTIN_LEARNERS}
 
 
-@pytest.mark.parametrize("learner", learner_conformance_cases(BUILTIN_LEARNERS))
+SLOW_LEARNERS = {"gradient_boosting"}  # ~3.5 s to check
+
+
+@pytest.mark.parametrize("learner", [
+    pytest.param(*case.values, id=case.id, marks=pytest.mark.slow) if case.id in SLOW_LEARNERS else case
+    for case in learner_conformance_cases(BUILTIN_LEARNERS)])
 def test_builtin_learner_conforms(learner):
     check_learner(learner, n_configs=3, random_state=0)
 

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from metarec.cli import cli, main
 from metarec.metafeatures.openml import OPENML_QUALITY_NAMES
 
-from .conftest import ORACLES
+from ..helpers import ORACLES
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CREDIT = ORACLES / "credit-g" / "dataset.arff"
 
 

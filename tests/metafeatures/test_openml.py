@@ -23,7 +23,7 @@ from metarec.metafeatures import _weka
 from metarec.metafeatures.base import Budget, BudgetExceeded
 from metarec.metafeatures.openml import OPENML_QUALITY_NAMES, OpenMLGroup, compute_openml_qualities
 
-ORACLES = Path(__file__).resolve().parent / "fixtures" / "openml_oracles"
+ORACLES = Path(__file__).resolve().parents[1] / "fixtures" / "openml_oracles"
 if not ORACLES.is_dir():  # pragma: no cover - the shared copy
     ORACLES = Path("/work/shared/openml_oracles")
 DATASETS = ("anneal", "balance-scale", "credit-g", "eeg-eye-state")

@@ -42,6 +42,7 @@ def test_group_conformance():
     check_metafeature_group(SubsampleGroup(repeats=1))
 
 
+@pytest.mark.slow
 def test_values_are_the_learners_test_accuracy_on_the_documented_split():
     ds = _linear()
     mf = extract_metafeatures(ds, groups=["subsample"])

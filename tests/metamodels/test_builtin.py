@@ -37,8 +37,9 @@ def test_builtins_are_registered_by_the_builtin_plugin():
     assert all(spec.description for spec in get_metamodels())
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.skipif(n == "torch" and not HAS_TORCH,
-                                                                           reason="torch not installed"))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=[pytest.mark.skipif(n == "torch" and not HAS_TORCH,
+                                                                            reason="torch not installed")]
+                                  + ([pytest.mark.slow] if n == "torch" else []))  # torch: ~15 s
                                   for n in BUILTINS])
 def test_conformance(name):
     check_metamodel(_fast(name))

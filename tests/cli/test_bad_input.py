@@ -23,14 +23,14 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
 import metarec
 from metarec.cli import main
 from metarec.data import MAX_INT_CLASSES
 from metarec.exceptions import DataError, MetarecError
 
-from .synthetic_kb import synthetic_kb
+from ..helpers import offline_env, run_cli
+from ..synthetic_kb import _small_kb
 
 N = 60  # rows of the ordinary cases
 
@@ -181,28 +181,18 @@ def _ids(cases):
     return [c.name for c in cases]
 
 
+SLOW_CASES = {"10,000 columns"}  # ~6 s for each of recommend through the CLI and the API
+
+
+def _params(cases):
+    """The cases as parameters named after them; the slow ones marked so."""
+    return [pytest.param(c, id=c.name, marks=pytest.mark.slow if c.name in SLOW_CASES else ()) for c in cases]
+
+
 # -- a small knowledge base -------------------------------------------------------------------------------
-LEARNERS = {"classification": ("decision_tree", "knn"), "regression": ("ridge_regressor", "knn_regressor")}
-
-
-def _small_kb(path: Path) -> Path:
-    """The synthetic KB of these tests (also used by test_faults and test_security)."""
-    return synthetic_kb(path, LEARNERS)
-
-
 @pytest.fixture(scope="session")
 def small_kb(tmp_path_factory):
     return _small_kb(tmp_path_factory.mktemp("bad_input_kb") / "kb")
-
-
-def offline_env(monkeypatch, kb, cache_dir, tmp_path) -> None:
-    """``kb`` as the default KB, a meta-model cache at ``cache_dir``, an empty OpenML cache, no network, and
-    ``tmp_path`` as the working directory (the CLI test modules share it)."""
-    monkeypatch.setenv("METAREC_KB", str(kb))
-    monkeypatch.setenv("METAREC_CACHE_DIR", str(cache_dir))
-    monkeypatch.setenv("METAREC_OPENML_CACHE", str(tmp_path / "openml_cache"))
-    monkeypatch.setenv("METAREC_OPENML_SERVER", "http://127.0.0.1:9/api/v1/xml")  # refused at once
-    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture(autouse=True)
@@ -215,18 +205,6 @@ def _data(case: Case, tmp_path: Path) -> str:
     d = tmp_path / "in"
     d.mkdir(exist_ok=True)
     return case.make(d)
-
-
-def run_cli(args: list[str]) -> tuple[int, str, str]:
-    """Run the ``metarec`` entry point as the console script does; (exit code, stdout, stderr)."""
-    runner = CliRunner()
-    with runner.isolation() as (out, err, _):
-        try:
-            main(args)
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        return code, out.getvalue().decode(), err.getvalue().decode()
 
 
 def _args(case: Case, data: str) -> list[str]:
@@ -277,7 +255,7 @@ def _assert_clean_success(case: Case, code: int, out: str, err: str) -> None:
         assert any(re.search(case.warning, ln) for ln in err.splitlines()), err
 
 
-@pytest.mark.parametrize("case", SUCCESSES, ids=_ids(SUCCESSES))
+@pytest.mark.parametrize("case", _params(SUCCESSES))
 def test_cli_success(case, tmp_path):
     data = _data(case, tmp_path)
     code, out, err = run_cli(["recommend"] + _args(case, data))
@@ -309,7 +287,7 @@ def test_api_error(case, tmp_path):
     assert not out.exists()
 
 
-@pytest.mark.parametrize("case", SUCCESSES, ids=_ids(SUCCESSES))
+@pytest.mark.parametrize("case", _params(SUCCESSES))
 def test_api_success(case, tmp_path):
     data = _data(case, tmp_path)
     ds = metarec.load_dataset(data, target=case.target)
@@ -335,8 +313,8 @@ def test_api_success(case, tmp_path):
         assert result.task_type == ds.task_type and _files(out.parent) == ["model.joblib", "model.joblib.json"]
 
 
-#: The inputs issue 8 lists, each with the case that covers it.
-ISSUE_8 = {
+#: The inputs the matrix must cover, each with the case that covers it.
+REQUIRED_INPUTS = {
     "missing path": "missing path", "a directory": "a directory", "an empty file": "empty file",
     "header only": "header only", "binary garbage": "binary garbage",
     "wrong delimiter": "unrecognised delimiter (spaces)", "a non-UTF-8 file": "non-UTF-8 (Latin-1)",
@@ -354,11 +332,11 @@ ISSUE_8 = {
 }
 
 
-def test_the_matrix_covers_the_issue():
-    """At least 25 cases, every input named in issue 8 among them, each either an error or a stated outcome."""
+def test_the_matrix_covers_every_required_input():
+    """At least 25 cases, every required input among them, each either an error or a stated outcome."""
     names = [c.name for c in CASES]
     assert len(CASES) >= 25 and len(set(names)) == len(names)
-    assert set(ISSUE_8.values()) <= set(names), set(ISSUE_8.values()) - set(names)
+    assert set(REQUIRED_INPUTS.values()) <= set(names), set(REQUIRED_INPUTS.values()) - set(names)
     for c in SUCCESSES:  # a loadable case states what was decided: a warning, or the task type it became
         assert c.warning or c.task, c.name
 

@@ -10,12 +10,12 @@ from click.testing import CliRunner
 
 from metarec.cli import cli
 
-from .test_bad_input import run_cli
+from ..helpers import run_cli
 from metarec.exceptions import KnowledgeBaseError
 from metarec.kb import KnowledgeBase
 from metarec.kb.hpo_import import import_hpo
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "hpo"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "hpo"
 
 
 def test_tabrepo_lightgbm_runs_scored_higher_is_better_with_todays_names():

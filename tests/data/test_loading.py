@@ -12,7 +12,7 @@ from metarec.cli import cli, main
 from metarec.data import Dataset, load_dataset, read_arff
 from metarec.exceptions import DataError
 
-from .conftest import ORACLES
+from ..helpers import ORACLES
 
 
 @pytest.fixture
@@ -251,7 +251,7 @@ def test_pandas_string_column_with_na_dates_loads():
     assert list(ds.X["level"].cat.categories) == ["u", "v"] and pd.isna(ds.X["level"].iloc[2])
 
 
-# -- X, y as in scikit-learn (review 6) ----------------------------------------------------------------------
+# -- X, y as in scikit-learn -------------------------------------------------------------------------------
 def _xy(n=60, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 3))

@@ -1,5 +1,5 @@
 """Column typing as a fitted transformer (ColumnTyper), free-text encoding, decimal commas, compressed files,
-float-target wording and the subsample group on constant features (review 5: D3, D5, D6, P3, P14, P15)."""
+float-target wording and the subsample group on constant features."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def _raw(n: int = 60, seed: int = 0) -> pd.DataFrame:
     })
 
 
-# -- D3: one typing code path, as a fitted transformer -----------------------------------------------------------
+# -- one typing code path, as a fitted transformer -----------------------------------------------------------
 def test_column_typer_repeats_what_loading_did_and_is_idempotent():
     raw = _raw()
     ds = load_dataset(raw.assign(y=np.arange(60) % 2), target="y")
@@ -66,7 +66,7 @@ def test_column_typer_errors_name_the_column():
     assert out["color"].astype(object).tolist()[:2] == ["red", "mauve"] and pd.isna(out["color"].iloc[2])
 
 
-# -- D5: free text is one-hot encoded with a cap, and the warning says so ----------------------------------------
+# -- free text is one-hot encoded with a cap, and the warning says so ----------------------------------------
 def test_free_text_is_one_hot_encoded_with_a_cap_as_the_warning_says():
     from metarec.learners import get_learner
     from metarec.learners.base import TEXT_MAX_CATEGORIES, make_preprocessor
@@ -91,7 +91,7 @@ def test_free_text_is_one_hot_encoded_with_a_cap_as_the_warning_says():
     assert make_preprocessor(dense=True).fit_transform(ds.X).shape[1] == 1 + n + len(set(hc))
 
 
-# -- D6: European CSVs ---------------------------------------------------------------------------------------------
+# -- European CSVs ---------------------------------------------------------------------------------------------
 def test_semicolon_csv_with_decimal_commas_reads_numbers(tmp_path):
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"a": rng.normal(size=40).round(4), "b": rng.integers(0, 9, size=40),
@@ -117,7 +117,7 @@ def test_commas_in_a_comma_separated_file_are_not_decimal_commas(tmp_path):
     assert not any("decimal comma" in w for w in ds.warnings)
 
 
-# -- P14: compressed CSV / TSV -------------------------------------------------------------------------------------
+# -- compressed CSV / TSV -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["d.csv.gz", "d.csv.bz2", "d.csv.zip", "d.csv.xz", "d.tsv.gz"])
 def test_compressed_csv_and_tsv_load(tmp_path, name):
     frame = _raw(30).assign(y=np.arange(30) % 2)
@@ -149,7 +149,7 @@ def test_a_compressed_file_of_an_unknown_format_is_refused(tmp_path):
         load_dataset(tmp_path / "bad.csv.gz", target="y")
 
 
-# -- P15: a float target is not an "integer target" ---------------------------------------------------------------
+# -- a float target is not an "integer target" ---------------------------------------------------------------
 def test_float_target_of_whole_numbers_is_not_called_integer():
     frame = pd.DataFrame({"a": np.arange(40.0), "y": np.tile([0.0, 1.0], 20)})
     ds = load_dataset(frame, target="y")
@@ -160,7 +160,7 @@ def test_float_target_of_whole_numbers_is_not_called_integer():
     assert any(w.startswith("integer target with 2 distinct values") for w in ds.warnings)
 
 
-# -- P3: the subsample group on constant features -----------------------------------------------------------------
+# -- the subsample group on constant features -----------------------------------------------------------------
 def test_subsample_group_on_constant_features_has_no_internal_errors():
     from metarec.metafeatures.base import Budget
     from metarec.metafeatures.subsample import SubsampleGroup

@@ -1,14 +1,14 @@
-"""Review 5 (D4, P4, P9-P13): every refusal of the CLI is one ``Error:`` line, exit code 2, checked before work.
+"""Every refusal of the CLI is one ``Error:`` line, exit code 2, checked before work.
 
-- D4: an unwritable ``tune --out`` / ``--report`` or ``evaluate --plot`` (a missing or special directory, a
+- an unwritable ``tune --out`` / ``--report`` or ``evaluate --plot`` (a missing or special directory, a
   file where a directory is needed, an image extension matplotlib cannot write) is refused before any trial
   or refit; a write that still fails late (disk full) is one line too.
-- P4: ``evaluate --task regression`` defaults to the task's metric (r2), as recommend and tune do.
-- P9: click's usage errors are one line (not Usage / Try / blank / Error); ``--help`` is unchanged.
-- P10: storage errors are one line and name a missing database driver's package.
-- P11: ``evaluate`` writes nothing to stderr when it has nothing to say.
-- P12: a path without a knowledge base gives the same message in every command.
-- P13: a ``kb build`` refused before any work leaves no ``--out`` behind (and keeps what was there).
+- ``evaluate --task regression`` defaults to the task's metric (r2), as recommend and tune do.
+- click's usage errors are one line (not Usage / Try / blank / Error); ``--help`` is unchanged.
+- storage errors are one line and name a missing database driver's package.
+- ``evaluate`` writes nothing to stderr when it has nothing to say.
+- a path without a knowledge base gives the same message in every command.
+- a ``kb build`` refused before any work leaves no ``--out`` behind (and keeps what was there).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from .test_bad_input import _small_kb, offline_env, run_cli
+from ..helpers import offline_env, run_cli
+from ..synthetic_kb import _small_kb
 
 
 def _one_error_line(code, out, err, *fragments) -> str:
@@ -56,7 +57,7 @@ def _tune(data, tmp_path, *extra):
             "--warm-start", "0", "--storage", f"sqlite:///{tmp_path / 't.db'}", *extra]
 
 
-# -- D4 ---------------------------------------------------------------------------------------------------------
+# -- unwritable outputs -----------------------------------------------------------------------------------------
 def _unwritable(tmp_path: Path) -> dict[str, tuple[str, str]]:
     afile = tmp_path / "afile"
     afile.write_text("x")
@@ -133,7 +134,7 @@ def test_a_late_write_error_is_one_line(tmp_path, monkeypatch):
     assert "r.png" in line and "free disk space" in line
 
 
-# -- P4, P11 ----------------------------------------------------------------------------------------------------
+# -- evaluate's defaults and quiet stderr -----------------------------------------------------------------------
 def test_evaluate_regression_defaults_to_r2_and_writes_no_stray_newline():
     code, out, err = run_cli(["evaluate", "-m", "single-best", "--task", "regression", "--folds", "2",
                               "--jobs", "1", "--json"])
@@ -145,7 +146,7 @@ def test_evaluate_regression_defaults_to_r2_and_writes_no_stray_newline():
     assert "single-best" in out
 
 
-# -- P9 ---------------------------------------------------------------------------------------------------------
+# -- usage errors -----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("args, fragments", [
     (["recommend", "x.csv", "--top-k", "0"],
      ["Invalid value for '--top-k': 0 is not in the range x>=1", "see 'metarec recommend --help'"]),
@@ -172,7 +173,7 @@ def test_help_is_unchanged():
     assert "Commands:" in out + err
 
 
-# -- P10 --------------------------------------------------------------------------------------------------------
+# -- storage errors ---------------------------------------------------------------------------------------------
 def test_storage_errors_are_one_line_and_name_the_driver(data, tmp_path):
     line = _one_error_line(*run_cli(_tune(data, tmp_path)[:-2] + ["--storage", "sqlite:////nonexistent-dir/x/y.db"]),
                            "cannot open the Optuna storage", "unable to open database file")
@@ -205,7 +206,7 @@ def test_storage_errors_are_one_line_and_name_the_driver(data, tmp_path):
         assert "Failed to import" not in line
 
 
-# -- P12 --------------------------------------------------------------------------------------------------------
+# -- not a knowledge base ---------------------------------------------------------------------------------------
 def test_not_a_kb_is_the_same_message_everywhere(data, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -218,7 +219,7 @@ def test_not_a_kb_is_the_same_message_everywhere(data, tmp_path):
         assert len(lines) == 1, lines
 
 
-# -- P13 --------------------------------------------------------------------------------------------------------
+# -- refused kb builds ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("spec, fragment", [
     ("d.csv", "no target given"),
     ("d.csv#nope", "'nope' not found"),

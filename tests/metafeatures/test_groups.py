@@ -193,6 +193,7 @@ def _property_groups() -> list[str]:
     return ["openml", "statistical", "landmarkers"] if _openml_available() else ["statistical", "landmarkers"]
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True, database=None)
 @given(dataset=random_datasets())
 def test_random_datasets_never_crash(dataset):

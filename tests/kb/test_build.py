@@ -1,0 +1,152 @@
+"""`kb build`: HPO studies into a knowledge base, resume after an interrupt, failures and timeouts recorded,
+the CLI, and parallel / distributed / isolated execution."""
+
+import json
+import os
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from metarec.cli import cli
+from metarec.kb import KnowledgeBase
+from metarec.kb.build import BuildSettings, build_kb
+
+
+def _settings(n=3):
+    return BuildSettings(n_trials=n, cv=2, fit_timeout=30, max_rows=200, groups=("openml",))
+
+
+@pytest.mark.slow
+def test_kb_build_and_resume(tmp_path):
+    out = tmp_path / "kb"
+    specs = ["sklearn:iris", "sklearn:diabetes"]
+    learners = ["decision_tree", "knn", "decision_tree_regressor"]
+    calls = []
+
+    def interrupt(done, total, res):
+        calls.append(res)
+        if done == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        build_kb(specs, out, learners=learners, settings=_settings(), progress=interrupt)
+    assert (out / "build.db").exists() and not (out / "manifest.json").exists()
+    kb = build_kb(specs, out, learners=learners, settings=_settings())
+    runs = kb.runs
+    # the finished pair was not redone; every pair has exactly n_trials trials, none duplicated
+    per_pair = runs[runs.metric.isin(["accuracy", "r2"])].groupby(["dataset_id", "learner"]).trial.nunique()
+    assert per_pair.to_dict() == {("sklearn:diabetes", "decision_tree_regressor"): 3,
+                                  ("sklearn:iris", "decision_tree"): 3, ("sklearn:iris", "knn"): 3}
+    assert not runs.duplicated(["dataset_id", "learner", "trial", "metric"]).any()
+    assert set(runs.status) == {"ok"}
+    # trial 0 is the learner's default config
+    first = runs[(runs.learner == "knn") & (runs.trial == 0)].config.iloc[0]
+    from metarec.learners import get_learner
+
+    assert json.loads(first) == json.loads(json.dumps(dict(get_learner("knn").default_config), default=str))
+    again = build_kb(specs, out, learners=learners, settings=_settings())
+    pd.testing.assert_frame_equal(again.runs, runs)
+    loaded = KnowledgeBase.load(out)
+    assert loaded.summary()["by_source"]["hpo"]["trials_per_pair"]["min"] == 3
+
+
+@pytest.mark.slow
+def test_kb_build_records_failures_and_timeouts(tmp_path, monkeypatch):
+    from metarec.kb import evaluation
+
+    real = evaluation.cross_validate_config
+    counter = tmp_path / "calls"  # evaluations run in forked children: count on disk
+
+    def flaky(learner, config, X, y, task_type, cv=3, seed=0):
+        with open(counter, "a") as fh:
+            fh.write("x")
+        n = len(counter.read_text())
+        if n == 2:
+            raise ValueError("this config cannot fit")
+        if n == 3:
+            import time
+
+            time.sleep(60)
+        return real(learner, config, X, y, task_type, cv, seed)
+
+    monkeypatch.setattr(evaluation, "cross_validate_config", flaky)
+    # hard limit per trial = fit_timeout x (cv + 1) = 15 s: far above a tree on iris even on a loaded machine
+    # (3 s flaked once under the full parallel suite), far below the sleep
+    settings = BuildSettings(n_trials=4, cv=2, fit_timeout=5, max_rows=100, groups=("openml",))
+    # isolate=False: the pair runs in this process, so the monkeypatch reaches the forked trial children
+    kb = build_kb(["sklearn:iris"], tmp_path / "kb", learners=["decision_tree"], settings=settings, isolate=False)
+    statuses = kb.runs[kb.runs.metric == "accuracy"].sort_values("trial").status.tolist()
+    assert statuses.count("failed") == 1 and statuses.count("timeout") == 1 and statuses.count("ok") == 2
+    failed = kb.runs[kb.runs.status != "ok"]
+    assert failed.score.isna().all()
+
+
+@pytest.mark.slow
+def test_kb_build_cli(tmp_path):
+    out = tmp_path / "kb"
+    r = CliRunner().invoke(cli, ["kb", "build", "sklearn:wine", "--out", str(out), "--learners", "decision_tree",
+                                 "--trials", "2", "--cv", "2", "--max-rows", "100"])
+    assert r.exit_code == 0, r.output
+    assert "1 datasets" in r.output
+    r = CliRunner().invoke(cli, ["kb", "info", str(out), "--json"])
+    assert json.loads(r.stdout)["by_source"]["hpo"]["trials_per_pair"]["max"] == 2
+
+
+def test_kb_build_bad_learner(tmp_path):
+    from metarec.exceptions import PluginError
+
+    with pytest.raises(PluginError, match="did you mean"):
+        build_kb(["sklearn:iris"], tmp_path / "kb", learners=["random_forrest"], settings=_settings())
+
+
+@pytest.mark.slow
+def test_kb_build_on_local_dask_cluster(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    # two worker processes importing metarec on a loaded 2-core machine: more than the default 30 s to connect
+    with dask.config.set({"distributed.comm.timeouts.connect": "120s"}), \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        kb = build_kb(["sklearn:iris", "sklearn:wine"], tmp_path / "kb", learners=["decision_tree", "knn"],
+                      settings=_settings(2), dask_scheduler=cluster.scheduler_address)
+    assert kb.runs.groupby(["dataset_id", "learner"]).trial.nunique().tolist() == [2, 2, 2, 2]
+
+
+@pytest.mark.slow
+def test_kb_build_parallel_jobs(tmp_path):
+    kb = build_kb(["sklearn:iris", "sklearn:wine"], tmp_path / "kb", learners=["decision_tree", "knn"],
+                  settings=_settings(2), n_jobs=2)
+    assert kb.runs.groupby(["dataset_id", "learner"]).trial.nunique().tolist() == [2, 2, 2, 2]
+
+
+@pytest.mark.slow
+def test_kb_build_pairs_run_in_a_fresh_process(tmp_path, monkeypatch):
+    # by default a pair runs in a spawned worker: this process's state (here a patched evaluator; in a
+    # notebook, OpenMP pools or locks that would hang a forked child) does not reach the trials
+    from metarec.kb import evaluation
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the parent's state leaked into the build")
+
+    monkeypatch.setattr(evaluation, "cross_validate_config", broken)
+    kb = build_kb(["sklearn:iris"], tmp_path / "kb", learners=["decision_tree"], settings=_settings(2))
+    assert set(kb.runs.status) == {"ok"}
+
+
+def test_kb_build_in_process_leaves_optuna_logging_and_arrow_as_they_were(tmp_path, monkeypatch):
+    import optuna
+    import pyarrow as pa
+
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.INFO)
+    pool = pa.default_memory_pool().backend_name
+    try:
+        settings = BuildSettings(n_trials=1, cv=2, max_rows=100, groups=("openml",))
+        build_kb(["sklearn:iris"], tmp_path / "kb", learners=["decision_tree"], settings=settings, isolate=False)
+        assert optuna.logging.get_verbosity() == optuna.logging.INFO
+    finally:
+        optuna.logging.set_verbosity(before)
+    assert "ARROW_DEFAULT_MEMORY_POOL" not in os.environ
+    assert pa.default_memory_pool().backend_name == pool
