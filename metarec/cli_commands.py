@@ -9,13 +9,8 @@ from __future__ import annotations
 import click
 
 from .hookspecs import hookimpl
+from .metrics import shown_name
 
-
-
-def _shown_metric(metric: str) -> str:
-    """How a metric is named next to its values: scores are higher-is-better throughout, so log loss is
-    shown as scikit-learn names its negation."""
-    return "neg_logloss" if metric == "logloss" else metric
 
 def _task_option():
     return click.option(
@@ -322,7 +317,7 @@ def register_recommend_commands(cli):
         d = rec.dataset
         out = console()
         table = Table(title=f"{d['name']}: {d['n_rows']} rows x {d['n_features']} features, {rec.task_type}; "
-                            f"predicted {_shown_metric(rec.metric)} ({rec.metamodel} meta-model)")
+                            f"predicted {shown_name(rec.metric)} ({rec.metamodel} meta-model)")
         names = [r.learner + ("" if r.fits_budget else " (over budget)") + ("" if r.installed else " (not installed)")
                  for r in rec.learners]
         for col, just in (("#", "right"), ("learner", "left"), ("predicted", "right"), ("80% interval", "right"),
@@ -421,7 +416,7 @@ def register_recommend_commands(cli):
             if "task" in state:  # an unstarted bar would still print a blank line
                 bar.stop()
         s = result.summary()
-        click.echo(f"best {_shown_metric(s['metric'])} {s['best_score']:.4f}: {s['best_learner']} {s['best_config']}")
+        click.echo(f"best {shown_name(s['metric'])} {s['best_score']:.4f}: {s['best_learner']} {s['best_config']}")
         click.echo(f"study {s['study_name']} in {storage} ({s['n_complete']} complete, {s['n_failed']} failed; "
                    f"warm start: {len(s['warm_start'])} configs)")
         if out:

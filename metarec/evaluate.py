@@ -315,11 +315,11 @@ def evaluate_metamodels(
     import numpy as np
     import pandas as pd
 
-    from .kb.evaluation import PRIMARY_METRIC
+    from .metrics import DEFAULT_METRIC
     from .kb.performance import performance_table
 
     if metric is None:
-        metric = PRIMARY_METRIC.get(task_type, "accuracy")
+        metric = DEFAULT_METRIC.get(task_type, "accuracy")
     pt = performance_table(kb, metric=metric, task_type=task_type, source=source)
     if len(pt.scores) < 3:
         raise MetarecError(f"evaluation needs at least 3 datasets with {metric} scores, the KB has {len(pt.scores)}")

@@ -10,7 +10,6 @@ resumed by the same command and ``optuna-dashboard`` can open it.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import hashlib
 import json
 import logging
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .exceptions import DataError, MetarecError, MetarecWarning, ParameterError, PluginError, check_seconds
+from .metrics import DEFAULT_METRIC, METRICS, check_metric, needs_probabilities, scorer_name
 
 logger = logging.getLogger(__name__)
 
@@ -33,68 +33,6 @@ DEFAULT_WARM_START = 5
 MIN_TUNE_ROWS = 10
 #: What ``--report DIR`` writes (an existing one is overwritten only with ``force``).
 REPORT_FILES = ("optimization_history.png", "summary.json")
-
-#: metarec metric name -> scikit-learn scorer name
-SCORERS = {
-    "accuracy": "accuracy",
-    "balanced_accuracy": "balanced_accuracy",
-    "f1": "f1_macro",
-    "auc": "roc_auc_ovr",
-    "logloss": "neg_log_loss",
-    "r2": "r2",
-    "neg_rmse": "neg_root_mean_squared_error",
-    "neg_mae": "neg_mean_absolute_error",
-}
-TASK_METRICS = {
-    "classification": ("accuracy", "balanced_accuracy", "f1", "auc", "logloss"),
-    "regression": ("r2", "neg_rmse", "neg_mae"),
-}
-DEFAULT_METRIC = {"classification": "accuracy", "regression": "r2"}
-#: names people type for metarec's metrics (scikit-learn's and common short names), for "did you mean"
-METRIC_ALIASES = {
-    "roc_auc": "auc", "roc_auc_ovr": "auc", "auroc": "auc", "log_loss": "logloss", "neg_log_loss": "logloss",
-    "f1_macro": "f1", "acc": "accuracy", "rmse": "neg_rmse", "neg_root_mean_squared_error": "neg_rmse",
-    "mae": "neg_mae", "neg_mean_absolute_error": "neg_mae",
-}
-#: metrics scored from predicted probabilities (auc only on more than two classes: binary AUC takes
-#: decision_function scores as well)
-PROBA_METRICS = ("logloss",)
-
-
-def check_metric(metric: str | None, task_type: str) -> str:
-    """``metric`` (default: the task's) if it applies to ``task_type``; else a one-line MetarecError."""
-    metric = metric or DEFAULT_METRIC[task_type]
-    if metric in TASK_METRICS[task_type]:
-        return metric
-    choices = ", ".join(TASK_METRICS[task_type])
-    known = [m for ms in TASK_METRICS.values() for m in ms]
-    if metric in known:
-        raise ParameterError(f"metric {metric!r} does not apply to {task_type}; choose one of {choices}")
-    text = str(metric).strip().lower()
-    guess = text if text in known else METRIC_ALIASES.get(text)
-    if guess is None:
-        close = difflib.get_close_matches(text, known + list(METRIC_ALIASES), n=1)
-        guess = (METRIC_ALIASES.get(close[0], close[0])) if close else None
-    if guess is None:
-        raise ParameterError(f"unknown metric {metric!r}; choose one of {choices} ({task_type})")
-    if guess in TASK_METRICS[task_type]:
-        raise ParameterError(f"unknown metric {metric!r}; did you mean {guess!r}? (metrics for {task_type}: {choices})")
-    other = next(t for t, ms in TASK_METRICS.items() if guess in ms)
-    raise ParameterError(f"unknown metric {metric!r}; did you mean {guess!r}? (a {other} metric; for {task_type} "
-                       f"choose one of {choices})")
-
-
-def scorer_name(metric: str, n_classes: int | None = None) -> str:
-    """The scikit-learn scorer of ``metric``: binary AUC uses decision_function when there is no predict_proba."""
-    if metric == "auc" and n_classes is not None and n_classes <= 2:
-        return "roc_auc"  # response_method=("decision_function", "predict_proba")
-    return SCORERS[metric]
-
-
-def needs_probabilities(metric: str, n_classes: int | None) -> bool:
-    """Whether ``metric`` can only be scored from ``predict_proba`` (log loss; AUC over more than 2 classes)."""
-    return metric in PROBA_METRICS or (metric == "auc" and (n_classes or 0) > 2)
-
 
 def has_probabilities(learner) -> bool:
     """Whether the learner's default pipeline offers ``predict_proba`` (checked without fitting)."""
@@ -556,8 +494,6 @@ def _load_kb(kb):
 def ranking_metric(kb, metric: str, task_type: str, chosen_by: str = "learners and warm-start configurations are") -> str:
     """The metric the recommendation ranks by: ``metric`` when the KB has runs of it on ``task_type``
     datasets, else the task's default metric (the study still optimises ``metric``)."""
-    from .kb.format import METRICS
-
     if metric == DEFAULT_METRIC[task_type]:  # nothing to fall back to: recommend reports a KB without it
         return metric
     if metric in METRICS:

@@ -20,7 +20,7 @@ import pytest
 
 import metarec
 from metarec.exceptions import DataError, MetarecError, MetarecWarning
-from metarec.tune import check_metric
+from metarec.metrics import check_metric
 
 from .synthetic_kb import synthetic_kb
 from .test_bad_input import run_cli

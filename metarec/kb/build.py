@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..exceptions import KnowledgeBaseError, MetarecError
-from .format import METRICS, RUN_COLUMNS, KnowledgeBase, config_id, new_manifest
+from ..metrics import DEFAULT_METRIC, METRICS
+from .format import RUN_COLUMNS, KnowledgeBase, config_id, new_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -168,7 +169,7 @@ def run_pair(job: PairJob) -> dict[str, Any]:
 
     from ..learners import get_learner
     from ..sources import parse_specs
-    from .evaluation import PRIMARY_METRIC, cross_validate_config, run_with_timeout, subsample
+    from .evaluation import cross_validate_config, run_with_timeout, subsample
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     s = job.settings
@@ -184,7 +185,7 @@ def run_pair(job: PairJob) -> dict[str, Any]:
     _fork_safe_arrow()
     ds = parse_specs([job.spec])[0].load()
     X, y = subsample(ds, s.max_rows, s.seed)
-    primary = PRIMARY_METRIC[ds.task_type]
+    primary = DEFAULT_METRIC[ds.task_type]
     hard_limit = None if s.fit_timeout is None else s.fit_timeout * (s.cv + 1)
 
     def objective(trial):
@@ -564,7 +565,7 @@ def assemble(storage_url: str, settings: BuildSettings | None = None) -> Knowled
                     "(stratified for classification, shuffled, seed); rows above max_rows stratified-subsampled",
     })
     used = set(runs_df["metric"]) if len(runs_df) else set()
-    manifest["metrics"] = {m: METRICS[m] for m in sorted(used)}
+    manifest["metrics"] = {m: METRICS[m].manifest_entry() for m in sorted(used)}
     from .format import metafeature_providers
 
     providers = metafeature_providers()
@@ -576,7 +577,5 @@ def assemble(storage_url: str, settings: BuildSettings | None = None) -> Knowled
 
 
 def _primary(datasets, dataset_id):
-    from .evaluation import PRIMARY_METRIC
-
     task = datasets.loc[datasets["dataset_id"] == dataset_id, "task_type"].iloc[0]
-    return PRIMARY_METRIC[task]
+    return DEFAULT_METRIC[task]

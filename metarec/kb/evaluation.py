@@ -10,7 +10,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-PRIMARY_METRIC = {"classification": "accuracy", "regression": "r2"}
+from ..metrics import DEFAULT_METRIC
+
+#: what a build scores besides the task's default metric
 EXTRA_METRICS = {"classification": ("balanced_accuracy",), "regression": ("neg_rmse",)}
 
 
@@ -58,7 +60,7 @@ def cross_validate_config(learner, config: dict, X, y, task_type: str, cv: int =
     from sklearn.exceptions import ConvergenceWarning
 
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
-    names = (PRIMARY_METRIC[task_type],) + EXTRA_METRICS[task_type]
+    names = (DEFAULT_METRIC[task_type],) + EXTRA_METRICS[task_type]
     per_metric: dict[str, list[float]] = {m: [] for m in names}
     fit_times = []
     sizes = []
