@@ -84,7 +84,8 @@ def run_arm(X, y, task_type, learners, warm, seed: int, n_trials: int, cv: int) 
 
     from metarec.learners import get_learner
     from metarec.metrics import DEFAULT_METRIC
-    from metarec.tune import enqueue_warm_start, make_objective
+    from metarec.tuning.objective import make_objective
+    from metarec.tuning.warmstart import enqueue_warm_start
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     # exactly what `metarec tune` does, minus storage and the final refit

@@ -378,7 +378,9 @@ def register_recommend_commands(cli):
         import optuna
 
         from .cli import one_line_logs
-        from .tune import tune
+        from .tuning import check_outputs, save_model, tune, write_report
+
+        check_outputs(out, report, force)  # an unwritable or existing --out / --report: refused before any trial
 
         optuna.logging.get_logger("optuna")  # creates optuna's handler, so it can be filtered
         one_line_logs("optuna")
@@ -405,8 +407,8 @@ def register_recommend_commands(cli):
         try:
             result = tune(data, target, task_type=task_type, learners=learners, n_trials=n_trials,
                           timeout=timeout, warm_start=warm_start, storage=storage, study_name=study_name,
-                          metric=metric, cv=cv, random_state=seed, kb=kb_path, out=out, report=report,
-                          force=force, callbacks=[callback], on_start=on_start)
+                          metric=metric, cv=cv, random_state=seed, kb=kb_path, callbacks=[callback],
+                          on_start=on_start)
         except KeyboardInterrupt:
             if "task" in state:
                 bar.stop()
@@ -415,6 +417,10 @@ def register_recommend_commands(cli):
         finally:
             if "task" in state:  # an unstarted bar would still print a blank line
                 bar.stop()
+        if out is not None:
+            save_model(result, out, force=force)
+        if report is not None:
+            write_report(result, report, force=force)
         s = result.summary()
         click.echo(f"best {shown_name(s['metric'])} {s['best_score']:.4f}: {s['best_learner']} {s['best_config']}")
         click.echo(f"study {s['study_name']} in {storage} ({s['n_complete']} complete, {s['n_failed']} failed; "

@@ -21,6 +21,7 @@ import pytest
 import metarec
 from metarec.exceptions import DataError, MetarecError, MetarecWarning
 from metarec.metrics import check_metric
+from metarec.tuning import save_model
 
 from .synthetic_kb import synthetic_kb
 from .test_bad_input import run_cli
@@ -186,7 +187,7 @@ def test_multiclass_auc_needs_probabilities(recwarn):
 
 
 def test_when_every_trial_fails_the_error_shows_the_first_error(monkeypatch):
-    tune_module = importlib.import_module("metarec.tune")  # metarec.tune is bound to the function
+    tune_module = importlib.import_module("metarec.tuning.api")  # where tune() finds make_objective
 
     def failing(*args, **kwargs):
         def objective(trial):
@@ -249,9 +250,6 @@ def test_warm_start_is_capped_at_the_trials_and_not_enqueued_on_resume():
         again = metarec.tune(_clf(0), n_trials=2, **kw)
     # nothing enqueued again; the result reports the warm start the study began with
     assert again.warm_start_configs == res.warm_start_configs and len(again.study.trials) == 2
-    Path("m.joblib").write_bytes(b"x")
-    with pytest.raises(MetarecError, match="already exists"):  # refused before the run starts
-        metarec.tune(_clf(0), n_trials=3, out="m.joblib", on_start=lambda study, n: started.append(n), **kw)
     assert started == [2]
 
 
@@ -293,8 +291,8 @@ def test_tiny_classes_warn_and_singleton_classes_are_refused():
 
 # -- 9. no raw scikit-learn warnings, no Optuna line per failed trial; failures summarised ---------------------
 def test_trial_noise_is_silenced_and_failures_summarised(monkeypatch):
-    tune_module = importlib.import_module("metarec.tune")  # metarec.tune is bound to the function
-
+    tune_module = importlib.import_module("metarec.tuning.api")  # where tune() finds make_objective
+    verbosity = optuna.logging.get_verbosity()
     real = tune_module.make_objective
 
     def half_failing(*args, **kwargs):
@@ -327,7 +325,7 @@ def test_trial_noise_is_silenced_and_failures_summarised(monkeypatch):
     assert [str(w.message) for w in caught if issubclass(w.category, MetarecWarning)] == [
         "1 of 3 trials failed (first error: ValueError: last trial broken)"]
     assert not [r for r in records if r.levelno >= logging.WARNING]
-    assert res.summary()["n_failed"] == 1 and optuna.logging.get_verbosity() == optuna.logging.WARNING
+    assert res.summary()["n_failed"] == 1 and optuna.logging.get_verbosity() == verbosity  # as it was
 
 
 @pytest.mark.parametrize("kw, message", [
@@ -386,8 +384,8 @@ def test_probability_columns_follow_classes_in_the_labels_own_order(labels, tmp_
     proba = clf.predict_proba(X)
     assert (clf.classes_[proba.argmax(axis=1)] == clf.predict(X)).all()
     # the model `tune --out` saves: same classes, predictions of the labels' own type
-    r = metarec.tune(X.assign(y=y), target="y", learners="decision_tree", n_trials=2, storage=None,
-                     out=tmp_path / "m.joblib")
+    r = metarec.tune(X.assign(y=y), target="y", learners="decision_tree", n_trials=2)
+    save_model(r, tmp_path / "m.joblib")
     m = joblib.load(tmp_path / "m.joblib")
     assert list(m.classes_) == sorted(labels)
     assert (m.classes_[m.predict_proba(X).argmax(axis=1)] == m.predict(X)).all()
@@ -483,11 +481,11 @@ def test_a_ctrl_c_anywhere_stops_the_run_after_the_trial_in_progress(where, monk
 def test_a_second_ctrl_c_outside_the_objective_interrupts_at_once():
     import signal
 
-    from metarec.tune import _CtrlC
+    from metarec.tuning.interrupt import CtrlC
 
     saved = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        with _CtrlC() as ctrl_c:
+        with CtrlC() as ctrl_c:
             signal.raise_signal(signal.SIGINT)  # recorded only
             assert ctrl_c.pressed
             with pytest.raises(KeyboardInterrupt):
