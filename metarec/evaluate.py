@@ -447,19 +447,40 @@ def evaluate_metamodels(
 
 
 # -- plot ---------------------------------------------------------------------------------------------------
+def _boxes(ax, data) -> None:
+    """Box plots (quartiles, 1.5 IQR whiskers, outliers, mean) of ``data`` at x = 1, 2, ... drawn from their
+    parts: ``Axes.boxplot`` reads every rcParam, which makes matplotlib pick a backend through pyplot."""
+    from matplotlib.cbook import boxplot_stats
+    from matplotlib.patches import Rectangle
+
+    for x, stats in enumerate(boxplot_stats(data), start=1):
+        ax.add_patch(Rectangle((x - 0.25, stats["q1"]), 0.5, stats["q3"] - stats["q1"], fill=False,
+                               edgecolor="black"))
+        ax.plot([x - 0.25, x + 0.25], [stats["med"]] * 2, color="tab:orange")
+        for lo, hi in ((stats["whislo"], stats["q1"]), (stats["q3"], stats["whishi"])):
+            ax.plot([x, x], [lo, hi], color="black")
+        ax.plot([x - 0.12, x + 0.12], [stats["whislo"]] * 2, color="black")
+        ax.plot([x - 0.12, x + 0.12], [stats["whishi"]] * 2, color="black")
+        if len(stats["fliers"]):
+            ax.plot([x] * len(stats["fliers"]), stats["fliers"], "o", mfc="none", color="black")
+        ax.plot([x], [stats["mean"]], "^", color="tab:green")
+    ax.set_xlim(0.5, len(data) + 0.5)
+
+
 def plot_regret(result: EvaluationResult, path) -> str:
     """Draw the distribution (ECDF) of each meta-model's per-dataset top-1 regret against single-best.
 
-    Writes a PNG/PDF/SVG (by extension) with matplotlib's Agg backend and returns the path.
+    Writes a PNG/PDF/SVG (by extension) and returns the path. The figure is drawn on its own Agg canvas:
+    no pyplot, and matplotlib's backend is left as it was.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     per = result.per_dataset
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig = Figure(figsize=(11, 4.2))
+    FigureCanvasAgg(fig)
+    ax1, ax2 = fig.subplots(1, 2)
     names = list(result.summary)
     for n in names:
         r = np.sort(per.loc[per["metamodel"] == n, "regret"].to_numpy())
@@ -473,7 +494,7 @@ def plot_regret(result: EvaluationResult, path) -> str:
     ax1.legend(fontsize=8, loc="lower right")
     ax1.grid(alpha=0.3)
     data = [per.loc[per["metamodel"] == n, "regret"].to_numpy() for n in names]
-    ax2.boxplot(data, showmeans=True)
+    _boxes(ax2, data)
     ax2.set_xticks(range(1, len(names) + 1), names, rotation=20)
     ax2.set_yscale("symlog", linthresh=0.01)
     ax2.set_ylim(bottom=0)
@@ -484,6 +505,5 @@ def plot_regret(result: EvaluationResult, path) -> str:
     from .kb.format import atomic_write_figure
 
     atomic_write_figure(fig, path, dpi=120)  # never a half-written image
-    plt.close(fig)
     return str(path)
 
