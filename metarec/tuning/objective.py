@@ -96,7 +96,7 @@ def check_classes(ds, cv: int) -> None:
                else f"tuning uses unstratified {cv}-fold CV")
         warnings.warn(f"{ds.source}: {len(small)} of {n_classes} classes have fewer rows than the {cv} CV folds "
                       f"(class {str(label)!r}: {n}): stratified k-fold cannot place every class in every fold, so "
-                      f"{how} and the scores are unreliable", MetarecWarning, stacklevel=3)
+                      f"{how} and the scores are unreliable", MetarecWarning, stacklevel=4)
 
 
 def has_probabilities(learner) -> bool:

@@ -43,7 +43,7 @@ def ranking_metric(kb, metric: str, task_type: str, chosen_by: str = "learners a
     fallback = DEFAULT_METRIC[task_type]
     logger.info("the knowledge base has no %s runs on %s tasks", metric, task_type)
     warnings.warn(f"the knowledge base has no {metric} runs on {task_type} tasks: {chosen_by} chosen by "
-                  f"{fallback}; the study optimises {metric}", MetarecWarning, stacklevel=3)
+                  f"{fallback}; the study optimises {metric}", MetarecWarning, stacklevel=4)
     return fallback
 
 
