@@ -448,34 +448,30 @@ def evaluate_metamodels(
 
 # -- plot ---------------------------------------------------------------------------------------------------
 def _boxes(ax, data) -> None:
-    """Box plots (quartiles, 1.5 IQR whiskers, outliers, mean) of ``data`` at x = 1, 2, ... drawn from their
-    parts: ``Axes.boxplot`` reads every rcParam, which makes matplotlib pick a backend through pyplot."""
+    """Box plots (quartiles, 1.5 IQR whiskers, outliers, mean) at x = 1, 2, ...; not ``Axes.boxplot``, which
+    reads every rcParam and so makes matplotlib choose a backend through pyplot."""
     from matplotlib.cbook import boxplot_stats
-    from matplotlib.patches import Rectangle
 
-    for x, stats in enumerate(boxplot_stats(data), start=1):
-        ax.add_patch(Rectangle((x - 0.25, stats["q1"]), 0.5, stats["q3"] - stats["q1"], fill=False,
-                               edgecolor="black"))
-        ax.plot([x - 0.25, x + 0.25], [stats["med"]] * 2, color="tab:orange")
-        for lo, hi in ((stats["whislo"], stats["q1"]), (stats["q3"], stats["whishi"])):
-            ax.plot([x, x], [lo, hi], color="black")
-        ax.plot([x - 0.12, x + 0.12], [stats["whislo"]] * 2, color="black")
-        ax.plot([x - 0.12, x + 0.12], [stats["whishi"]] * 2, color="black")
-        if len(stats["fliers"]):
-            ax.plot([x] * len(stats["fliers"]), stats["fliers"], "o", mfc="none", color="black")
-        ax.plot([x], [stats["mean"]], "^", color="tab:green")
+    for x, st in enumerate(boxplot_stats(data), start=1):
+        lo, q1, q3, hi = st["whislo"], st["q1"], st["q3"], st["whishi"]
+        ax.plot([x - .25, x + .25, x + .25, x - .25, x - .25, None, x, x, None, x, x, None, x - .12, x + .12, None,
+                 x - .12, x + .12], [q1, q1, q3, q3, q1, None, lo, q1, None, q3, hi, None, lo, lo, None, hi, hi], "k-")
+        ax.plot([x - .25, x + .25], [st["med"]] * 2, color="tab:orange")
+        ax.plot([x] * len(st["fliers"]), st["fliers"], "ko", mfc="none")
+        ax.plot([x], [st["mean"]], "^", color="tab:green")
     ax.set_xlim(0.5, len(data) + 0.5)
 
 
 def plot_regret(result: EvaluationResult, path) -> str:
     """Draw the distribution (ECDF) of each meta-model's per-dataset top-1 regret against single-best.
 
-    Writes a PNG/PDF/SVG (by extension) and returns the path. The figure is drawn on its own Agg canvas:
-    no pyplot, and matplotlib's backend is left as it was.
+    Writes a PNG/PDF/SVG (by extension) and returns the path; drawn on its own Agg canvas (no pyplot).
     """
     import numpy as np
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+
+    from .kb.format import atomic_write_figure
 
     per = result.per_dataset
     fig = Figure(figsize=(11, 4.2))
@@ -487,23 +483,18 @@ def plot_regret(result: EvaluationResult, path) -> str:
         y = np.arange(1, len(r) + 1) / len(r)
         style = {"linestyle": "--", "color": "black"} if n == "single-best" else {}
         ax1.step(np.maximum(r, 1e-4), y, where="post", label=f"{n} (mean {r.mean():.4f})", **style)
-    ax1.set_xscale("log")
-    ax1.set_xlabel("top-1 regret (0 shown at 1e-4)")
-    ax1.set_ylabel("share of datasets with regret <= x")
-    ax1.set_title("regret distribution")
+    ax1.set(xscale="log", xlabel="top-1 regret (0 shown at 1e-4)", ylabel="share of datasets with regret <= x",
+            title="regret distribution")
     ax1.legend(fontsize=8, loc="lower right")
     ax1.grid(alpha=0.3)
     data = [per.loc[per["metamodel"] == n, "regret"].to_numpy() for n in names]
     _boxes(ax2, data)
     ax2.set_xticks(range(1, len(names) + 1), names, rotation=20)
     ax2.set_yscale("symlog", linthresh=0.01)
-    ax2.set_ylim(bottom=0)
-    ax2.set_ylabel("top-1 regret")
-    ax2.set_title(f"{result.settings.get('protocol', '')}, {result.settings.get('metric', '')}")
+    ax2.set(ylim=(0, None), ylabel="top-1 regret",
+            title=f"{result.settings.get('protocol', '')}, {result.settings.get('metric', '')}")
     ax2.grid(alpha=0.3, axis="y")
     fig.tight_layout()
-    from .kb.format import atomic_write_figure
-
     atomic_write_figure(fig, path, dpi=120)  # never a half-written image
     return str(path)
 
