@@ -83,7 +83,9 @@ def run_arm(X, y, task_type, learners, warm, seed: int, n_trials: int, cv: int) 
     import optuna
 
     from metarec.learners import get_learner
-    from metarec.tune import DEFAULT_METRIC, enqueue_warm_start, make_objective
+    from metarec.metrics import DEFAULT_METRIC
+    from metarec.tuning.objective import make_objective
+    from metarec.tuning.warmstart import enqueue_warm_start
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     # exactly what `metarec tune` does, minus storage and the final refit

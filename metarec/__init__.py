@@ -7,8 +7,6 @@ The public API is small; heavy parts are imported lazily on first use so that ``
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import TYPE_CHECKING
 
 from ._version import __version__  # noqa: E402
@@ -24,6 +22,11 @@ from .exceptions import (  # noqa: E402  (light)
 )
 from .hookspecs import hookimpl  # noqa: E402  (light: pluggy only)
 
+# the module ``metarec.recommend`` and its function share a name: imported here, before any other import of
+# the module can bind the package attribute to it, the name is the function (its heavy imports are inside
+# the functions, so this stays light)
+from .recommend import Recommendation, Recommender, recommend  # noqa: E402
+
 _LAZY = {
     "Dataset": "metarec.data",
     "load_dataset": "metarec.data",
@@ -33,12 +36,9 @@ _LAZY = {
     "get_learners": "metarec.learners",
     "KnowledgeBase": "metarec.kb",
     "load_kb": "metarec.kb",
-    "recommend": "metarec.recommend",
-    "Recommender": "metarec.recommend",
-    "Recommendation": "metarec.recommend",
-    "tune": "metarec.tune",
-    "AutoClassifier": "metarec.tune",
-    "AutoRegressor": "metarec.tune",
+    "tune": "metarec.tuning",
+    "AutoClassifier": "metarec.tuning",
+    "AutoRegressor": "metarec.tuning",
 }
 
 __all__ = [
@@ -51,19 +51,18 @@ __all__ = [
     "KnowledgeBaseError",
     "MetaFeatureError",
     "MissingDependencyError",
+    "recommend",
+    "Recommender",
+    "Recommendation",
     *_LAZY,
 ]
 
 
 def __getattr__(name: str):
     if name in _LAZY:
-        module = importlib.import_module(_LAZY[name])
-        # bind every public name of that module now: importing ``metarec.tune`` (the module) sets the
-        # package attribute ``tune`` to the module, which must not shadow the function ``tune``
-        for other, modname in _LAZY.items():
-            if modname == _LAZY[name]:
-                globals()[other] = getattr(module, other)
-        return globals()[name]
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # found directly from now on
+        return value
     raise AttributeError(f"module 'metarec' has no attribute {name!r}")
 
 
@@ -76,22 +75,5 @@ if TYPE_CHECKING:  # pragma: no cover
     from .learners import Learner, get_learner, get_learners
     from .kb import KnowledgeBase, load_kb
     from .metafeatures import extract_metafeatures
-    from .recommend import Recommendation, Recommender, recommend
-    from .tune import AutoClassifier, AutoRegressor, tune
+    from .tuning import AutoClassifier, AutoRegressor, tune
 
-
-class _Package(types.ModuleType):
-    """Keep ``metarec.tune`` / ``metarec.recommend`` the functions when their modules get imported.
-
-    Importing a submodule sets the package attribute of the same name to the module; for these two the
-    public API is the function, so the function is bound instead (``from metarec.tune import X`` still
-    works through ``sys.modules``).
-    """
-
-    def __setattr__(self, name, value):
-        if name in ("tune", "recommend") and isinstance(value, types.ModuleType):
-            value = getattr(value, name, value)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

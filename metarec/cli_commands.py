@@ -9,13 +9,8 @@ from __future__ import annotations
 import click
 
 from .hookspecs import hookimpl
+from .metrics import shown_name
 
-
-
-def _shown_metric(metric: str) -> str:
-    """How a metric is named next to its values: scores are higher-is-better throughout, so log loss is
-    shown as scikit-learn names its negation."""
-    return "neg_logloss" if metric == "logloss" else metric
 
 def _task_option():
     return click.option(
@@ -378,7 +373,7 @@ def register_recommend_commands(cli):
         d = rec.dataset
         out = console()
         table = Table(title=f"{d['name']}: {d['n_rows']} rows x {d['n_features']} features, {rec.task_type}; "
-                            f"predicted {_shown_metric(rec.metric)} ({rec.metamodel} meta-model)")
+                            f"predicted {shown_name(rec.metric)} ({rec.metamodel} meta-model)")
         names = [r.learner + ("" if r.fits_budget else " (over budget)") + ("" if r.installed else " (not installed)")
                  for r in rec.learners]
         for col, just in (("#", "right"), ("learner", "left"), ("predicted", "right"), ("80% interval", "right"),
@@ -439,7 +434,9 @@ def register_recommend_commands(cli):
         import optuna
 
         from .cli import one_line_logs
-        from .tune import tune
+        from .tuning import check_outputs, save_model, tune, write_report
+
+        check_outputs(out, report, force)  # an unwritable or existing --out / --report: refused before any trial
 
         optuna.logging.get_logger("optuna")  # creates optuna's handler, so it can be filtered
         one_line_logs("optuna")
@@ -466,8 +463,8 @@ def register_recommend_commands(cli):
         try:
             result = tune(data, target, task_type=task_type, learners=learners, n_trials=n_trials,
                           timeout=timeout, warm_start=warm_start, storage=storage, study_name=study_name,
-                          metric=metric, cv=cv, random_state=seed, kb=kb_path, out=out, report=report,
-                          force=force, callbacks=[callback], on_start=on_start)
+                          metric=metric, cv=cv, random_state=seed, kb=kb_path, callbacks=[callback],
+                          on_start=on_start)
         except KeyboardInterrupt:
             if "task" in state:
                 bar.stop()
@@ -476,8 +473,12 @@ def register_recommend_commands(cli):
         finally:
             if "task" in state:  # an unstarted bar would still print a blank line
                 bar.stop()
+        if out is not None:
+            save_model(result, out, force=force)
+        if report is not None:
+            write_report(result, report, force=force)
         s = result.summary()
-        click.echo(f"best {_shown_metric(s['metric'])} {s['best_score']:.4f}: {s['best_learner']} {s['best_config']}")
+        click.echo(f"best {shown_name(s['metric'])} {s['best_score']:.4f}: {s['best_learner']} {s['best_config']}")
         click.echo(f"study {s['study_name']} in {storage} ({s['n_complete']} complete, {s['n_failed']} failed; "
                    f"warm start: {len(s['warm_start'])} configs)")
         if out:

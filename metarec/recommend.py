@@ -19,15 +19,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .exceptions import MetarecError, ParameterError, check_seconds
+from .metrics import DEFAULT_METRIC, check_metric, get_metric
 
 logger = logging.getLogger(__name__)
-
-#: metrics whose values depend on the scale of each dataset's target: the KB's values of them cannot be
-#: compared across datasets, so recommendations rank by R^2 (on one dataset RMSE orders learners as R^2 does)
-SCALE_DEPENDENT = {"neg_rmse", "neg_mae"}
-#: the values a metric can take (predictions and intervals are clipped to them); log loss is negated
-BOUNDS = {"accuracy": (0.0, 1.0), "balanced_accuracy": (0.0, 1.0), "f1": (0.0, 1.0), "auc": (0.0, 1.0),
-          "r2": (-math.inf, 1.0), "logloss": (-math.inf, 0.0)}
 
 
 @dataclass
@@ -149,7 +143,6 @@ class Recommender:
         from .learners import get_learners
         from .metafeatures import extract_metafeatures
         from .metamodels import fit_metamodel
-        from .tune import DEFAULT_METRIC, check_metric
 
         t0 = time.perf_counter()
         target, y = _target_or_y(target, y)
@@ -160,7 +153,9 @@ class Recommender:
         ds = load_dataset(data, target=target, y=y, task_type=task_type)
         metric = check_metric(self.metric, ds.task_type)
         notes = []
-        if metric in SCALE_DEPENDENT:
+        # the KB's values of a scale-dependent metric cannot be compared across datasets: rank by R^2 (on one
+        # dataset RMSE orders learners as R^2 does)
+        if get_metric(metric).scale_dependent:
             notes.append(f"{metric} depends on the scale of each dataset's target, so the knowledge base's values "
                          f"cannot be compared across datasets: ranked and predicted by r2 instead (tune can still "
                          f"optimise {metric})")
@@ -178,10 +173,7 @@ class Recommender:
         t_pred = time.perf_counter()
 
         evidence = perf.evidence
-        lo_b, hi_b = BOUNDS.get(metric, (-math.inf, math.inf))
-
-        def bounded(v):
-            return float(min(max(float(v), lo_b), hi_b))
+        bounded = get_metric(metric).clip  # predictions and intervals stay within the metric's values
 
         ranked = []
         for learner in pred.score.columns:

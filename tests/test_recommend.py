@@ -13,6 +13,7 @@ from metarec.cli import cli, main
 from metarec.kb import KnowledgeBase
 from metarec.kb.build import BuildSettings, build_kb
 from metarec.kb.lcdb import find_lcdb_dir, import_lcdb
+from metarec.tuning import save_model, write_report
 
 from .helpers import ORACLES
 
@@ -114,8 +115,9 @@ def test_tune_warm_start_resume_report_and_model(small_kb, tmp_path):
     first = res.study.trials[0]
     assert first.user_attrs.get("warm_start") and first.params["learner"] == res.warm_start_configs[0]["learner"]
     # the same call resumes the same study up to the new total
-    res2 = metarec.tune(CREDIT, target="class", n_trials=5, out=tmp_path / "model.joblib",
-                        report=tmp_path / "report", **kw)
+    res2 = metarec.tune(CREDIT, target="class", n_trials=5, **kw)
+    save_model(res2, tmp_path / "model.joblib")
+    write_report(res2, tmp_path / "report")
     assert res2.study.study_name == res.study.study_name and len(res2.study.trials) == 5
     assert (tmp_path / "report" / "optimization_history.png").stat().st_size > 1000
     summary = json.loads((tmp_path / "report" / "summary.json").read_text())
@@ -126,7 +128,7 @@ def test_tune_warm_start_resume_report_and_model(small_kb, tmp_path):
     pred = model.predict(metarec.load_dataset(CREDIT, target="class").X)
     assert set(pred) <= {"good", "bad"}
     with pytest.raises(metarec.MetarecError, match="already exists"):
-        metarec.tune(CREDIT, target="class", n_trials=5, out=tmp_path / "model.joblib", **kw)
+        save_model(res2, tmp_path / "model.joblib")
 
 
 @pytest.mark.slow

@@ -15,6 +15,7 @@ import pytest
 import metarec
 from metarec.exceptions import KnowledgeBaseError, MetarecError
 from metarec.kb import KnowledgeBase
+from metarec.tuning import save_model, write_report
 
 from .helpers import run_cli
 from .synthetic_kb import _small_kb, _toy_kb
@@ -80,7 +81,7 @@ def test_the_only_joblib_use_is_saving_the_users_own_model():
         for node, owner, name in _calls(ast.parse(path.read_text())):
             if owner == "joblib":
                 users.setdefault(path.name, set()).add(name)
-    assert users == {"tune.py": {"dump"}}
+    assert users == {"output.py": {"dump"}}
 
 
 # -- behaviour: pickles placed in a KB or a cache are never read ----------------------------------------------
@@ -195,12 +196,15 @@ def test_tune_out_and_report_need_force(small, tmp_path):
     code, out, err = run_cli(base + ["--out", str(model), "--report", str(report), "--force"])
     assert code == 0, err
     assert model.read_bytes() != b"precious" and json.loads((report / "summary.json").read_text())["n_trials"] == 1
+    result = metarec.tune(data, "y", learners="decision_tree", n_trials=1, kb=kb)
     with pytest.raises(MetarecError, match="already exists"):
-        metarec.tune(data, "y", learners="decision_tree", n_trials=1, storage=None, out=model, kb=kb)
+        save_model(result, model)
     code, out, err = run_cli(base + ["--out", str(tmp_path)])  # click's own usage error
     assert code == 2 and "is a directory" in err and "Traceback" not in out + err
     with pytest.raises(MetarecError, match="is a directory; give --out a file name"):
-        metarec.tune(data, "y", learners="decision_tree", n_trials=1, storage=None, out=tmp_path, kb=kb)
+        save_model(result, tmp_path)
+    with pytest.raises(MetarecError, match="already exists"):
+        write_report(result, report)
 
 
 def test_kb_merge_and_import_need_force(tmp_path):

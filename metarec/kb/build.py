@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Callable
 
 from ..exceptions import KnowledgeBaseError, MetarecError
-from .format import METRICS, RUN_COLUMNS, KnowledgeBase, config_id, new_manifest
+from ..metrics import DEFAULT_METRIC, METRICS
+from .format import RUN_COLUMNS, KnowledgeBase, config_id, new_manifest
 from .jobs import BuildSettings, PairJob, run_jobs
 from .storage import _recorded, _storage_holds_work, open_storage, quiet_optuna
 
@@ -281,7 +282,7 @@ def assemble(storage_url: str, settings: BuildSettings | None = None) -> Knowled
                     "(stratified for classification, shuffled, seed); rows above max_rows stratified-subsampled",
     })
     used = set(runs_df["metric"]) if len(runs_df) else set()
-    manifest["metrics"] = {m: METRICS[m] for m in sorted(used)}
+    manifest["metrics"] = {m: METRICS[m].manifest_entry() for m in sorted(used)}
     from .format import metafeature_providers
 
     providers = metafeature_providers()
@@ -293,7 +294,5 @@ def assemble(storage_url: str, settings: BuildSettings | None = None) -> Knowled
 
 
 def _primary(datasets, dataset_id):
-    from .evaluation import PRIMARY_METRIC
-
     task = datasets.loc[datasets["dataset_id"] == dataset_id, "task_type"].iloc[0]
-    return PRIMARY_METRIC[task]
+    return DEFAULT_METRIC[task]

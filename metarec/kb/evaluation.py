@@ -7,10 +7,13 @@ import os
 import select
 import signal
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
-PRIMARY_METRIC = {"classification": "accuracy", "regression": "r2"}
+from ..metrics import DEFAULT_METRIC
+
+#: what a build scores besides the task's default metric
 EXTRA_METRICS = {"classification": ("balanced_accuracy",), "regression": ("neg_rmse",)}
 
 
@@ -52,13 +55,9 @@ def cross_validate_config(learner, config: dict, X, y, task_type: str, cv: int =
     else:
         k = cv
         splitter = KFold(k, shuffle=True, random_state=seed)
-    import warnings
-
-    warnings.filterwarnings("ignore", category=UserWarning)  # convergence & co.: the score tells
     from sklearn.exceptions import ConvergenceWarning
 
-    warnings.filterwarnings("ignore", category=ConvergenceWarning)
-    names = (PRIMARY_METRIC[task_type],) + EXTRA_METRICS[task_type]
+    names = (DEFAULT_METRIC[task_type],) + EXTRA_METRICS[task_type]
     per_metric: dict[str, list[float]] = {m: [] for m in names}
     fit_times = []
     sizes = []
@@ -69,26 +68,29 @@ def cross_validate_config(learner, config: dict, X, y, task_type: str, cv: int =
         from sklearn.preprocessing import LabelEncoder
 
         yv = LabelEncoder().fit_transform(y.astype(str).to_numpy())
-    for train, test in splitter.split(X, yv if task_type == "classification" else None):
-        pipe = learner.make_pipeline(config, random_state=seed)
-        t0 = time.perf_counter()
-        pipe.fit(X.iloc[train], yv[train])
-        fit_times.append(time.perf_counter() - t0)
-        sizes.append(len(train))
-        pred = pipe.predict(X.iloc[test])
-        truth = yv[test]
-        for m in names:
-            if m == "accuracy":
-                v = skm.accuracy_score(truth, pred)
-            elif m == "balanced_accuracy":
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    v = skm.balanced_accuracy_score(truth, pred)
-            elif m == "r2":
-                v = skm.r2_score(truth, pred)
-            else:
-                v = -float(np.sqrt(skm.mean_squared_error(truth, pred)))
-            per_metric[m].append(float(v))
+    with warnings.catch_warnings():  # convergence & co. (this call only): the score tells
+        warnings.filterwarnings("ignore", category=UserWarning)
+        warnings.filterwarnings("ignore", category=ConvergenceWarning)
+        for train, test in splitter.split(X, yv if task_type == "classification" else None):
+            pipe = learner.make_pipeline(config, random_state=seed)
+            t0 = time.perf_counter()
+            pipe.fit(X.iloc[train], yv[train])
+            fit_times.append(time.perf_counter() - t0)
+            sizes.append(len(train))
+            pred = pipe.predict(X.iloc[test])
+            truth = yv[test]
+            for m in names:
+                if m == "accuracy":
+                    v = skm.accuracy_score(truth, pred)
+                elif m == "balanced_accuracy":
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        v = skm.balanced_accuracy_score(truth, pred)
+                elif m == "r2":
+                    v = skm.r2_score(truth, pred)
+                else:
+                    v = -float(np.sqrt(skm.mean_squared_error(truth, pred)))
+                per_metric[m].append(float(v))
     scores = {m: float(np.mean(v)) for m, v in per_metric.items()}
     stds = {m: float(np.std(v)) for m, v in per_metric.items()}
     ok = all(np.isfinite(list(scores.values())))

@@ -66,17 +66,6 @@ RUN_COLUMNS = {
 STATUSES = {"ok", "failed", "timeout"}
 TASK_TYPES = {"classification", "regression"}
 
-#: Metric definitions recorded in manifests (all "higher is better" except log loss).
-METRICS = {
-    "accuracy": {"higher_is_better": True, "definition": "share of correctly classified test rows"},
-    "auc": {"higher_is_better": True, "definition": "ROC AUC (LCDB: one-vs-rest, weighted for multiclass)"},
-    "f1": {"higher_is_better": True, "definition": "F1 score (LCDB: macro average for multiclass)"},
-    "logloss": {"higher_is_better": False, "definition": "log loss of predicted probabilities"},
-    "balanced_accuracy": {"higher_is_better": True, "definition": "mean recall over classes"},
-    "r2": {"higher_is_better": True, "definition": "coefficient of determination"},
-    "neg_rmse": {"higher_is_better": True, "definition": "minus the root mean squared error"},
-}
-
 
 def config_id(config: dict | str) -> str:
     """A short stable id of a config (SHA-256 of its canonical JSON)."""

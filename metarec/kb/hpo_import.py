@@ -42,7 +42,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..exceptions import KnowledgeBaseError
-from .format import METRICS, KnowledgeBase, RUN_COLUMNS, config_id, new_manifest
+from ..metrics import METRICS
+from .format import KnowledgeBase, RUN_COLUMNS, config_id, new_manifest
 
 HPO_SOURCES = ("openml-pimp", "sklearn-bot", "tabrepo")
 
@@ -306,7 +307,7 @@ def _kb(source: str, datasets, runs, dropped: dict, files: list[str]) -> Knowled
     manifest["sources"].append({"name": source, **SOURCE_INFO[source], "files": files,
                                 "parameters": PARAMETER_MAPS[source], "datasets": int(len(datasets)),
                                 "runs": int(len(runs)), "dropped": dropped})
-    manifest["metrics"] = {m: METRICS[m] for m in sorted(runs["metric"].unique())}
+    manifest["metrics"] = {m: METRICS[m].manifest_entry() for m in sorted(runs["metric"].unique())}
     providers = metafeature_providers()
     manifest["metafeatures"] = {n: providers.get(n, "?") for n in datasets.columns
                                 if n not in ("dataset_id", "name", "source", "task_type", "openml_id",

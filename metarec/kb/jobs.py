@@ -99,7 +99,8 @@ def run_pair(job: PairJob) -> dict[str, Any]:
 
     from ..data.sources import parse_specs
     from ..learners import get_learner
-    from .evaluation import PRIMARY_METRIC, cross_validate_config, run_with_timeout, subsample
+    from ..metrics import DEFAULT_METRIC
+    from .evaluation import cross_validate_config, run_with_timeout, subsample
 
     s = job.settings
     storage = open_storage(job.storage)
@@ -114,7 +115,7 @@ def run_pair(job: PairJob) -> dict[str, Any]:
     with fork_safe_arrow():
         ds = parse_specs([job.spec])[0].load()
         X, y = subsample(ds, s.max_rows, s.seed)
-        primary = PRIMARY_METRIC[ds.task_type]
+        primary = DEFAULT_METRIC[ds.task_type]
         hard_limit = None if s.fit_timeout is None else s.fit_timeout * (s.cv + 1)
 
         def objective(trial):

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import KnowledgeBaseError
-from .format import METRICS, KnowledgeBase, RUN_COLUMNS, config_id, new_manifest
+from ..metrics import METRICS
+from .format import KnowledgeBase, RUN_COLUMNS, config_id, new_manifest
 
 LCDB_METRICS = ("accuracy", "auc", "f1", "logloss")
 
@@ -176,7 +177,7 @@ def import_lcdb(
             "learner_names": {v: k for k, v in mapping.items() if v in set(runs["learner"])},
         }
     )
-    manifest["metrics"] = {m: METRICS[m] for m in metrics}
+    manifest["metrics"] = {m: METRICS[m].manifest_entry() for m in metrics}
     manifest["metafeatures"] = {n: _provider(n) for n in names}
     manifest["learners"] = {n: reg.entry(n).plugin for n in sorted(runs["learner"].unique()) if get_learner(n)}
     kb = KnowledgeBase(ds, runs, manifest)

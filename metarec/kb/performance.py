@@ -18,7 +18,7 @@ learner was run on a dataset when the KB holds any run of it there (``kb build``
 timed-out trials too); a learner without runs on a dataset (e.g. a plugin learner built on a few tasks)
 was not tried there, which meta-models must not count as a failure.
 
-A metric where lower is better (``METRICS[m]["higher_is_better"] is False``, e.g. log loss) is negated.
+A metric where lower is better (``METRICS[m].higher_is_better is False``, e.g. log loss) is negated.
 Datasets without any score are dropped. :func:`best_configs` returns the best configs of a learner on
 some datasets (HPO part) for warm starts.
 """
@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..exceptions import KnowledgeBaseError
-from .format import METRICS, KnowledgeBase
+from ..metrics import METRICS
+from .format import KnowledgeBase
 
 __all__ = ["PerformanceTable", "performance_table", "best_configs", "portfolio_configs", "hpo_runs"]
 
@@ -107,7 +108,7 @@ def performance_table(
     ----------
     kb : KnowledgeBase
     metric : str
-        A metric of the KB (see :data:`metarec.kb.format.METRICS`).
+        A metric of the KB (see :data:`metarec.metrics.METRICS`).
     task_type : {"classification", "regression"}
     source : {"lcdb", "hpo"}, optional
         Only runs of this source; default every source (per dataset x learner, LCDB's point when the
@@ -165,13 +166,13 @@ def _performance_table(kb: KnowledgeBase, metric: str, task_type: str, source: s
         parts.append(lcdb.loc[idx, cols].assign(_prio=0))
     hpo = runs[runs["source"] != "lcdb"]
     if len(hpo):
-        sign = 1.0 if METRICS[metric]["higher_is_better"] else -1.0
+        sign = 1.0 if METRICS[metric].higher_is_better else -1.0
         order = hpo.assign(_key=sign * hpo["score"]).sort_values(["_key", "trial"], ascending=[False, True])
         best = order.drop_duplicates(["dataset_id", "learner"], keep="first")
         parts.append(best[cols].assign(_prio=1))
     long = pd.concat(parts, ignore_index=True).sort_values("_prio", kind="stable")
     long = long.drop_duplicates(["dataset_id", "learner"], keep="first")
-    if not METRICS[metric]["higher_is_better"]:
+    if not METRICS[metric].higher_is_better:
         long["score"] = -long["score"]
 
     present = set(long["dataset_id"].unique())
@@ -335,7 +336,7 @@ def best_configs(
     runs = runs[((runs["learner"] == learner) & runs["dataset_id"].isin(set(ids))).to_numpy()]
     if runs.empty or k <= 0:
         return []
-    sign = 1.0 if METRICS[metric]["higher_is_better"] else -1.0
+    sign = 1.0 if METRICS[metric].higher_is_better else -1.0
     position = {d: i for i, d in enumerate(ids)}
     ranked = runs.assign(_key=sign * runs["score"], _pos=runs["dataset_id"].map(position))
     ranked = ranked.sort_values(["_pos", "_key", "trial"], ascending=[True, False, True])
@@ -405,7 +406,7 @@ def portfolio_configs(
     tasks = [d for d in dict.fromkeys(dataset_ids) if d in tuned][:n_tasks]
     if not tasks:
         return []
-    sign = 1.0 if METRICS[metric]["higher_is_better"] else -1.0
+    sign = 1.0 if METRICS[metric].higher_is_better else -1.0
     runs = runs[runs["dataset_id"].isin(set(tasks))]
     configs: dict[str, dict] = {}  # config text -> dict, first seen (nearest task, best trial) first
     per_task: list[tuple[list[str], np.ndarray]] = []

@@ -25,9 +25,9 @@ import pandas as pd
 import pytest
 
 import metarec
-from metarec.cli import main
 from metarec.data import MAX_INT_CLASSES
 from metarec.exceptions import DataError, MetarecError
+from metarec.tuning import save_model
 
 from ..helpers import offline_env, run_cli
 from ..synthetic_kb import _small_kb
@@ -281,10 +281,9 @@ def test_api_error(case, tmp_path):
         assert isinstance(info.value, MetarecError)
         msg = str(info.value)
         assert "\n" not in msg and re.search(problem, msg) and re.search(fix, msg), msg
-    out = tmp_path / "model.joblib"
     with pytest.raises(case.exc):
-        metarec.tune(data, target=case.target, task_type=task, out=out, storage=None, n_trials=1)
-    assert not out.exists()
+        metarec.tune(data, target=case.target, task_type=task, n_trials=1)
+    assert not (tmp_path / "metarec-tune.db").exists()
 
 
 @pytest.mark.parametrize("case", _params(SUCCESSES))
@@ -305,11 +304,10 @@ def test_api_success(case, tmp_path):
         out = tmp_path / "api" / "model.joblib"
         if case.tune_error:
             with pytest.raises(DataError, match=case.tune_error[0]):
-                metarec.tune(data, target=case.target, out=out, storage=None, n_trials=1, cv=2)
-            assert not out.parent.exists() or _files(out.parent) == []
+                metarec.tune(data, target=case.target, n_trials=1, cv=2)
             return
-        result = metarec.tune(data, target=case.target, out=out, storage=None, n_trials=1, cv=2,
-                              recommendation=rec)
+        result = metarec.tune(data, target=case.target, n_trials=1, cv=2, recommendation=rec)
+        save_model(result, out)
         assert result.task_type == ds.task_type and _files(out.parent) == ["model.joblib", "model.joblib.json"]
 
 

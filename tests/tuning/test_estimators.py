@@ -9,6 +9,7 @@ import pytest
 
 import metarec
 from metarec.exceptions import MetarecError
+from metarec.tuning import save_model
 
 from ..helpers import run_cli
 from .frames import _clf
@@ -38,8 +39,8 @@ def test_probability_columns_follow_classes_in_the_labels_own_order(labels, tmp_
     proba = clf.predict_proba(X)
     assert (clf.classes_[proba.argmax(axis=1)] == clf.predict(X)).all()
     # the model `tune --out` saves: same classes, predictions of the labels' own type
-    r = metarec.tune(X.assign(y=y), target="y", learners="decision_tree", n_trials=2, storage=None,
-                     out=tmp_path / "m.joblib")
+    r = metarec.tune(X.assign(y=y), target="y", learners="decision_tree", n_trials=2)
+    save_model(r, tmp_path / "m.joblib")
     m = joblib.load(tmp_path / "m.joblib")
     assert list(m.classes_) == sorted(labels)
     assert (m.classes_[m.predict_proba(X).argmax(axis=1)] == m.predict(X)).all()

@@ -54,7 +54,7 @@ def test_a_trial_cut_by_ctrl_c_is_neither_a_failure_nor_counted_and_its_warm_con
 @pytest.mark.usefixtures("tune_env")
 @pytest.mark.parametrize("where", ["__del__", "swallowed", "optuna"])
 def test_a_ctrl_c_anywhere_stops_the_run_after_the_trial_in_progress(where, monkeypatch, capfd):
-    """SIGINT could strike inside SQLAlchemy's weakref callback, Python printed "Exception ignored"
+    """CI, stop 12: SIGINT struck inside SQLAlchemy's weakref callback, Python printed "Exception ignored"
     with a traceback and the tune ran to the end with exit 0; and a SIGINT inside Optuna's own writes could
     leave a trial RUNNING or end in Optuna's traceback. Now a press the objective does not see (dropped by
     Python, swallowed by a library, or landing in Optuna's bookkeeping) stops the run after that trial,
@@ -115,11 +115,11 @@ def test_a_ctrl_c_anywhere_stops_the_run_after_the_trial_in_progress(where, monk
 def test_a_second_ctrl_c_outside_the_objective_interrupts_at_once():
     import signal
 
-    from metarec.tune import _CtrlC
+    from metarec.tuning.interrupt import CtrlC
 
     saved = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        with _CtrlC() as ctrl_c:
+        with CtrlC() as ctrl_c:
             signal.raise_signal(signal.SIGINT)  # recorded only
             assert ctrl_c.pressed
             with pytest.raises(KeyboardInterrupt):

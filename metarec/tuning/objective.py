@@ -1,0 +1,107 @@
+"""The objective of a study: pick a learner, sample its configuration, score it by cross-validation."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import time
+import warnings
+from typing import Any, Callable
+
+from ..exceptions import DataError, MetarecWarning
+from ..metrics import scorer_name
+
+
+def make_objective(X, y, task_type: str, learners: list, metric: str, cv: int = 5, random_state: int = 0,
+                   interruptible: Callable[[], Any] = contextlib.nullcontext):
+    """An Optuna objective: pick a learner, sample its config, return the k-fold CV score.
+
+    ``interruptible()`` is entered around the cross-validation only (see
+    :class:`metarec.tuning.interrupt.CtrlC`)."""
+    from sklearn.model_selection import cross_val_score
+
+    by_name = {lr.name: lr for lr in learners}
+    names = list(by_name)
+    splitter = cv_splitter(y, task_type, cv, random_state)
+    scorer = scorer_name(metric, int(y.nunique()) if task_type == "classification" else None)
+    if task_type == "classification":  # integer codes; see LabelEncodedClassifier
+        import numpy as np
+
+        y = np.unique(y.astype(str).to_numpy(), return_inverse=True)[1]
+
+    def objective(trial):
+        try:
+            name = trial.suggest_categorical("learner", names)
+            learner = by_name[name]
+            config = learner.suggest(trial, prefix=True)
+            trial.set_user_attr("config", json.dumps(config, sort_keys=True, default=str))
+            pipe = learner.make_pipeline(config, random_state=random_state)
+            t0 = time.perf_counter()
+            with warnings.catch_warnings(), interruptible():
+                warnings.simplefilter("ignore")  # convergence and the like: the CV score is what counts
+                scores = cross_val_score(pipe, X, y, cv=splitter, scoring=scorer, error_score="raise")
+        except Exception as exc:  # recorded, so "no trial finished" can name the cause
+            first = (str(exc).strip().splitlines() or [""])[0]
+            trial.set_user_attr("error", f"{type(exc).__name__}: {first}")
+            raise
+        except KeyboardInterrupt:  # Optuna records the trial as failed: not a failure of its config
+            trial.set_user_attr("interrupted", True)
+            raise
+        trial.set_user_attr("cv_seconds", time.perf_counter() - t0)
+        value = float(scores.mean())
+        if not math.isfinite(value):
+            trial.set_user_attr("error", f"ValueError: {name}: non-finite CV score")
+            raise ValueError(f"{name}: non-finite CV score")
+        return value
+
+    return objective
+
+
+def cv_splitter(y, task_type: str, cv: int, random_state: int = 0):
+    """The CV splitter of the objective: stratified k-fold (fewer folds when a class has fewer rows than
+    ``cv``; plain k-fold when a class has a single row) for classification, shuffled k-fold for regression."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    if task_type == "classification":
+        min_class = int(class_counts(y).min())
+        if min_class >= 2:
+            return StratifiedKFold(max(2, min(cv, min_class)), shuffle=True, random_state=random_state)
+    return KFold(cv, shuffle=True, random_state=random_state)
+
+
+def class_counts(y):
+    """Rows per class of the target (classes without rows left out)."""
+    counts = y.value_counts()
+    return counts[counts > 0]  # a categorical target may list categories without rows
+
+
+def check_classes(ds, cv: int) -> None:
+    """Refuse a classification target that is mostly one-row classes; warn when a class has fewer rows than
+    the CV folds (stratified k-fold cannot then put every class in every fold)."""
+    counts = class_counts(ds.y)
+    n_classes, singles = len(counts), int((counts == 1).sum())
+    if singles * 2 > n_classes:
+        import pandas as pd
+
+        numeric = pd.to_numeric(pd.Series(counts.index.astype(str)), errors="coerce").notna().all()
+        fix = ("if it is a quantity, pass --task regression (task_type='regression')" if numeric
+               else "merge or drop the rare classes, or choose another target")
+        raise DataError(f"{ds.source}: target {ds.target!r} has {n_classes} classes, {singles} of them with a single "
+                        f"row: cross-validation cannot score a classifier on it; {fix}")
+    small = counts[counts < cv]
+    if len(small):
+        label, n = small.idxmin(), int(small.min())
+        how = (f"tuning uses {max(2, min(cv, n))}-fold stratified CV instead of {cv}" if n >= 2
+               else f"tuning uses unstratified {cv}-fold CV")
+        warnings.warn(f"{ds.source}: {len(small)} of {n_classes} classes have fewer rows than the {cv} CV folds "
+                      f"(class {str(label)!r}: {n}): stratified k-fold cannot place every class in every fold, so "
+                      f"{how} and the scores are unreliable", MetarecWarning, stacklevel=4)
+
+
+def has_probabilities(learner) -> bool:
+    """Whether the learner's default pipeline offers ``predict_proba`` (checked without fitting)."""
+    try:
+        return hasattr(learner.make_pipeline(dict(learner.default_config)), "predict_proba")
+    except Exception:  # a pipeline that cannot even be built is reported by the trials themselves
+        return True
