@@ -12,6 +12,14 @@ from .hookspecs import hookimpl
 from .metrics import shown_name
 
 
+def _task_shown(task_type: str, decision: str | None) -> str:
+    """The task type, with how it was read off a numeric target (the header line says the decision)."""
+    if not decision:
+        return task_type
+    other = "regression" if task_type == "classification" else "classification"
+    return f"{task_type} ({decision}; --task {other} overrides)"
+
+
 def _task_option():
     return click.option(
         "--task",
@@ -102,7 +110,8 @@ def register_commands(cli):
 
         table = Table(title=f"{ds.name} ({ds.source})", show_header=False)
         for k in ("task_type", "target", "n_rows", "n_features", "n_categorical", "n_classes"):
-            table.add_row(k, str(summary[k]))
+            shown = _task_shown(ds.task_type, ds.task_decision) if k == "task_type" else str(summary[k])
+            table.add_row(k, shown)
         if counts is not None:
             shown = [f"{k}: {v} ({v / counts.sum():.1%})" for k, v in counts.head(10).items()]
             more = f", ... ({len(counts) - 10} more)" if len(counts) > 10 else ""
@@ -372,8 +381,11 @@ def register_recommend_commands(cli):
 
         d = rec.dataset
         out = console()
-        table = Table(title=f"{d['name']}: {d['n_rows']} rows x {d['n_features']} features, {rec.task_type}; "
-                            f"predicted {shown_name(rec.metric)} ({rec.metamodel} meta-model)")
+        title = (f"{d['name']}: {d['n_rows']} rows x {d['n_features']} features, "
+                 f"{_task_shown(rec.task_type, d.get('task_decision'))}; ")
+        predicted = f"predicted {shown_name(rec.metric)} ({rec.metamodel} meta-model)"
+        # a long first part (the task decision) keeps the metric on a line of its own
+        table = Table(title=title + ("\n" if len(title + predicted) > 118 else "") + predicted)
         names = [r.learner + ("" if r.fits_budget else " (over budget)") + ("" if r.installed else " (not installed)")
                  for r in rec.learners]
         for col, just in (("#", "right"), ("learner", "left"), ("predicted", "right"), ("80% interval", "right"),

@@ -241,7 +241,7 @@ class Recommender:
             warnings.append(f"demoted for the time budget of {time_budget:g} s: {', '.join(slow)}")
         return Recommendation(
             dataset={"name": ds.name, "source": ds.source, "target": ds.target, "n_rows": ds.n_rows,
-                     "n_features": ds.n_features, "n_classes": ds.n_classes},
+                     "n_features": ds.n_features, "n_classes": ds.n_classes, "task_decision": ds.task_decision},
             task_type=ds.task_type, metric=metric or DEFAULT_METRIC[ds.task_type], metamodel=self.metamodel,
             learners=ranked[:top_k], no_evidence=no_evidence, similar=similar,
             explanation=explanation, metafeatures=mf, warnings=warnings,

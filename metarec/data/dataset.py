@@ -35,6 +35,9 @@ class Dataset:
     column_kinds : dict
         How loading typed each feature column (``"number"``, ``"decimal_comma"``, ``"date"``,
         ``"category"``, ``"text"`` or ``"keep"``); :meth:`column_typer` repeats it on new data.
+    task_decision : str or None
+        How the task type was read off a numeric target when none was given (e.g. ``"integer target with
+        2 distinct values"``); None when the target's type decided it or the task type was given.
     """
 
     X: Any
@@ -47,6 +50,7 @@ class Dataset:
     warnings: list[str] = field(default_factory=list)
     openml_id: int | None = None
     column_kinds: dict = field(default_factory=dict)
+    task_decision: str | None = None
 
     def column_typer(self):
         """An unfitted :class:`ColumnTyper` that types new raw data as loading typed this dataset."""
@@ -75,6 +79,7 @@ class Dataset:
             "source": self.source,
             "target": self.target,
             "task_type": self.task_type,
+            "task_decision": self.task_decision,
             "n_rows": self.n_rows,
             "n_features": self.n_features,
             "n_categorical": int(sum(self.categorical)),

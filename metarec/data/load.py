@@ -163,7 +163,8 @@ def _validate(frame, target, task_type, name, src, warnings, min_rows, openml_id
     if len(X) < FEW_ROWS:
         warnings.append(f"only {len(X)} rows: meta-features and recommendations are unreliable below {FEW_ROWS} rows")
     X, kinds = _type_columns(X, warnings, decimal_comma=decimal_comma)
-    task, y = _type_target(yraw, task_type, src, warnings)
+    decision: list = [None]
+    task, y = _type_target(yraw, task_type, src, warnings, decision)
     if X.shape[1] == 0:
         warnings.append("no feature columns besides the target")
     elif X.shape[1] > len(X):
@@ -171,7 +172,7 @@ def _validate(frame, target, task_type, name, src, warnings, min_rows, openml_id
                         f"uncertain; consider selecting features")
     _report_columns(X, warnings)
     cat = [not pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t) for t in X.dtypes]
-    return Dataset(X, y, task, name, src, target, cat, warnings, openml_id, kinds)
+    return Dataset(X, y, task, name, src, target, cat, warnings, openml_id, kinds, decision[0])
 
 
 def _type_columns(X, warnings, decimal_comma: bool = False):
@@ -182,9 +183,12 @@ def _type_columns(X, warnings, decimal_comma: bool = False):
     return apply_column_kinds(X, kinds, levels, fitted_on_this=True, parsed=parsed), kinds
 
 
-def _type_target(y, task_type, src, warnings):
+def _type_target(y, task_type, src, warnings, decision: list | None = None):
+    """``(task type, typed target)``; ``decision[0]`` says how a numeric target's task type was read off it."""
     import numpy as np
     import pandas as pd
+
+    decision = decision if decision is not None else [None]
 
     if task_type is None:
         if isinstance(y.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(y) or not pd.api.types.is_numeric_dtype(y):
@@ -198,13 +202,16 @@ def _type_target(y, task_type, src, warnings):
             what = "integer target" if not whole else "float target"
             if integral and n_unique <= MAX_INT_CLASSES:
                 task_type = CLASSIFICATION
-                warnings.append(
-                    f"{what} with {n_unique} distinct{whole} values (at most {MAX_INT_CLASSES}) treated as "
-                    f"classification; pass task_type='regression' (--task regression) to override"
-                )
+                decision[0] = f"{what}, {n_unique} distinct{whole} values"
+                if n_unique > 2:  # two values (0/1) can only be classes; 3 to 20 might be counts
+                    warnings.append(
+                        f"{what} with {n_unique} distinct{whole} values (at most {MAX_INT_CLASSES}) treated as "
+                        f"classification; pass task_type='regression' (--task regression) to override"
+                    )
             else:
                 task_type = REGRESSION
                 if integral:
+                    decision[0] = f"{what}, {n_unique} distinct{whole} values"
                     warnings.append(
                         f"{what} with {n_unique} distinct{whole} values (more than {MAX_INT_CLASSES}) treated as "
                         f"regression; pass task_type='classification' (--task classification) to override"

@@ -30,7 +30,8 @@ screening over datasets (two split seeds) they lowered the mean top-1 regret on 
 0.0158 -> 0.0123, odd: 0.0178 -> 0.0168), but full leave-one-dataset-out did not confirm it (mean top-1
 regret 0.0164 with and without, regret@3 0.0095 with vs 0.0091 without) and they cost fitting time.
 Per-learner z-scored, rank, pairwise and LambdaRank targets, one global model over (dataset, learner)
-rows, Huber or clipped targets, more bags and blends with the SVM did not (see the issue-5 notes). Fitted boosters are saved in LightGBM's text format.
+rows, Huber or clipped targets, more bags and blends with the SVM did not improve on it. Fitted boosters
+are saved in LightGBM's text format.
 """
 
 from __future__ import annotations

@@ -153,11 +153,24 @@ def test_a_compressed_file_of_an_unknown_format_is_refused(tmp_path):
 def test_float_target_of_whole_numbers_is_not_called_integer():
     frame = pd.DataFrame({"a": np.arange(40.0), "y": np.tile([0.0, 1.0], 20)})
     ds = load_dataset(frame, target="y")
-    assert ds.task_type == "classification"
-    assert any(w.startswith("float target with 2 distinct whole-number values") for w in ds.warnings), ds.warnings
-    assert not any("integer target" in w for w in ds.warnings)
+    assert ds.task_type == "classification" and ds.task_decision == "float target, 2 distinct whole-number values"
+    assert not any("target" in w for w in ds.warnings), ds.warnings  # two values can only be classes: no warning
     ds = load_dataset(frame.assign(y=frame["y"].astype(int)), target="y")
-    assert any(w.startswith("integer target with 2 distinct values") for w in ds.warnings)
+    assert ds.task_decision == "integer target, 2 distinct values" and not ds.warnings
+    ds = load_dataset(frame.assign(y=np.arange(40) % 3), target="y")
+    assert any(w.startswith("integer target with 3 distinct values") for w in ds.warnings), ds.warnings
+    assert ds.task_decision == "integer target, 3 distinct values"
+    assert load_dataset(frame.assign(y=np.arange(40) % 3), target="y", task_type="classification").task_decision is None
+
+
+def test_an_ordinary_0_1_target_says_the_decision_in_the_header_not_in_a_warning(tmp_path):
+    from ..helpers import run_cli
+
+    frame = pd.DataFrame({"a": np.arange(60.0), "b": np.arange(60.0) % 7, "y": np.tile([0, 1], 30)})
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    code, out, err = run_cli(["inspect", str(tmp_path / "d.csv"), "--target", "y"])
+    assert code == 0 and "Warning" not in err and "task_type=" not in out + err, err
+    assert "classification (integer target, 2 distinct values; --task regression overrides)" in out
 
 
 # -- the subsample group on constant features -----------------------------------------------------------------

@@ -54,11 +54,10 @@ def test_a_trial_cut_by_ctrl_c_is_neither_a_failure_nor_counted_and_its_warm_con
 @pytest.mark.usefixtures("tune_env")
 @pytest.mark.parametrize("where", ["__del__", "swallowed", "optuna"])
 def test_a_ctrl_c_anywhere_stops_the_run_after_the_trial_in_progress(where, monkeypatch, capfd):
-    """CI, stop 12: SIGINT struck inside SQLAlchemy's weakref callback, Python printed "Exception ignored"
-    with a traceback and the tune ran to the end with exit 0; and a SIGINT inside Optuna's own writes could
-    leave a trial RUNNING or end in Optuna's traceback. Now a press the objective does not see (dropped by
-    Python, swallowed by a library, or landing in Optuna's bookkeeping) stops the run after that trial,
-    quietly, and the same call resumes it."""
+    """A SIGINT can strike inside SQLAlchemy's weakref callback (Python prints "Exception ignored" and goes
+    on) or inside Optuna's own writes (a trial left RUNNING, Optuna's traceback). A press the objective does
+    not see (dropped by Python, swallowed by a library, or landing in Optuna's bookkeeping) stops the run
+    after that trial, quietly, and the same call resumes it."""
     import signal
     import sys
 

@@ -237,12 +237,13 @@ def test_cli_progress_counts_only_the_trials_that_run():
 
 def test_cli_tune_prints_what_loading_decided_but_an_error_stays_one_line():
     frame = _clf(0)
-    frame["y"] = (frame["y"] == "p").astype(int)  # an integer target: loading decides classification and says so
+    # an integer target of 3 values: loading decides classification and says so (0/1 needs no warning)
+    frame["y"] = (frame["y"] == "p").astype(int) + (frame.index % 5 == 0).astype(int)
     frame.to_csv("i.csv", index=False)
     args = ["tune", "i.csv", "--target", "y", "--learners", "knn", "--trials", "2", "--cv", "2",
             "--storage", "sqlite:///w.db"]
     code, out, err = run_cli(args)
-    assert code == 0 and "Warning: integer target with 2 distinct values" in err, err
+    assert code == 0 and "Warning: integer target with 3 distinct values" in err, err
     _one_line_error(*run_cli(args[:4] + ["--learners", "nosuch"] + args[6:]))
 
 

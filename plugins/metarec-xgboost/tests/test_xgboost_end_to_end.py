@@ -1,4 +1,4 @@
-"""The issue's promise, as a user types it: a plugin learner is "no evidence" until `kb build` gives it runs.
+"""The plugin promise, as a user types it: a plugin learner is "no evidence" until `kb build` gives it runs.
 
 metarec recommend (shipped KB)  -> xgboost listed under no_evidence, with the command that fixes it
 metarec kb build ... --learners xgboost,lightgbm   (3 tiny tasks, 2 trials)
