@@ -53,13 +53,15 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def ensure_new_file(path: str | os.PathLike, force: bool, option: str = "--out", image: bool = False) -> None:
+def ensure_new_file(path: str | os.PathLike, force: bool, option: str = "--out", image: bool = False,
+                    new_dirs: int = 0) -> None:
     """Check, before any work, that a file can be written at ``path``; raise a one-line :class:`MetarecError`.
 
-    Refuses an existing file without ``force`` and a directory; then the file's directory must exist or be
-    creatable, be a directory and be writable (tried for real: a probe file, and missing directories created
-    and removed again, so nothing is left behind). With ``image`` the extension must be one matplotlib
-    writes (no extension: PNG).
+    Refuses an existing file without ``force`` and a directory; then the file's directory must exist (or,
+    with ``new_dirs=1``, be a new directory in one that exists, as ``--report DIR`` is), be a directory and
+    be writable (tried for real: a probe file, and a new directory created and removed again, so nothing is
+    left behind). A missing parent is refused rather than created: a typo must not make a new tree. With
+    ``image`` the extension must be one matplotlib writes (no extension: PNG).
     """
     p = Path(path)
     if p.is_dir():
@@ -68,14 +70,17 @@ def ensure_new_file(path: str | os.PathLike, force: bool, option: str = "--out",
         raise MetarecError(f"{p}: already exists; pass --force (force=True) to overwrite it")
     if image:
         check_image_format(p, f"give {option} one of the extensions")
-    ensure_writable_dir(p.parent, p, option)
+    ensure_writable_dir(p.parent, p, option, new_dirs=new_dirs)
 
 
-def ensure_writable_dir(directory: str | os.PathLike, path: str | os.PathLike, option: str) -> None:
-    """Raise a one-line :class:`MetarecError` unless files can be created in ``directory`` (made if missing).
+def ensure_writable_dir(directory: str | os.PathLike, path: str | os.PathLike, option: str,
+                        new_dirs: int = 0) -> None:
+    """Raise a one-line :class:`MetarecError` unless files can be created in ``directory``.
 
-    The check writes for real (a hidden probe file, removed at once) because permission bits say nothing
-    for root or for special file systems. Directories it had to create are removed again.
+    At most ``new_dirs`` trailing levels of ``directory`` may be missing (they would be created by the
+    write); more is taken for a typo and refused, naming the first missing directory. The check writes for
+    real (a hidden probe file, removed at once) because permission bits say nothing for root or for special
+    file systems. Directories it had to create are removed again.
     """
     directory = Path(directory) if str(directory) else Path(".")
     missing: list[Path] = []
@@ -85,6 +90,9 @@ def ensure_writable_dir(directory: str | os.PathLike, path: str | os.PathLike, o
         d = d.parent
     if d.exists() and not d.is_dir():
         raise MetarecError(f"{path}: {d} is a file, not a directory; choose another {option} path")
+    if len(missing) > new_dirs:
+        raise MetarecError(f"{path}: directory {missing[-1]} does not exist; create it first, or check the "
+                           f"{option} path for a typo")
     created: list[Path] = []
     doing = f"write into {directory}"
     try:

@@ -199,8 +199,11 @@ def ensure_buildable(out: Path, storage: str, force: bool) -> None:
 
     from .format import MANIFEST
 
+    from ..fileio import ensure_writable_dir
+
     if out.exists() and not out.is_dir():
         raise MetarecError(f"{out}: exists and is not a directory; choose another --out")
+    ensure_writable_dir(out, out, "--out", new_dirs=1)  # the KB directory may be new, its parent must exist
     mpath = out / MANIFEST
     if force or not mpath.exists():
         return

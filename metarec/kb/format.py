@@ -391,9 +391,12 @@ def ensure_writable(out: str | os.PathLike, force: bool) -> None:
     """Refuse to overwrite an existing KB without ``force`` (nothing is written on refusal)."""
     from ..exceptions import MetarecError
 
+    from ..fileio import ensure_writable_dir
+
     p = Path(out)
     if p.exists() and not p.is_dir():
         raise MetarecError(f"{p}: exists and is not a directory; choose another --out")
+    ensure_writable_dir(p, p, "--out", new_dirs=1)  # the KB directory may be new, its parent must exist
     if (p / MANIFEST).exists() and not force:
         raise MetarecError(f"{p}: a knowledge base is already there; pass --force to overwrite it")
 

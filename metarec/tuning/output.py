@@ -19,7 +19,7 @@ def check_outputs(out: str | Path | None = None, report: str | Path | None = Non
     if out is not None:
         ensure_new_file(out, force)
     for name in REPORT_FILES if report is not None else ():
-        ensure_new_file(Path(report) / name, force, "--report")
+        ensure_new_file(Path(report) / name, force, "--report", new_dirs=1)  # the report directory may be new
 
 
 def save_model(result, path: str | Path, force: bool = False) -> Path:

@@ -239,6 +239,7 @@ def test_cli_error(case, tmp_path):
         _assert_one_line_error(case, code, out, err)
     # tune with an output file: refused before anything is written (no model, no sidecar, no study)
     outdir = tmp_path / "out"
+    outdir.mkdir()  # an --out whose directory is missing is refused for that reason alone
     code, out, err = run_cli(["tune"] + _args(case, data) + [
         "--out", str(outdir / "model.joblib"), "--report", str(outdir / "report"),
         "--storage", f"sqlite:///{outdir / 'tune.db'}", "--trials", "2"])
@@ -302,6 +303,7 @@ def test_api_success(case, tmp_path):
         assert any(re.search(case.warning, w) for w in rec.warnings), rec.warnings
     if case in TUNED:
         out = tmp_path / "api" / "model.joblib"
+        out.parent.mkdir()
         if case.tune_error:
             with pytest.raises(DataError, match=case.tune_error[0]):
                 metarec.tune(data, target=case.target, n_trials=1, cv=2)
@@ -345,6 +347,7 @@ def test_cli_tune_success(case, tmp_path):
     """`metarec tune DATA --target y --out model.joblib`: a complete model and sidecar, or one clean error."""
     data = _data(case, tmp_path)
     outdir = tmp_path / "out"
+    outdir.mkdir()
     args = ["tune"] + _args(case, data) + ["--out", str(outdir / "model.joblib"), "--trials", "2", "--cv", "2",
                                            "--storage", f"sqlite:///{tmp_path / 'tune.db'}"]
     code, out, err = run_cli(args)

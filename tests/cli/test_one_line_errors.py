@@ -66,7 +66,7 @@ def _unwritable(tmp_path: Path) -> dict[str, tuple[str, str]]:
         "a file as a parent further up": (str(afile / "sub" / "m.joblib"), "is a file, not a directory"),
     }
     if Path("/proc/self").exists():  # a directory that cannot be created (root ignores permission bits)
-        cases["a directory that cannot be created"] = ("/proc/nope/m.joblib", "cannot create /proc/nope")
+        cases["a directory that does not exist"] = ("/proc/nope/m.joblib", "directory /proc/nope does not exist")
     return cases
 
 
@@ -83,18 +83,21 @@ def test_tune_refuses_an_unwritable_report_before_any_trial(data, tmp_path):
         assert not (tmp_path / "t.db").exists(), name
 
 
-def test_tune_into_new_directories_works_and_the_check_leaves_nothing_behind(data, tmp_path):
+def test_a_missing_out_directory_is_refused_not_created_and_a_new_report_directory_works(data, tmp_path):
+    """A typo in --out must not make a new tree: a missing parent directory is one line naming it."""
     model = tmp_path / "new" / "deeper" / "m.joblib"
-    code, out, err = run_cli(_tune(data, tmp_path, "--out", str(model), "--trials", "0"))  # refused by click
-    _one_error_line(code, out, err, "--trials")
-    assert not (tmp_path / "new").exists()
+    line = _one_error_line(*run_cli(_tune(data, tmp_path, "--out", str(model))), "--out")
+    assert f"directory {tmp_path / 'new'} does not exist" in line and "typo" in line
+    assert not (tmp_path / "new").exists() and not (tmp_path / "t.db").exists()
+    _one_error_line(*run_cli(_tune(data, tmp_path, "--report", str(tmp_path / "r" / "s"))), "does not exist")
+    assert not (tmp_path / "r").exists()
     from metarec.fileio import ensure_new_file
 
-    ensure_new_file(model, force=False)  # creatable: no error, and the probe removes what it made
-    assert not (tmp_path / "new").exists()
-    code, out, err = run_cli(_tune(data, tmp_path, "--out", str(model), "--report", str(tmp_path / "r" / "s")))
-    assert code == 0, err
-    assert model.exists() and (tmp_path / "r" / "s" / "summary.json").exists()
+    model.parent.mkdir(parents=True)
+    ensure_new_file(model, force=False)  # the directory exists now: no error, and the probe leaves nothing
+    code, out, err = run_cli(_tune(data, tmp_path, "--out", str(model), "--report", str(tmp_path / "r")))
+    assert code == 0, err  # a report directory of its own may be new
+    assert model.exists() and (tmp_path / "r" / "summary.json").exists()
     assert not [p for p in tmp_path.rglob(".metarec-write-check*")]
 
 
@@ -111,7 +114,7 @@ def no_refit(monkeypatch):
 @pytest.mark.parametrize("plot, fragment", [
     ("r.txt", "matplotlib cannot write '.txt' images"),
     ("afile/x.png", "is a file, not a directory"),
-    ("/proc/nope/x.png", "cannot create /proc/nope"),
+    ("/proc/nope/x.png", "directory /proc/nope does not exist"),
 ])
 def test_evaluate_refuses_an_unwritable_plot_before_any_refit(plot, fragment, tmp_path, no_refit):
     if plot.startswith("/proc") and not Path("/proc/self").exists():
@@ -227,14 +230,14 @@ def test_not_a_kb_is_the_same_message_everywhere(data, tmp_path):
     ("openml:999999", "OpenML dataset 999999"),
 ])
 def test_a_refused_kb_build_leaves_no_out(spec, fragment, data, tmp_path):
-    out = tmp_path / "kbt" / "k0"
+    out = tmp_path / "k0"
     code, stdout, err = run_cli(["kb", "build", spec, "--out", str(out), "--trials", "1",
                                  "--learners", "decision_tree"])
     _one_error_line(code, stdout, err, fragment)
     assert stdout == ""  # no progress bar for a refused build
-    assert not (tmp_path / "kbt").exists()
+    assert not out.exists()
     # a directory that was there before is kept, with what it held
-    out.mkdir(parents=True)
+    out.mkdir()
     (out / "keep.txt").write_text("mine")
     _one_error_line(*run_cli(["kb", "build", spec, "--out", str(out), "--trials", "1",
                               "--learners", "decision_tree"]), fragment)

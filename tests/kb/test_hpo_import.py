@@ -112,3 +112,9 @@ def test_unknown_directory_and_misplaced_option_are_one_line(tmp_path):
     assert code == 2 and "not a directory" in output and not (tmp_path / "out").exists()
     code, output = _cli("tabrepo", FIXTURES / "tabrepo", "--out", tmp_path / "out", "--qualities", tmp_path / "q.json")
     assert code == 2 and "sklearn-bot only" in output and not (tmp_path / "out").exists()
+
+
+def test_an_out_whose_parent_is_missing_is_refused_not_created(tmp_path):
+    code, output = _cli("tabrepo", FIXTURES / "tabrepo", "--out", tmp_path / "typo" / "kb")
+    assert code == 2 and f"directory {tmp_path / 'typo'} does not exist" in output
+    assert not (tmp_path / "typo").exists()
