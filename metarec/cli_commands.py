@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from .hookspecs import hookimpl
-from .metrics import shown_name
+from .metrics import metric_help, shown_name
 
 
 def _task_shown(task_type: str, decision: str | None) -> str:
@@ -359,7 +359,7 @@ def register_recommend_commands(cli):
     @click.option("--target", "-t", default=None, help="Target column (OpenML datasets default to theirs).")
     @_task_option()
     @click.option("--top-k", type=click.IntRange(min=1), default=5, show_default=True)
-    @click.option("--metric", default=None, help="accuracy (default) | balanced_accuracy | ... | r2 (regression default)")
+    @click.option("--metric", default=None, help="Metric to predict; " + metric_help())
     @click.option("--metamodel", default="lightgbm", show_default=True, help="A registered meta-model.")
     @click.option("--time-budget", type=click.FloatRange(min=0, min_open=True), default=None,
                   help="Seconds per fit: learners predicted slower are demoted.")
@@ -426,7 +426,7 @@ def register_recommend_commands(cli):
     @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None, help="Seconds.")
     @click.option("--warm-start", type=click.IntRange(min=0), default=5, show_default=True,
                   help="Enqueue this many suggested configurations first (0 = cold start).")
-    @click.option("--metric", default=None, help="Default: accuracy (classification) / r2 (regression).")
+    @click.option("--metric", default=None, help="Metric to optimise; " + metric_help())
     @click.option("--cv", type=click.IntRange(min=2), default=5, show_default=True, help="Folds.")
     @click.option("--storage", default="sqlite:///metarec-tune.db", show_default=True,
                   help="Optuna storage URL (a stopped run resumes with the same command).")

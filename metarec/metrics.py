@@ -134,6 +134,15 @@ def task_metrics(task_type: str) -> tuple[str, ...]:
     return tuple(name for name, m in METRICS.items() if m.task_type == task_type)
 
 
+def metric_help() -> str:
+    """Every metric by task, for ``--metric``'s help: ``classification: accuracy (default), ...; regression: ...``."""
+    parts = []
+    for task in ("classification", "regression"):
+        names = [n + (" (default)" if n == DEFAULT_METRIC[task] else "") for n in task_metrics(task)]
+        parts.append(f"{task}: {', '.join(names)}")
+    return "; ".join(parts) + "."
+
+
 def get_metric(name: str) -> Metric:
     """The :class:`Metric` called ``name`` (metarec's name; see :func:`check_metric` for user input)."""
     try:

@@ -55,3 +55,16 @@ def test_check_metric_refuses_in_one_line(given, task, message):
     with pytest.raises(ParameterError, match=message.replace("(", r"\(").replace("?", r"\?")):
         check_metric(given, task)
     assert check_metric(None, "regression") == "r2" and check_metric("neg_mae", "regression") == "neg_mae"
+
+
+def test_the_metric_option_lists_every_metric_of_both_tasks():
+    from click.testing import CliRunner
+
+    from metarec.cli import cli
+    from metarec.metrics import METRICS
+
+    for command in ("recommend", "tune"):
+        text = " ".join(CliRunner().invoke(cli, [command, "--help"], terminal_width=200).output.split())
+        assert "..." not in text
+        assert all(name in text for name in METRICS), (command, text)
+        assert "accuracy (default)" in text and "r2 (default)" in text
