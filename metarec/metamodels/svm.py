@@ -16,6 +16,8 @@ what the fitted one did.
 
 from __future__ import annotations
 
+import warnings
+
 from pathlib import Path
 
 from .base import MetaModel
@@ -126,7 +128,8 @@ class SVMMetaModel(MetaModel):
             pred = self._eval(self.models_, Z)
         resid = S - (pred[:, :-1] + pred[:, -1:])
         alpha = (1.0 - float(self.interval)) / 2.0
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():  # a learner with no score anywhere: NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
             lo = np.nanquantile(resid, alpha, axis=0)
             hi = np.nanquantile(resid, 1.0 - alpha, axis=0)
         self.resid_lower_ = np.where(np.isfinite(lo), np.minimum(lo, 0.0), 0.0)

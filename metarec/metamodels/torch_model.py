@@ -272,9 +272,12 @@ class TorchMetaModel(MetaModel):
 
 
 def _moments(T):
+    import warnings
+
     import numpy as np
 
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():  # a learner with no score anywhere: NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
         mean = np.nanmean(T, axis=0)
         std = np.nanstd(T, axis=0)
     mean = np.where(np.isfinite(mean), mean, 0.0)
