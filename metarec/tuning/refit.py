@@ -17,6 +17,12 @@ class LabelEncodedClassifier(ClassifierMixin, BaseEstimator):
     their own dtype and order (``np.unique(y)``: 1, 2, 10 stay in that order), and the columns of
     ``predict_proba`` / ``decision_function`` follow ``classes_``. Labels of mixed types, which cannot be
     sorted, are ordered by their text.
+
+    Every such classifier has ``predict_proba``: when the pipeline's estimator has none (an SVC, a ridge or
+    linear classifier), ``fit`` also fits a sigmoid-calibrated copy (scikit-learn's
+    :class:`~sklearn.calibration.CalibratedClassifierCV`, ``ensemble=False``, stratified folds) that gives
+    the probabilities, as ``SVC(probability=True)`` does; ``predict`` stays the pipeline's own. A class
+    with a single row leaves nothing to calibrate on: then there is no ``predict_proba``.
     """
 
     def __init__(self, pipeline=None):
@@ -31,7 +37,16 @@ class LabelEncodedClassifier(ClassifierMixin, BaseEstimator):
         except TypeError:  # mixed types (e.g. 1 and "a"): order by text, keep each label's first value
             classes_str, codes = np.unique(np.asarray(y, dtype=object).astype(str), return_inverse=True)
             self.classes_ = _original_labels(y, classes_str)
-        self.pipeline.fit(X, np.asarray(codes).ravel())
+        codes = np.asarray(codes).ravel()
+        self.pipeline.fit(X, codes)
+        self.__dict__.pop("calibrated_", None)
+        smallest = int(np.bincount(codes).min()) if len(codes) else 0
+        if not hasattr(self.pipeline, "predict_proba") and smallest >= 2 and len(self.classes_) >= 2:
+            from sklearn.base import clone
+            from sklearn.calibration import CalibratedClassifierCV
+
+            self.calibrated_ = CalibratedClassifierCV(clone(self.pipeline), method="sigmoid",
+                                                      cv=min(3, smallest), ensemble=False).fit(X, codes)
         return self
 
     def _labels_of(self):
@@ -41,9 +56,11 @@ class LabelEncodedClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, X):
         return self._labels_of()[self.pipeline.predict(X).astype(int)]
 
-    @available_if(lambda self: hasattr(self.pipeline, "predict_proba"))
+    @available_if(lambda self: hasattr(self.pipeline, "predict_proba") or hasattr(self, "calibrated_"))
     def predict_proba(self, X):
-        return self.pipeline.predict_proba(X)
+        if hasattr(self.pipeline, "predict_proba"):
+            return self.pipeline.predict_proba(X)
+        return self.calibrated_.predict_proba(X)
 
     @available_if(lambda self: hasattr(self.pipeline, "decision_function"))
     def decision_function(self, X):

@@ -147,3 +147,23 @@ def test_learners_the_data_cannot_use_are_value_errors_as_in_scikit_learn(learne
     with pytest.raises(ValueError, match=message) as info:
         metarec.AutoClassifier(learners=learners, n_trials=1, warm_start=0, time_budget=None).fit(X, y)
     assert isinstance(info.value, MetarecError)  # the CLI's one-line "Error: ..." still applies
+
+
+@pytest.mark.parametrize("learner", ["svc_rbf", "ridge"])
+def test_every_tuned_classifier_has_predict_proba_even_when_its_estimator_has_none(learner, tmp_path):
+    """An SVC or a ridge classifier wins: the saved model and AutoClassifier still give probabilities (a
+    sigmoid-calibrated copy), whose columns follow classes_; predict stays the estimator's own."""
+    import joblib
+
+    X = _clf(0).drop(columns="y")
+    y = _clf(0)["y"]
+    r = metarec.tune(X, y, learners=learner, n_trials=2, warm_start=0, cv=2)
+    assert not hasattr(r.best_pipeline.pipeline, "predict_proba")
+    save_model(r, tmp_path / "m.joblib")
+    model = joblib.load(tmp_path / "m.joblib")
+    proba = model.predict_proba(X)
+    assert proba.shape == (len(X), len(model.classes_)) and np.allclose(proba.sum(axis=1), 1.0)
+    assert (model.classes_[proba.argmax(axis=1)] == model.predict(X)).mean() > 0.9
+    assert (model.predict(X) == model.classes_[model.pipeline.predict(X).astype(int)]).all()
+    clf = metarec.AutoClassifier(time_budget=None, n_trials=2, learners=[learner], warm_start=0).fit(X, y)
+    assert clf.predict_proba(X).shape == (len(X), 2)
