@@ -421,7 +421,11 @@ def import_sklearn_bot(directory: str | Path, qualities: str | Path | None = Non
             raise KnowledgeBaseError(f"{directory}: sklearn-bot ships no data qualities; pass the OpenML100 "
                                      "task_qualities.json of openml-pimp (--qualities FILE)")
         qualities = found[0]
-    qualities = Path(qualities)
+    qualities = _need(Path(qualities))
+    names = qualities.parent / "openml100_task_names.csv"
+    if not names.is_file():
+        raise KnowledgeBaseError(f"{names}: missing; sklearn-bot's tasks are named by openml-pimp's "
+                                 f"openml100_task_names.csv, which must lie beside {qualities.name}")
     tasks, quals = _openml100_tasks(qualities.parent, qualities)
     ids = _dataset_ids(tasks, _lcdb_datasets(), _task_dids(directory))
     n_rows = dict(zip(tasks["task_id"], tasks["n_rows"]))

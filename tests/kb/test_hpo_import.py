@@ -141,3 +141,16 @@ def test_a_non_numeric_task_column_is_one_line_naming_the_file_and_column(tmp_pa
     lines = output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and name in lines[0] and column in lines[0], output
     assert "Traceback" not in output and not (tmp_path / "out").exists()
+
+
+def test_sklearn_bot_qualities_that_are_missing_or_without_the_task_names_are_named(tmp_path):
+    code, output = _cli("sklearn-bot", FIXTURES / "sklearn-bot", "--out", tmp_path / "out", "--qualities",
+                        tmp_path / "nowhere.json")
+    assert code == 2 and f"{tmp_path / 'nowhere.json'}: missing" in output, output
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(FIXTURES / "openml-pimp" / "task_qualities.json", alone)
+    code, output = _cli("sklearn-bot", FIXTURES / "sklearn-bot", "--out", tmp_path / "out", "--qualities",
+                        alone / "task_qualities.json")
+    assert code == 2 and "openml100_task_names.csv: missing" in output and "beside task_qualities.json" in output
+    assert len(output.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
