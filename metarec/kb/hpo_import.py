@@ -21,9 +21,8 @@ downloaded, nothing is copied into the KB but the runs):
 
 Parameters are mapped to today's scikit-learn / LightGBM names as metarec's learners take them
 (:data:`PARAMETER_MAPS`); a setting that no longer exists (AdaBoost's ``SAMME.R``) drops its runs rather
-than being guessed, and fixed or preprocessing settings the learners do not expose (the imputation
-strategy, ``n_estimators=100`` of the forests, AutoGluon's early stopping) are dropped and listed in the
-manifest. Scores keep their source's protocol: every run carries its ``source``, so consumers normalise
+than being guessed, and settings the learners do not expose (the imputation strategy, AutoGluon's early
+stopping) are dropped and listed in the manifest. Scores keep their source's protocol: every run carries its ``source``, so consumers normalise
 within (dataset, source) and never compare them raw with LCDB's or ``kb build``'s.
 
 Datasets are keyed as LCDB keys them (``openml:<dataset id>``) when the OpenML dataset id of a task is
