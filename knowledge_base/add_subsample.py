@@ -32,7 +32,7 @@ def main(argv=None) -> None:
     from metarec.kb.lcdb import subsample_landmarkers
     from metarec.metafeatures import extract_metafeatures
     from metarec.metafeatures.subsample import feature_names
-    from metarec.sources import parse_specs
+    from metarec.data.sources import parse_specs
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from check_datasets import read_specs  # the one parser of hpo_datasets.txt

@@ -66,7 +66,7 @@ def main(argv=None) -> int:
     import warnings
 
     warnings.filterwarnings("ignore")
-    from metarec.sources import parse_specs
+    from metarec.data.sources import parse_specs
 
     entries = read_specs(list_path)
     rows = []

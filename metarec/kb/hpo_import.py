@@ -21,9 +21,8 @@ downloaded, nothing is copied into the KB but the runs):
 
 Parameters are mapped to today's scikit-learn / LightGBM names as metarec's learners take them
 (:data:`PARAMETER_MAPS`); a setting that no longer exists (AdaBoost's ``SAMME.R``) drops its runs rather
-than being guessed, and fixed or preprocessing settings the learners do not expose (the imputation
-strategy, ``n_estimators=100`` of the forests, AutoGluon's early stopping) are dropped and listed in the
-manifest. Scores keep their source's protocol: every run carries its ``source``, so consumers normalise
+than being guessed, and settings the learners do not expose (the imputation strategy, AutoGluon's early
+stopping) are dropped and listed in the manifest. Scores keep their source's protocol: every run carries its ``source``, so consumers normalise
 within (dataset, source) and never compare them raw with LCDB's or ``kb build``'s.
 
 Datasets are keyed as LCDB keys them (``openml:<dataset id>``) when the OpenML dataset id of a task is
@@ -173,7 +172,9 @@ def _arff_frame(path: Path, need: set[str]):
     return frame
 
 
-def _csv_frame(path: Path, need: set[str]):
+def _csv_frame(path: Path, need: set[str], numeric: tuple[str, ...] = ()):
+    """The CSV file as a frame, checked for the columns ``need``; the ``numeric`` ones as numbers (empty cells
+    NaN, any other text one error naming the file, column and row)."""
     import pandas as pd
 
     _need(path)
@@ -184,6 +185,14 @@ def _csv_frame(path: Path, need: set[str]):
     missing = sorted(need - set(frame.columns))
     if missing:
         raise KnowledgeBaseError(f"{path}: lacks the columns {missing}; is it the source's original file?")
+    for col in numeric:
+        values = pd.to_numeric(frame[col], errors="coerce")
+        bad = values.isna() & frame[col].notna()
+        if bad.any():
+            row = int(bad.to_numpy().argmax())
+            raise KnowledgeBaseError(f"{path}: column {col!r} holds {frame[col].iloc[row]!r} (data row {row + 1}), "
+                                     "not a number; is it the source's original file?")
+        frame[col] = values
     return frame
 
 
@@ -325,7 +334,12 @@ def _openml100_tasks(directory: Path, qualities_path: Path):
     """The OpenML100 tasks: task id, name, rows, features, classes (from the names file and the qualities)."""
     import pandas as pd
 
-    names = _csv_frame(directory / "openml100_task_names.csv", {"task_id", "task_name", "NumberOfInstances"})
+    names = _csv_frame(directory / "openml100_task_names.csv", {"task_id", "task_name", "NumberOfInstances"},
+                       numeric=("task_id", "NumberOfInstances"))
+    if names["task_id"].isna().any():
+        row = int(names["task_id"].isna().to_numpy().argmax())
+        raise KnowledgeBaseError(f"{directory / 'openml100_task_names.csv'}: column 'task_id' is empty in data row "
+                                 f"{row + 1}; is it the source's original file?")
     raw = _json(qualities_path)
     if not isinstance(raw, dict) or not raw:
         raise KnowledgeBaseError(f"{qualities_path}: expected an object of task id -> qualities")
@@ -406,7 +420,11 @@ def import_sklearn_bot(directory: str | Path, qualities: str | Path | None = Non
             raise KnowledgeBaseError(f"{directory}: sklearn-bot ships no data qualities; pass the OpenML100 "
                                      "task_qualities.json of openml-pimp (--qualities FILE)")
         qualities = found[0]
-    qualities = Path(qualities)
+    qualities = _need(Path(qualities))
+    names = qualities.parent / "openml100_task_names.csv"
+    if not names.is_file():
+        raise KnowledgeBaseError(f"{names}: missing; sklearn-bot's tasks are named by openml-pimp's "
+                                 f"openml100_task_names.csv, which must lie beside {qualities.name}")
     tasks, quals = _openml100_tasks(qualities.parent, qualities)
     ids = _dataset_ids(tasks, _lcdb_datasets(), _task_dids(directory))
     n_rows = dict(zip(tasks["task_id"], tasks["n_rows"]))
@@ -443,7 +461,8 @@ def import_tabrepo(directory: str | Path) -> KnowledgeBase:
         raise KnowledgeBaseError(f"{configs_path}: expected an object of configuration name -> settings")
     configs = {name: _lightgbm_config(name, spec, configs_path) for name, spec in raw_configs.items()}
     meta_path = directory / "task_metadata_244.csv"
-    meta = _csv_frame(meta_path, {"tid", "did", "name", "NumberOfInstances"}).drop_duplicates("tid")
+    meta = _csv_frame(meta_path, {"tid", "did", "name", "NumberOfInstances"},
+                      numeric=("tid", "did", "NumberOfInstances")).drop_duplicates("tid")
     kinds = results.drop_duplicates("dataset").set_index("dataset")["problem_type"]
     meta = meta[meta["tid"].isin(kinds.index)]
     tasks = pd.DataFrame({"task_id": meta["tid"].astype(int), "name": meta["name"].astype(str),

@@ -118,3 +118,39 @@ def test_an_out_whose_parent_is_missing_is_refused_not_created(tmp_path):
     code, output = _cli("tabrepo", FIXTURES / "tabrepo", "--out", tmp_path / "typo" / "kb")
     assert code == 2 and f"directory {tmp_path / 'typo'} does not exist" in output
     assert not (tmp_path / "typo").exists()
+
+
+@pytest.mark.parametrize("source, name, column, value", [
+    ("openml-pimp", "openml100_task_names.csv", "task_id", "many"),
+    ("openml-pimp", "openml100_task_names.csv", "task_id", None),
+    ("openml-pimp", "openml100_task_names.csv", "NumberOfInstances", "many"),
+    ("tabrepo", "task_metadata_244.csv", "tid", "many"),
+    ("tabrepo", "task_metadata_244.csv", "NumberOfInstances", "many"),
+])
+def test_a_non_numeric_task_column_is_one_line_naming_the_file_and_column(tmp_path, source, name, column, value):
+    import pandas as pd
+
+    raw = tmp_path / source
+    shutil.copytree(FIXTURES / source, raw)
+    frame = pd.read_csv(raw / name)
+    frame[column] = frame[column].astype(object)
+    frame.loc[0, column] = value
+    frame.to_csv(raw / name, index=False)
+    code, output = _cli(source, raw, "--out", tmp_path / "out")
+    assert code == 2, output
+    lines = output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and name in lines[0] and column in lines[0], output
+    assert "Traceback" not in output and not (tmp_path / "out").exists()
+
+
+def test_sklearn_bot_qualities_that_are_missing_or_without_the_task_names_are_named(tmp_path):
+    code, output = _cli("sklearn-bot", FIXTURES / "sklearn-bot", "--out", tmp_path / "out", "--qualities",
+                        tmp_path / "nowhere.json")
+    assert code == 2 and f"{tmp_path / 'nowhere.json'}: missing" in output, output
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(FIXTURES / "openml-pimp" / "task_qualities.json", alone)
+    code, output = _cli("sklearn-bot", FIXTURES / "sklearn-bot", "--out", tmp_path / "out", "--qualities",
+                        alone / "task_qualities.json")
+    assert code == 2 and "openml100_task_names.csv: missing" in output and "beside task_qualities.json" in output
+    assert len(output.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
