@@ -257,7 +257,7 @@ def register_kb_commands(cli):
                    f"{len(kb.metrics)} metrics, {len(kb.runs)} runs")
 
     @kb_group.command("import-hpo")
-    @click.argument("source", type=click.Choice(["openml-pimp", "sklearn-bot", "tabrepo"]))
+    @click.argument("source", type=click.Choice(["openml-pimp", "sklearn-bot", "tabrepo"]), metavar="SOURCE")
     @click.argument("directory", type=click.Path(file_okay=False))
     @click.option("--out", "-o", required=True, type=click.Path(file_okay=False), help="Directory to write.")
     @click.option("--qualities", type=click.Path(dir_okay=False), default=None,

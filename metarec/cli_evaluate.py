@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from .hookspecs import hookimpl
+from .metrics import metric_help
 
 
 @hookimpl(specname="register_commands")
@@ -18,8 +19,7 @@ def register_evaluate_command(cli):
     @cli.command("evaluate")
     @click.option("--metamodel", "-m", "metamodel", default="lightgbm", show_default=True,
                   help="A registered meta-model, a comma-separated list, or 'all'.")
-    @click.option("--metric", default=None,
-                  help="Metric of the KB's runs. Default: accuracy (classification) / r2 (regression).")
+    @click.option("--metric", default=None, help="Metric of the KB's runs; " + metric_help())
     @click.option("--task", "task_type", type=click.Choice(["classification", "regression"]),
                   default="classification", show_default=True)
     @click.option("--source", type=click.Choice(["lcdb", "hpo", "all"]), default=None,

@@ -65,7 +65,7 @@ def register_metamodels(register):
     ----------
     register : callable
         ``register(name, factory, description="")`` where ``factory()`` returns an unfitted meta-model
-        object following :class:`metarec.metamodels.MetaModel`.
+        object following :class:`metarec.metamodels.base.MetaModel`.
 
     Called once, when the meta-model registry is first built.
     """

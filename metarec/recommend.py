@@ -106,7 +106,8 @@ class Recommender:
         Default: accuracy for classification, r2 for regression.
     cache : bool
         Reuse a fitted meta-model and the KB's performance table from the user cache (keyed by the KB
-        checksum).
+        checksum), and the meta-features of data seen before (keyed by the data's checksum; see
+        :mod:`metarec.metafeatures.cache`).
     """
 
     def __init__(self, kb: Any = None, metamodel: str = "lightgbm", metric: str | None = None, cache: bool = True):
@@ -141,7 +142,7 @@ class Recommender:
         from .data import load_dataset
         from .kb.performance import hpo_runs, performance_table, portfolio_configs
         from .learners import get_learners
-        from .metafeatures import extract_metafeatures
+        from .metafeatures.cache import cached_metafeatures
         from .metamodels import fit_metamodel
 
         t0 = time.perf_counter()
@@ -164,7 +165,8 @@ class Recommender:
         t_load = time.perf_counter()
         perf = performance_table(kb, metric=metric, task_type=ds.task_type, cache=self.cache)
         groups = _groups_for(kb.metafeature_names)
-        mf, report = extract_metafeatures(ds, groups=groups, time_budget=metafeature_budget, return_report=True)
+        # once per data checksum: a following tune (or recommend) of the same file reuses them
+        mf, report = cached_metafeatures(ds, groups=groups, time_budget=metafeature_budget, cache=self.cache)
         t_mf = time.perf_counter()
         model = fit_metamodel(kb, name=self.metamodel, metric=metric, task_type=ds.task_type, cache=self.cache)
         x = mf.reindex(perf.metafeatures.columns).astype(float).to_frame().T

@@ -2,7 +2,7 @@
 registered meta-model.
 
 :class:`metarec.learners.Learner`, :class:`metarec.metafeatures.MetaFeatureGroup` and
-:class:`metarec.metamodels.MetaModel` derive from :class:`LearnerBase`, :class:`MetaFeatureGroupBase` and
+:class:`metarec.metamodels.base.MetaModel` derive from :class:`LearnerBase`, :class:`MetaFeatureGroupBase` and
 :class:`MetaModelBase`, so that :mod:`metarec.plugins` checks what a plugin registers without importing the
 layers above it. Plugins subclass the layers' classes, never these.
 """
@@ -31,7 +31,7 @@ class MetaFeatureGroupBase:
 
 
 class MetaModelBase:
-    """Base of :class:`metarec.metamodels.MetaModel`: what a registered meta-model's factory returns."""
+    """Base of :class:`metarec.metamodels.base.MetaModel`: what a registered meta-model's factory returns."""
 
     __slots__ = ()
 
@@ -60,7 +60,7 @@ class MetaModelSpec:
         if not isinstance(model, MetaModelBase):
             raise MetarecError(
                 f"meta-model {self.name!r}: its factory returned a {type(model).__name__!r} object, not a "
-                f"metarec.metamodels.MetaModel; fix the plugin that registers it (see `metarec plugins`), or "
+                f"metarec.metamodels.base.MetaModel; fix the plugin that registers it (see `metarec plugins`), or "
                 f"choose another --metamodel"
             )
         return model

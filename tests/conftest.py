@@ -7,6 +7,9 @@ from .helpers import OPENML_CACHE
 
 # tests never load third-party plugins unless they ask for it
 os.environ.setdefault("METAREC_DISABLE_PLUGIN_AUTOLOAD", "1")
+# nor reuse meta-features another test computed (tests that change a group at run time would get stale
+# values); the cache's own tests turn it on
+os.environ.setdefault("METAREC_METAFEATURE_CACHE", "0")
 
 
 @pytest.fixture

@@ -201,7 +201,8 @@ def test_cli_evaluate_lightgbm_table_and_plot(lcdb_kb_dir, tmp_path):
 
 @pytest.mark.parametrize("args,fragment", [
     (["-m", "nope"], "unknown metamodel 'nope'"),
-    (["--metric", "r2"], "no 'r2' runs"),
+    (["--metric", "r2"], "metric 'r2' does not apply to classification"),
+    (["--metric", "balanced_accuracy"], "no 'balanced_accuracy' runs"),
 ])
 def test_cli_evaluate_errors_are_one_line(lcdb_kb_dir, args, fragment, capsys):
     with pytest.raises(SystemExit) as exc:
@@ -259,7 +260,7 @@ def test_cli_evaluate_reports_a_failing_plugin_metamodel_in_one_line(lcdb_kb_dir
     out, err = capsys.readouterr()
     assert "single-best" in out
     assert err.strip() == ("Warning: meta-model badmm failed and is not in the table: MetarecError: meta-model "
-                           "'badmm': its factory returned a 'object' object, not a metarec.metamodels.MetaModel; fix "
+                           "'badmm': its factory returned a 'object' object, not a metarec.metamodels.base.MetaModel; fix "
                            "the plugin that registers it (see `metarec plugins`), or choose another --metamodel")
 
 

@@ -21,7 +21,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "metarec"
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", ("metarec._version", "metarec.exceptions", "metarec.hookspecs", "metarec.metrics", "metarec.records",
                     "metarec.fileio", "metarec.cache", "metarec.registry", "metarec.plugins")),
-    ("data", ("metarec.data", "metarec.coltypes", "metarec.sources")),
+    ("data", ("metarec.data", "metarec.coltypes")),
     ("learners", ("metarec.learners",)),
     ("metafeatures", ("metarec.metafeatures",)),
     ("kb", ("metarec.kb",)),

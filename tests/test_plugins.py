@@ -303,7 +303,7 @@ def test_a_broken_metamodel_factory_is_one_line_naming_it():
                                            r"module named 'metarec_no_such_module'\); fix or uninstall"):
         MetaModelSpec("heavy", missing_dependency).create()
     with pytest.raises(MetarecError, match="meta-model 'odd': its factory returned a 'object' object, not a "
-                                           "metarec.metamodels.MetaModel"):
+                                           "metarec.metamodels.base.MetaModel"):
         MetaModelSpec("odd", object).create()
 
 

@@ -189,11 +189,10 @@ def evaluate_metamodels(
     import numpy as np
     import pandas as pd
 
-    from ..metrics import DEFAULT_METRIC
+    from ..metrics import DEFAULT_METRIC, check_metric
     from ..kb.performance import performance_table
 
-    if metric is None:
-        metric = DEFAULT_METRIC.get(task_type, "accuracy")
+    metric = DEFAULT_METRIC.get(task_type, "accuracy") if metric is None else check_metric(metric, task_type)
     pt = performance_table(kb, metric=metric, task_type=task_type, source=source)
     if len(pt.scores) < 3:
         raise MetarecError(f"evaluation needs at least 3 datasets with {metric} scores, the KB has {len(pt.scores)}")

@@ -437,7 +437,7 @@ def import_sklearn_bot(directory: str | Path, qualities: str | Path | None = Non
         frame = _arff_frame(path, cols | {measure})
         records += _records(frame, path, _map_svc, {measure: metric}, ids, dropped, n_rows)
     datasets = _datasets_table("sklearn-bot", tasks, quals, ids)
-    files = ["svc__predictive_accuracy.arff", "svc__area_under_roc_curve.arff", str(qualities)]
+    files = ["svc__predictive_accuracy.arff", "svc__area_under_roc_curve.arff", qualities.name]
     return _kb("sklearn-bot", datasets, _runs_table("sklearn-bot", records), dropped, files)
 
 

@@ -19,7 +19,9 @@ timed-out trials too); a learner without runs on a dataset (e.g. a plugin learne
 was not tried there, which meta-models must not count as a failure.
 
 A metric where lower is better (``METRICS[m].higher_is_better is False``, e.g. log loss) is negated.
-Datasets without any score are dropped. :func:`best_configs` returns the best configs of a learner on
+Runs imported from public search results (:data:`metarec.kb.hpo_import.HPO_SOURCES`: other protocols,
+other numbers of configurations) are left out unless ``source`` names one of them: the meta-models learn
+from LCDB's and ``kb build``'s runs only. Datasets without any score are dropped. :func:`best_configs` returns the best configs of a learner on
 some datasets (HPO part) for warm starts.
 """
 
@@ -32,6 +34,7 @@ from typing import Any
 from ..exceptions import KnowledgeBaseError
 from ..metrics import METRICS
 from .format import KnowledgeBase
+from .hpo_import import HPO_SOURCES
 
 __all__ = ["PerformanceTable", "performance_table", "best_configs", "portfolio_configs", "hpo_runs"]
 
@@ -145,6 +148,8 @@ def _performance_table(kb: KnowledgeBase, metric: str, task_type: str, source: s
     # columns (configs) of a large runs table costs more than everything else here.
     runs = kb.runs[["dataset_id", "source", "learner", "metric", "status", "score", "fit_time", "train_size",
                     "trial"]]
+    if source is None:  # imported search results (other protocols) stay out unless asked for by name
+        runs = runs[~runs["source"].isin(HPO_SOURCES).to_numpy()]
     all_runs = runs if source is None else runs[(runs["source"] == source).to_numpy()]
     keep = (runs["metric"] == metric) & (runs["status"] == "ok") & runs["score"].notna()
     if source is not None:

@@ -154,3 +154,21 @@ def test_sklearn_bot_qualities_that_are_missing_or_without_the_task_names_are_na
                         alone / "task_qualities.json")
     assert code == 2 and "openml100_task_names.csv: missing" in output and "beside task_qualities.json" in output
     assert len(output.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+def test_merged_imports_stay_out_of_what_the_meta_models_learn_unless_asked_for():
+    """Imported scores come from other protocols (best of hundreds of configurations, OpenML's CV): a
+    performance table of every source leaves them out, one of their own source has them."""
+    from metarec.kb.performance import performance_table
+
+    from ..synthetic_kb import _toy_kb
+
+    pimp = import_hpo("openml-pimp", FIXTURES / "openml-pimp")
+    base = _toy_kb(ids=("openml:3", "b", "c"))
+    merged = base.merge(pimp)
+    assert "adaboost" in set(merged.runs["learner"])
+    table = performance_table(merged, metric="accuracy", task_type="classification", cache=False)
+    assert "adaboost" not in table.scores.columns and set(table.scores.index) == {"openml:3", "b", "c"}
+    own = performance_table(merged, metric="accuracy", task_type="classification", source="openml-pimp",
+                            cache=False)
+    assert {"adaboost", "random_forest"} <= set(own.scores.columns)
