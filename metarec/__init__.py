@@ -70,6 +70,28 @@ def __dir__():
     return sorted(__all__)
 
 
+def _saved_model_path() -> None:
+    """Models saved by earlier versions name ``metarec.tune.LabelEncodedClassifier`` (the tuning code was
+    one module then). ``metarec.tune`` is the function now; a module registered under that name in
+    ``sys.modules`` only (never set as the package attribute) lets those pickles load, and resolves any
+    name from :mod:`metarec.tuning` lazily."""
+    import sys
+    import types
+
+    alias = types.ModuleType(__name__ + ".tune", "Saved models' path of metarec.tuning's classes.")
+
+    def resolve(name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(importlib.import_module(__name__ + ".tuning"), name)
+
+    alias.__getattr__ = resolve  # type: ignore[method-assign]
+    sys.modules.setdefault(alias.__name__, alias)
+
+
+_saved_model_path()
+
+
 if TYPE_CHECKING:  # pragma: no cover
     from .data import Dataset, load_dataset
     from .learners import Learner, get_learner, get_learners

@@ -167,3 +167,21 @@ def test_every_tuned_classifier_has_predict_proba_even_when_its_estimator_has_no
     assert (model.predict(X) == model.classes_[model.pipeline.predict(X).astype(int)]).all()
     clf = metarec.AutoClassifier(time_budget=None, n_trials=2, learners=[learner], warm_start=0).fit(X, y)
     assert clf.predict_proba(X).shape == (len(X), 2)
+
+
+def test_a_model_saved_when_the_tuning_code_was_one_module_still_loads(tmp_path):
+    """Earlier versions pickled the refit classifier as ``metarec.tune.LabelEncodedClassifier``."""
+    import joblib
+
+    from metarec.tuning.refit import LabelEncodedClassifier
+
+    r = metarec.tune(_clf(0), target="y", learners="decision_tree", n_trials=1, warm_start=0, cv=2)
+    LabelEncodedClassifier.__module__ = "metarec.tune"  # as the class was named then
+    try:
+        joblib.dump(r.best_pipeline, tmp_path / "old.joblib")
+    finally:
+        LabelEncodedClassifier.__module__ = "metarec.tuning.refit"
+    model = joblib.load(tmp_path / "old.joblib")
+    assert isinstance(model, LabelEncodedClassifier)
+    assert (model.predict(_clf(0).drop(columns="y")) == r.best_pipeline.predict(_clf(0).drop(columns="y"))).all()
+    assert callable(metarec.tune) and metarec.tune.__module__ == "metarec.tuning.api"  # still the function
