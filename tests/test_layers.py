@@ -115,3 +115,9 @@ def test_the_checker_sees_function_level_and_relative_imports(tmp_path):
     targets = [t for _, t in imported_modules(path, "metarec.kb.probe")]
     assert targets == ["metarec.tuning", "metarec.cli", "metarec.kb.format"]
     assert layer_of("metarec.kb.probe") == "kb" and RANK["tuning"] > RANK["kb"]
+
+
+@pytest.mark.parametrize("path", MODULES + [PACKAGE / "__init__.py"], ids=module_name)
+def test_no_module_is_over_500_lines(path):
+    n = len(path.read_text(encoding="utf-8").splitlines())
+    assert n <= 500, f"{module_name(path)} has {n} lines: split it along its jobs"
