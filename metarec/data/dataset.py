@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CLASSIFICATION", "REGRESSION", "Dataset"]
+__all__ = ["CLASSIFICATION", "REGRESSION", "Dataset", "data_fingerprint"]
 
 CLASSIFICATION = "classification"
 REGRESSION = "regression"
@@ -87,3 +89,18 @@ class Dataset:
             "columns": {str(c): str(t) for c, t in self.X.dtypes.items()},
             "warnings": list(self.warnings),
         }
+
+
+def data_fingerprint(ds) -> str:
+    """SHA-256 of the dataset's content: column names, feature values and target values, row by row."""
+    import pandas as pd
+
+    h = hashlib.sha256()
+    h.update(json.dumps([[str(c) for c in ds.X.columns], str(ds.target)]).encode())
+    for part in (ds.X, ds.y):
+        try:
+            rows = pd.util.hash_pandas_object(part, index=False)
+        except TypeError:  # unhashable cells (lists, ...): hash their text
+            rows = pd.util.hash_pandas_object(part.astype(str), index=False)
+        h.update(rows.to_numpy().tobytes())
+    return h.hexdigest()

@@ -42,7 +42,7 @@ from typing import Any, Callable
 
 from ..exceptions import KnowledgeBaseError
 from ..metrics import METRICS
-from .format import KnowledgeBase, RUN_COLUMNS, config_id, new_manifest
+from .format import DATASET_COLUMNS, RUN_COLUMNS, KnowledgeBase, config_id, new_manifest
 from .hpo_sources import (LIGHTGBM_NAMES, PARAMETER_MAPS, SOURCE_INFO, _arff_frame, _csv_frame, _json,
                           _map_adaboost, _map_forest, _map_svc, _need, _num)
 
@@ -163,9 +163,7 @@ def _kb(source: str, datasets, runs, dropped: dict, files: list[str]) -> Knowled
                                 "runs": int(len(runs)), "dropped": dropped})
     manifest["metrics"] = {m: METRICS[m].manifest_entry() for m in sorted(runs["metric"].unique())}
     providers = metafeature_providers()
-    manifest["metafeatures"] = {n: providers.get(n, "?") for n in datasets.columns
-                                if n not in ("dataset_id", "name", "source", "task_type", "openml_id",
-                                             "n_rows", "n_features", "n_classes")}
+    manifest["metafeatures"] = {n: providers.get(n, "?") for n in datasets.columns if n not in DATASET_COLUMNS}
     manifest["learners"] = {n: reg.entry(n).plugin for n in learners}
     kb = KnowledgeBase(datasets, runs.reset_index(drop=True), manifest)
     kb.validate()

@@ -23,23 +23,11 @@ from . import ExtractionReport, GroupReport, _resolve, extract_metafeatures
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["cached_metafeatures", "dataset_digest"]
+__all__ = ["cached_metafeatures"]
 
 FORMAT = 1
 #: set to 0 to compute meta-features every time
 CACHE_SWITCH = "METAREC_METAFEATURE_CACHE"
-
-
-def dataset_digest(ds) -> str:
-    """SHA-256 of a :class:`~metarec.data.Dataset`'s content: values, column names and dtypes, target."""
-    import pandas as pd
-
-    h = hashlib.sha256()
-    h.update(json.dumps([ds.task_type, str(ds.target), [str(c) for c in ds.X.columns],
-                         [str(t) for t in ds.X.dtypes]]).encode())
-    h.update(pd.util.hash_pandas_object(ds.X, index=False).to_numpy().tobytes())
-    h.update(pd.util.hash_pandas_object(ds.y.astype(str), index=False).to_numpy().tobytes())
-    return h.hexdigest()
 
 
 def _code_digest(groups) -> str:
@@ -70,8 +58,10 @@ def cached_metafeatures(ds, groups=None, time_budget: float | None = None, cache
     if not cache or os.environ.get(CACHE_SWITCH, "1") == "0":
         return extract_metafeatures(ds, groups=groups, time_budget=time_budget, return_report=True)
     chosen, _ = _resolve(groups)
-    key = hashlib.sha256(json.dumps([FORMAT, dataset_digest(ds), [g.name for g in chosen],
-                                     _code_digest(chosen)]).encode()).hexdigest()[:32]
+    from ..data.dataset import data_fingerprint
+
+    key = hashlib.sha256(json.dumps([FORMAT, data_fingerprint(ds), ds.task_type, [str(t) for t in ds.X.dtypes],
+                                     [g.name for g in chosen], _code_digest(chosen)]).encode()).hexdigest()[:32]
     path = cache_dir() / "metafeatures" / f"{key}.json"
     if path.exists():
         try:

@@ -6,22 +6,8 @@ import hashlib
 import json
 import warnings
 
+from ..data.dataset import data_fingerprint
 from ..exceptions import MetarecError, MetarecWarning
-
-
-def data_fingerprint(ds) -> str:
-    """SHA-256 of the dataset's content: column names, feature values and target values, row by row."""
-    import pandas as pd
-
-    h = hashlib.sha256()
-    h.update(json.dumps([[str(c) for c in ds.X.columns], str(ds.target)]).encode())
-    for part in (ds.X, ds.y):
-        try:
-            rows = pd.util.hash_pandas_object(part, index=False)
-        except TypeError:  # unhashable cells (lists, ...): hash their text
-            rows = pd.util.hash_pandas_object(part.astype(str), index=False)
-        h.update(rows.to_numpy().tobytes())
-    return h.hexdigest()
 
 
 def default_study_name(ds, metric: str, learner_names: list[str], cv: int | None = None,
