@@ -185,7 +185,7 @@ def register_commands(cli):
 
 @hookimpl(specname="register_commands")
 def register_kb_commands(cli):
-    from .cli import console, echo_json
+    from .cli import console, echo_json, warn
 
     @cli.group("kb")
     def kb_group() -> None:
@@ -336,8 +336,7 @@ def register_kb_commands(cli):
             bar.update(started(), completed=done, total=total, description=f"meta-features {dataset_id}")
 
         def progress(done, total, res):
-            bar.update(started(), completed=done, total=total,
-                       description=f"{res['dataset_id']} / {res['learner']}")
+            bar.update(started(), completed=done, total=total, description=f"{res['dataset_id']} / {res['learner']}")
 
         try:
             kb = build_kb(list(datasets), out, learners=names, settings=settings, storage=storage,
@@ -348,6 +347,8 @@ def register_kb_commands(cli):
                 bar.stop()
         s = kb.summary()
         click.echo(f"wrote {out}: {s['datasets']} datasets, {s['learners']} learners, {s['runs']} runs")
+        for item in kb.manifest["sources"][-1].get("skipped") or []:  # listed in the manifest too
+            warn(f"skipped {item['spec']}: {item['reason']} (listed in {out}/manifest.json)")
 
 
 @hookimpl(specname="register_commands")

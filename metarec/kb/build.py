@@ -133,9 +133,21 @@ def build_kb(
     out.mkdir(parents=True, exist_ok=True)
     jobs: list[PairJob] = []
     stored = 0
+    skipped: list[dict] = []
     try:
         for spec in parsed:
-            did, task = store_metafeatures(storage, spec, settings)
+            try:
+                did, task = store_metafeatures(storage, spec, settings)
+            except Exception as exc:
+                # one table that fails to load or has a degenerate target never aborts a build of several
+                if len(parsed) == 1:
+                    raise
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                skipped.append({"spec": str(spec), "reason": first})
+                logger.info("skipped %s: %s", spec, first)
+                if len(skipped) == len(parsed):
+                    raise
+                continue
             stored += 1
             if metafeatures_progress:
                 metafeatures_progress(stored, len(parsed), did)
@@ -152,6 +164,7 @@ def build_kb(
         raise MetarecError("no (dataset, learner) pair to run: no learner matches the datasets' task types")
     run_jobs(jobs, n_jobs=n_jobs, dask_scheduler=dask_scheduler, progress=progress, isolate=isolate)
     kb = assemble(storage, settings)
+    kb.manifest["sources"][-1]["skipped"] = skipped  # the build's report: tables left out and why
     kb.save(out)
     return kb
 

