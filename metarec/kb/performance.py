@@ -8,9 +8,12 @@ Definitions (chosen so that figures compare with other systems):
 LCDB part (``source == "lcdb"``)
     the score of a learner on a dataset is its mean test score over seeds at the largest training size
     that learner reached on that dataset; its fit time and training size are those of that point.
-HPO part (``source == "hpo"``)
-    the score of a learner on a dataset is the best ``ok`` trial's (cross-validation) score; fit time and
-    training size are that trial's.
+``kb build`` part (``source == "hpo"``)
+    the score of a learner on a dataset is that of its default configuration (trial 0 of the study; its
+    cross-validation score), as LCDB scores learners at their defaults, so that every source answers the
+    same question; fit time and training size are that trial's. A default configuration that failed or
+    timed out is a failure of the learner there. (Imported search results, asked for by name: the best
+    ``ok`` configuration.)
 
 Was a learner run on a dataset at all (``observed``)? The LCDB part is a full grid (every LCDB learner on
 every LCDB dataset), so an LCDB learner without a point on an LCDB dataset failed there. Elsewhere a
@@ -171,10 +174,14 @@ def _performance_table(kb: KnowledgeBase, metric: str, task_type: str, source: s
         parts.append(lcdb.loc[idx, cols].assign(_prio=0))
     hpo = runs[runs["source"] != "lcdb"]
     if len(hpo):
-        sign = 1.0 if METRICS[metric].higher_is_better else -1.0
-        order = hpo.assign(_key=sign * hpo["score"]).sort_values(["_key", "trial"], ascending=[False, True])
-        best = order.drop_duplicates(["dataset_id", "learner"], keep="first")
-        parts.append(best[cols].assign(_prio=1))
+        built = (hpo["source"] == "hpo").to_numpy()
+        if built.any():  # kb build: the default configuration (trial 0), as LCDB scores its learners
+            parts.append(hpo[built & (hpo["trial"] == 0).to_numpy()][cols].assign(_prio=1))
+        if not built.all():  # imported search results, asked for by name: their best configuration
+            other = hpo[~built]
+            sign = 1.0 if METRICS[metric].higher_is_better else -1.0
+            order = other.assign(_key=sign * other["score"]).sort_values(["_key", "trial"], ascending=[False, True])
+            parts.append(order.drop_duplicates(["dataset_id", "learner"], keep="first")[cols].assign(_prio=1))
     long = pd.concat(parts, ignore_index=True).sort_values("_prio", kind="stable")
     long = long.drop_duplicates(["dataset_id", "learner"], keep="first")
     if not METRICS[metric].higher_is_better:

@@ -503,7 +503,7 @@ def test_performance_table_definitions():
         {"dataset_id": "a", "learner": "y", "train_size": 80.0, "score": 0.8},
         {"dataset_id": "b", "learner": "y", "score": 0.6},
         {"dataset_id": "a", "learner": "x", "metric": "logloss", "score": 0.3},
-        # HPO: the best ok trial counts; a better failed trial does not
+        # kb build: the default configuration (trial 0) counts, not the best trial
         {"dataset_id": "b", "learner": "h", "source": "hpo", "trial": 0.0, "config_id": "c0", "score": 0.5},
         {"dataset_id": "b", "learner": "h", "source": "hpo", "trial": 1.0, "config_id": "c1", "score": 0.7,
          "fit_time": 3.0},
@@ -514,7 +514,7 @@ def test_performance_table_definitions():
     assert list(pt.scores.index) == ["a", "b"]  # c has no runs
     assert pt.scores.loc["a", "x"] == 0.7 and pt.fit_times.loc["a", "x"] == 0.2  # largest size, not best
     assert pt.train_sizes.loc["a", "y"] == 80.0
-    assert pt.scores.loc["b", "h"] == 0.7 and pt.fit_times.loc["b", "h"] == 3.0
+    assert pt.scores.loc["b", "h"] == 0.5 and pt.fit_times.loc["b", "h"] == 1.0  # trial 0, not the best (0.7)
     assert np.isnan(pt.scores.loc["b", "x"])
     assert pt.evidence.to_dict() == {"h": 1, "x": 1, "y": 2}
     assert list(pt.metafeatures.columns) == ["q"] and list(pt.metafeatures.index) == ["a", "b"]
