@@ -370,7 +370,6 @@ def register_recommend_commands(cli):
     def recommend_cmd(data, target, task_type, top_k, metric, metamodel, time_budget, kb_path, as_json) -> None:
         """Recommend learners (and starting configs) for DATA (a file or openml:ID)."""
         from .recommend import recommend
-
         rec = recommend(data, target, kb=kb_path, metamodel=metamodel, metric=metric, top_k=top_k,
                         time_budget=time_budget, task_type=task_type)
         if as_json:
@@ -400,9 +399,10 @@ def register_recommend_commands(cli):
                           f"{r.lower:.4f} - {r.upper:.4f}", ft, str(r.evidence),
                           f"{len(r.configs)} config(s): {r.config_source}")
         in_budget = [r.score for r in rec.learners if r.fits_budget]
+        captions = ["far from every knowledge-base task: an extrapolation"] if rec.novelty.get("far") else []
         if any(b > a + 1e-12 for a, b in zip(in_budget, in_budget[1:])):
-            table.caption = (f"order: the {rec.metamodel} meta-model's own ranking, which is not by the predicted "
-                             f"{rec.metric}")
+            captions.append(f"order: the {rec.metamodel} meta-model's own ranking, not by the predicted {rec.metric}")
+        table.caption = "; ".join(captions) or None
         out.print(table)
         if rec.similar:
             out.print("Most similar knowledge-base tasks: " + "; ".join(

@@ -56,6 +56,8 @@ class Recommendation:
     metafeatures: Any = None
     warnings: list[str] = field(default_factory=list)
     timings: dict = field(default_factory=dict)
+    #: how far the dataset is from the KB's tasks (:func:`novelty`): ``far`` when farther than LOO ever sees
+    novelty: dict = field(default_factory=dict)
 
     @property
     def best(self) -> LearnerRecommendation:
@@ -86,6 +88,7 @@ class Recommendation:
             "learners": [asdict(r) for r in self.learners],
             "no_evidence": self.no_evidence,
             "similar_datasets": self.similar,
+            "novelty": self.novelty,
             "explanation": self.explanation,
             "warnings": self.warnings,
             "timings": self.timings,
@@ -195,6 +198,7 @@ class Recommender:
         installed = {lr.name: lr for lr in get_learners()}
         by_distance = nearest_datasets(perf.metafeatures, x.iloc[0], kb, n=len(perf.metafeatures))
         similar = by_distance[:n_similar]
+        far = novelty(perf.metafeatures, x.iloc[0], key=(kb.checksum, ds.task_type, metric))
         order = [s["dataset_id"] for s in by_distance]
         tuned = hpo_runs(kb, metric) if ranked and top_k > 0 else None  # filtered once for every learner below
         for i, r in enumerate(ranked, start=1):
@@ -230,6 +234,10 @@ class Recommender:
                     ],
                 }
         warnings = list(ds.warnings) + notes
+        if far["far"]:
+            warnings.append(f"far from every knowledge-base task: the nearest is at distance {far['nearest_distance']:.3f}, "
+                            f"above {far['threshold']:.3f}, the {far['quantile']:.0%} quantile of the distances between "
+                            f"KB tasks and their nearest neighbours; the ranking and intervals extrapolate")
         warnings.extend(report.problems())
         for r in ranked:
             r.installed = r.learner in installed
@@ -246,7 +254,7 @@ class Recommender:
                      "n_features": ds.n_features, "n_classes": ds.n_classes, "task_decision": ds.task_decision},
             task_type=ds.task_type, metric=metric or DEFAULT_METRIC[ds.task_type], metamodel=self.metamodel,
             learners=ranked[:top_k], no_evidence=no_evidence, similar=similar,
-            explanation=explanation, metafeatures=mf, warnings=warnings,
+            explanation=explanation, metafeatures=mf, warnings=warnings, novelty=far,
             timings={"load_kb": round(t_load - t0, 3), "metafeatures": round(t_mf - t_load, 3),
                      "metamodel": round(t_pred - t_mf, 3), "total": round(time.perf_counter() - t0, 3)},
         )
@@ -276,25 +284,69 @@ def nearest_datasets(metafeatures, x, kb, n: int = 3) -> list[dict]:
     """
     import numpy as np
 
+    Z, med, scale = _scaled(metafeatures)
+    z = (_slog(x.reindex(metafeatures.columns).to_numpy(dtype=float)) - med) / scale
+    dist, count = _distances(Z, z)
+    order = np.argsort(dist, kind="stable")[:n]
+    names = kb.datasets.set_index("dataset_id")["name"]
+    return [{"dataset_id": metafeatures.index[i], "name": str(names.get(metafeatures.index[i], "")),
+             "distance": float(dist[i]), "shared_metafeatures": int(count[i])} for i in order]
+
+
+def _scaled(metafeatures):
+    """The KB's meta-features as :func:`nearest_datasets` compares them: signed log, centred on the median,
+    divided by the inter-quartile range; returns ``(Z, median, scale)``."""
     import warnings
 
+    import numpy as np
+
     M = _slog(metafeatures.to_numpy(dtype=float))
-    v = _slog(x.reindex(metafeatures.columns).to_numpy(dtype=float))
     with warnings.catch_warnings():  # a meta-feature missing on every KB dataset is simply skipped
         warnings.simplefilter("ignore", RuntimeWarning)
         med = np.nanmedian(M, axis=0)
         q75, q25 = np.nanpercentile(M, 75, axis=0), np.nanpercentile(M, 25, axis=0)
     scale = np.where((q75 - q25) > 0, q75 - q25, 1.0)
-    Z = (M - med) / scale
-    z = (v - med) / scale
+    return (M - med) / scale, med, scale
+
+
+def _distances(Z, z):
+    """Mean absolute difference of each row of ``Z`` to ``z`` over the features both have; (distance, count)."""
+    import numpy as np
+
     diff = np.abs(Z - z)
-    ok = ~np.isnan(diff)
-    count = ok.sum(axis=1)
-    dist = np.where(count > 0, np.nansum(diff, axis=1) / np.maximum(count, 1), np.inf)
-    order = np.argsort(dist, kind="stable")[:n]
-    names = kb.datasets.set_index("dataset_id")["name"]
-    return [{"dataset_id": metafeatures.index[i], "name": str(names.get(metafeatures.index[i], "")),
-             "distance": float(dist[i]), "shared_metafeatures": int(count[i])} for i in order]
+    count = (~np.isnan(diff)).sum(axis=1)
+    return np.where(count > 0, np.nansum(diff, axis=1) / np.maximum(count, 1), np.inf), count
+
+
+_NOVELTY_THRESHOLDS: dict = {}
+#: a new dataset is far from the knowledge base when its nearest KB task is farther than this quantile of
+#: the distances of KB tasks to their own nearest other KB task
+NOVELTY_QUANTILE = 0.95
+
+
+def novelty(metafeatures, x, key=None) -> dict:
+    """Is ``x`` far from every KB task? Its nearest KB task's distance (as :func:`nearest_datasets` measures
+    it) against the :data:`NOVELTY_QUANTILE` quantile of the KB tasks' distances to their nearest other KB
+    task (what leave-one-out sees). ``key`` caches that quantile (it depends on the KB only)."""
+    import numpy as np
+
+    Z, med, scale = _scaled(metafeatures)
+    threshold = _NOVELTY_THRESHOLDS.get(key) if key is not None else None
+    if threshold is None:
+        nearest = []
+        for i in range(len(Z)):
+            d, _ = _distances(Z, Z[i])
+            d[i] = np.inf
+            nearest.append(d.min())
+        finite = np.asarray([v for v in nearest if np.isfinite(v)])
+        threshold = float(np.quantile(finite, NOVELTY_QUANTILE)) if len(finite) else float("inf")
+        if key is not None:
+            _NOVELTY_THRESHOLDS[key] = threshold
+    z = (_slog(x.reindex(metafeatures.columns).to_numpy(dtype=float)) - med) / scale
+    dist, _ = _distances(Z, z)
+    nearest_new = float(dist.min()) if len(dist) else float("inf")
+    return {"nearest_distance": nearest_new, "threshold": threshold, "quantile": NOVELTY_QUANTILE,
+            "far": bool(nearest_new > threshold)}
 
 
 def _shown_path(path) -> str:

@@ -290,3 +290,17 @@ def test_inspect_shows_the_class_balance(tmp_path):
     assert "a: 30 (75.0%), b: 10 (25.0%)" in result.output
     data = json.loads(CliRunner().invoke(cli, ["inspect", str(src), "--target", "y", "--json"]).stdout)
     assert data["class_counts"] == {"a": 30, "b": 10}
+
+
+def test_novelty_says_when_a_dataset_is_farther_from_the_kb_than_kb_tasks_are_from_each_other():
+    import numpy as np
+
+    from metarec.recommend import novelty
+
+    rng = np.random.default_rng(0)
+    kb_mf = pd.DataFrame(rng.normal(size=(60, 5)), columns=list("abcde"))
+    near = novelty(kb_mf, kb_mf.iloc[3] + 0.01)
+    assert not near["far"] and near["nearest_distance"] < near["threshold"] and near["quantile"] == 0.95
+    far = novelty(kb_mf, pd.Series(50.0, index=list("abcde")), key=("kb", "x"))
+    assert far["far"] and far["threshold"] == near["threshold"]
+    assert novelty(kb_mf, pd.Series(50.0, index=list("abcde")), key=("kb", "x")) == far  # cached threshold
