@@ -109,12 +109,13 @@ def register_evaluate_command(cli):
         table = Table(title=f"{s['protocol']}: {s['datasets']} datasets, {len(s['learners'])} learners, "
                             f"{s['metric']} ({s['source'] or 'all sources'})")
         heads = ["meta-model", "regret", "median", "regret@3", "top1≤1pt", "NDCG@5", "Spearman", "gap closed",
-                 "coverage", "time err", "s"]
+                 "coverage", "width", "time err", "s"]
         for i, h in enumerate(heads):
             table.add_column(h, justify="left" if i == 0 else "right", no_wrap=True)
         table.caption = ("regret: mean top-1 regret; median: its median; top1≤1pt: share of datasets within 0.01; "
-                         "gap closed: of single-best's regret; coverage: of the predicted 80% intervals; time err: "
-                         "median factor between predicted and actual fit times; s: fit+predict seconds")
+                         "gap closed: of single-best's regret; coverage, width: of the predicted 80% intervals "
+                         "(median width); time err: median factor between predicted and actual fit times; s: "
+                         "fit+predict seconds")
         if "best-constant" in result.summary:
             table.caption += (f"; best constant: always {result.summary['best-constant']['learner']}, the one learner "
                               "with the lowest mean regret on these datasets, chosen in hindsight")
@@ -127,7 +128,7 @@ def register_evaluate_command(cli):
             table.add_row(
                 "best constant" if name == "best-constant" else name, f(m["mean_regret"], ".4f"), f(m["median_regret"], ".4f"), f(m["regret_at_3"], ".4f"),
                 f(m["top1_within_1pt"], ".0%"), f(m["ndcg_at_5"], ".3f"), f(m["spearman"], ".3f"),
-                f(m["gap_closed"], ".0%"), f(m["coverage"], ".0%"),
+                f(m["gap_closed"], ".0%"), f(m["coverage"], ".0%"), f(m.get("interval_width"), ".3f"),
                 "-" if err != err else f"x{10 ** err:.1f}", f(m["seconds"], ".0f"),
             )
         console().print(table)

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from ..exceptions import MetarecError
-from .scores import (WITHIN, best_constant, coverage, fit_time_error, gap_closed, ndcg_at_k, regret,
-                     regret_at_k, spearman)
+from .scores import (WITHIN, best_constant, coverage, fit_time_error, gap_closed, interval_width, ndcg_at_k,
+                     regret, regret_at_k, spearman)
 
 logger = logging.getLogger("metarec.evaluate")
 
@@ -47,6 +47,7 @@ class EvaluationResult:
         "spearman",
         "gap_closed",
         "coverage",
+        "interval_width",
         "fit_time_error",
         "seconds",
     )
@@ -340,6 +341,9 @@ def evaluate_metamodels(
             "ndcg_at_5": float(np.mean(ndcgs)),
             "spearman": float(np.nanmean(sps)) if not np.isnan(sps).all() else float("nan"),
             "coverage": coverage(S.loc[scored].to_numpy(), lower.to_numpy(), upper.to_numpy()),
+            # where a score could be checked against it (learners run on the dataset)
+            "interval_width": interval_width(lower.where(S.loc[scored].notna()).to_numpy(),
+                                             upper.where(S.loc[scored].notna()).to_numpy()),
             "fit_time_error": fit_time_error(pt.fit_times.where(full).loc[scored].to_numpy(), ftime.to_numpy()),
             "seconds": seconds,
         }
@@ -357,7 +361,7 @@ def evaluate_metamodels(
             "learner": learner, "mean_regret": float(regs_c.mean()), "median_regret": float(regs_c.median()),
             "regret_at_3": None, "top1_within_1pt": float((regs_c <= WITHIN + 1e-12).mean()),
             "ndcg_at_5": None, "spearman": None, "gap_closed": gap_closed(float(regs_c.mean()), sb),
-            "coverage": None, "fit_time_error": float("nan"), "seconds": 0.0,
+            "coverage": None, "interval_width": None, "fit_time_error": float("nan"), "seconds": 0.0,
         }
         best_of = {r["dataset_id"]: r["best"] for r in rows if r["metamodel"] == run_names[0]}
         rows += [{"metamodel": "best-constant", "dataset_id": d, "name": str(names_of.get(d, d)),

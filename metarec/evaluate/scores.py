@@ -97,6 +97,15 @@ def coverage(true, lower, upper) -> float:
     return float(((t[ok] >= lo[ok]) & (t[ok] <= hi[ok])).mean())
 
 
+def interval_width(lower, upper) -> float:
+    """Median width of the intervals that have both ends (NaN if none)."""
+    import numpy as np
+
+    w = np.asarray(upper, dtype=float) - np.asarray(lower, dtype=float)
+    w = w[~np.isnan(w)]
+    return float(np.median(w)) if len(w) else float("nan")
+
+
 def gap_closed(model_regret: float, single_best_regret: float, oracle_regret: float = 0.0) -> float:
     """Share of the single-best-to-oracle gap that a model's mean regret closes (NaN if there is no gap)."""
     gap = float(single_best_regret) - float(oracle_regret)
