@@ -92,6 +92,10 @@ def _system_arrow_pool() -> None:
     pa.set_memory_pool(pa.system_memory_pool())
 
 
+#: the last dataset a process loaded for a pair, with its subsample: (spec, max_rows, seed) -> (ds, X, y)
+_LAST_DATA: dict = {}
+
+
 @quiet_optuna()
 def run_pair(job: PairJob) -> dict[str, Any]:
     """Run (or finish) the study of one (dataset, learner) pair; returns a small summary."""
@@ -113,8 +117,12 @@ def run_pair(job: PairJob) -> dict[str, Any]:
         return {"dataset_id": job.dataset_id, "learner": job.learner, "new_trials": 0, "skipped": True}
     learner = get_learner(job.learner)
     with fork_safe_arrow():
-        ds = parse_specs([job.spec])[0].load()
-        X, y = subsample(ds, s.max_rows, s.seed)
+        key = (job.spec, s.max_rows, s.seed)
+        if key not in _LAST_DATA:  # a worker runs a dataset's pairs one after another: load it once for them
+            _LAST_DATA.clear()
+            ds = parse_specs([job.spec])[0].load()
+            _LAST_DATA[key] = (ds, *subsample(ds, s.max_rows, s.seed))
+        ds, X, y = _LAST_DATA[key]
         primary = DEFAULT_METRIC[ds.task_type]
         hard_limit = None if s.fit_timeout is None else s.fit_timeout * (s.cv + 1)
 
