@@ -162,13 +162,14 @@ def run_with_timeout(fn, timeout: float | None) -> CVResult:
     deadline = t0 + timeout
     timed_out = False
     with os.fdopen(rfd, "r") as fh:
+        poller = select.poll()  # not select.select: it fails on descriptors numbered 1024 and above
+        poller.register(fh, select.POLLIN | select.POLLHUP | select.POLLERR)
         while True:
             left = deadline - time.perf_counter()
             if left <= 0:
                 timed_out = True
                 break
-            ready, _, _ = select.select([fh], [], [], left)
-            if ready:
+            if poller.poll(left * 1000.0):
                 data = fh.read()
                 chunks.append(data)
                 break

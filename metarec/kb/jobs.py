@@ -99,6 +99,15 @@ _LAST_DATA: dict = {}
 @quiet_optuna()
 def run_pair(job: PairJob) -> dict[str, Any]:
     """Run (or finish) the study of one (dataset, learner) pair; returns a small summary."""
+    storage = open_storage(job.storage)
+    try:
+        return _run_pair(job, storage)
+    finally:  # a worker runs thousands of pairs: each one's connections are closed with it
+        storage.remove_session()
+        storage.engine.dispose()
+
+
+def _run_pair(job: PairJob, storage) -> dict[str, Any]:
     import optuna
 
     from ..data.sources import parse_specs
@@ -107,7 +116,6 @@ def run_pair(job: PairJob) -> dict[str, Any]:
     from .evaluation import cross_validate_config, run_with_timeout, subsample
 
     s = job.settings
-    storage = open_storage(job.storage)
     sampler = optuna.samplers.TPESampler(seed=s.seed, n_startup_trials=min(10, max(1, s.n_trials // 2)))
     study = optuna.create_study(storage=storage, study_name=study_name(job.dataset_id, job.learner),
                                 direction="maximize", sampler=sampler, load_if_exists=True)
