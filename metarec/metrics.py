@@ -51,6 +51,10 @@ class Metric:
         The name shown next to a (higher-is-better) score.
     definition : str
         One line recorded in a knowledge base's manifest.
+    floor : float or None
+        Where a score stops telling learners apart: lower scores count as this value when learners are
+        compared across datasets (R^2: -1, twice the error of predicting the mean; a heavy-tailed target
+        gave R^2 of -1e47).
     """
 
     name: str
@@ -62,6 +66,7 @@ class Metric:
     needs_proba: ProbaRule = False
     label: str = ""
     definition: str = ""
+    floor: float | None = None
 
     @property
     def shown(self) -> str:
@@ -111,7 +116,7 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
            definition="ROC AUC (LCDB: one-vs-rest, weighted for multiclass)"),
     Metric("logloss", "classification", "neg_log_loss", higher_is_better=False, bounds=(None, 0.0),
            needs_proba=True, label="neg_logloss", definition="log loss of predicted probabilities"),
-    Metric("r2", "regression", "r2", bounds=(None, 1.0), definition="coefficient of determination"),
+    Metric("r2", "regression", "r2", bounds=(None, 1.0), definition="coefficient of determination", floor=-1.0),
     Metric("neg_rmse", "regression", "neg_root_mean_squared_error", bounds=(None, 0.0), scale_dependent=True,
            definition="minus the root mean squared error"),
     Metric("neg_mae", "regression", "neg_mean_absolute_error", bounds=(None, 0.0), scale_dependent=True,

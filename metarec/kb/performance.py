@@ -21,7 +21,8 @@ learner was run on a dataset when the KB holds any run of it there (``kb build``
 timed-out trials too); a learner without runs on a dataset (e.g. a plugin learner built on a few tasks)
 was not tried there, which meta-models must not count as a failure.
 
-A metric where lower is better (``METRICS[m].higher_is_better is False``, e.g. log loss) is negated.
+A metric where lower is better (``METRICS[m].higher_is_better is False``, e.g. log loss) is negated; a
+score below its metric's ``floor`` (R^2: -1) counts as the floor.
 Runs imported from public search results (:data:`metarec.kb.hpo_import.HPO_SOURCES`: other protocols,
 other numbers of configurations) are left out unless ``source`` names one of them: the meta-models learn
 from LCDB's and ``kb build``'s runs only. Datasets without any score are dropped. :func:`best_configs` returns the best configs of a learner on
@@ -186,6 +187,9 @@ def _performance_table(kb: KnowledgeBase, metric: str, task_type: str, source: s
     long = long.drop_duplicates(["dataset_id", "learner"], keep="first")
     if not METRICS[metric].higher_is_better:
         long["score"] = -long["score"]
+    floor = METRICS[metric].floor
+    if floor is not None:  # below it a score no longer tells learners apart (R^2 of -1e47)
+        long["score"] = long["score"].clip(lower=floor)
 
     present = set(long["dataset_id"].unique())
     order_ds = [d for d in ds["dataset_id"] if d in present]

@@ -643,3 +643,15 @@ def test_portfolio_predicts_untried_configs_from_nearby_trials():
     kb = _kb(runs)
     assert portfolio_configs(kb, ["a", "b"], "h", k=1)[0]["lr"] in (0.1, 0.11)
     assert best_configs(kb, ["a", "b"], "h", k=1) == [{"lr": 0.9, "loss": "x"}]
+
+
+def test_r2_below_its_floor_counts_as_the_floor():
+    runs = _runs([
+        {"dataset_id": "a", "learner": "x", "metric": "r2", "source": "hpo", "trial": 0.0, "score": 0.5},
+        {"dataset_id": "a", "learner": "y", "metric": "r2", "source": "hpo", "trial": 0.0, "score": -9.7e47},
+        {"dataset_id": "b", "learner": "x", "metric": "r2", "source": "hpo", "trial": 0.0, "score": -3.0},
+    ])
+    kb = _kb(runs)
+    kb = KnowledgeBase(kb.datasets.assign(task_type="regression"), kb.runs, kb.manifest)
+    pt = performance_table(kb, metric="r2", task_type="regression", cache=False)
+    assert pt.scores.loc["a", "y"] == -1.0 and pt.scores.loc["b", "x"] == -1.0 and pt.scores.loc["a", "x"] == 0.5
