@@ -1,19 +1,15 @@
 """Learner performance per dataset, as the meta-models see it.
 
 :func:`performance_table` turns a knowledge base's long ``runs`` table into wide datasets x learners
-frames: one score per (dataset, learner), higher is always better.
-
-Definitions (chosen so that figures compare with other systems):
+frames: one score per (dataset, learner), higher is always better. Definitions:
 
 LCDB part (``source == "lcdb"``)
-    the score of a learner on a dataset is its mean test score over seeds at the largest training size
-    that learner reached on that dataset; its fit time and training size are those of that point.
+    a learner's score on a dataset is its mean test score over seeds at the largest training size it
+    reached there; its fit time and training size are those of that point.
 ``kb build`` part (``source == "hpo"``)
-    the score of a learner on a dataset is that of its default configuration (trial 0 of the study; its
-    cross-validation score), as LCDB scores learners at their defaults, so that every source answers the
-    same question; fit time and training size are that trial's. A default configuration that failed or
-    timed out is a failure of the learner there. (Imported search results, asked for by name: the best
-    ``ok`` configuration.)
+    the score of its default configuration (trial 0 of the study, cross-validated), as LCDB scores learners
+    at their defaults, so that every source answers one question; fit time and training size are that
+    trial's. A default that failed or timed out is a failure of the learner there.
 
 Was a learner run on a dataset at all (``observed``)? The LCDB part is a full grid (every LCDB learner on
 every LCDB dataset), so an LCDB learner without a point on an LCDB dataset failed there. Elsewhere a
@@ -21,12 +17,11 @@ learner was run on a dataset when the KB holds any run of it there (``kb build``
 timed-out trials too); a learner without runs on a dataset (e.g. a plugin learner built on a few tasks)
 was not tried there, which meta-models must not count as a failure.
 
-A metric where lower is better (``METRICS[m].higher_is_better is False``, e.g. log loss) is negated; a
-score below its metric's ``floor`` (R^2: -1) counts as the floor.
-Runs imported from public search results (:data:`metarec.kb.hpo_import.HPO_SOURCES`: other protocols,
-other numbers of configurations) are left out unless ``source`` names one of them: the meta-models learn
-from LCDB's and ``kb build``'s runs only. Datasets without any score are dropped. :func:`best_configs` returns the best configs of a learner on
-some datasets (HPO part) for warm starts.
+A metric where lower is better (e.g. log loss) is negated; a score below its metric's ``floor`` (R^2: -1)
+counts as the floor. Runs imported from public search results (:data:`metarec.kb.hpo_import.HPO_SOURCES`:
+other protocols) are left out unless ``source`` names one (then each pair's best ``ok`` configuration
+counts). Datasets without any score are dropped. :func:`best_configs` returns the best configs of a learner
+on some datasets (HPO part) for warm starts.
 """
 
 from __future__ import annotations
@@ -173,16 +168,13 @@ def _performance_table(kb: KnowledgeBase, metric: str, task_type: str, source: s
         # the largest anchor each learner reached on each dataset
         idx = lcdb.groupby(["dataset_id", "learner"], sort=False)["train_size"].idxmax()
         parts.append(lcdb.loc[idx, cols].assign(_prio=0))
-    hpo = runs[runs["source"] != "lcdb"]
-    if len(hpo):
-        built = (hpo["source"] == "hpo").to_numpy()
-        if built.any():  # kb build: the default configuration (trial 0), as LCDB scores its learners
-            parts.append(hpo[built & (hpo["trial"] == 0).to_numpy()][cols].assign(_prio=1))
-        if not built.all():  # imported search results, asked for by name: their best configuration
-            other = hpo[~built]
-            sign = 1.0 if METRICS[metric].higher_is_better else -1.0
-            order = other.assign(_key=sign * other["score"]).sort_values(["_key", "trial"], ascending=[False, True])
-            parts.append(order.drop_duplicates(["dataset_id", "learner"], keep="first")[cols].assign(_prio=1))
+    built = (runs["source"] == "hpo").to_numpy()  # kb build: the default configuration (trial 0)
+    parts.append(runs[built & (runs["trial"] == 0).to_numpy()][cols].assign(_prio=1))
+    other = runs[~built & (runs["source"] != "lcdb").to_numpy()]  # imports, named: their best configuration
+    if len(other):
+        sign = 1.0 if METRICS[metric].higher_is_better else -1.0
+        order = other.assign(_key=sign * other["score"]).sort_values(["_key", "trial"], ascending=[False, True])
+        parts.append(order.drop_duplicates(["dataset_id", "learner"], keep="first")[cols].assign(_prio=1))
     long = pd.concat(parts, ignore_index=True).sort_values("_prio", kind="stable")
     long = long.drop_duplicates(["dataset_id", "learner"], keep="first")
     if not METRICS[metric].higher_is_better:
