@@ -147,6 +147,7 @@ def run_with_timeout(fn, timeout: float | None) -> CVResult:
             gc.unfreeze()
     if pid == 0:  # child
         os.close(rfd)
+        _die_with_parent()
         code = 0
         try:
             res = fn()
@@ -186,3 +187,14 @@ def run_with_timeout(fn, timeout: float | None) -> CVResult:
         return CVResult({}, {}, float("nan"), "failed", "the evaluation process died without a result")
     d: dict[str, Any] = json.loads(text)
     return CVResult(**d)
+
+
+def _die_with_parent() -> None:
+    """Linux: this process is killed when its parent dies (a killed build leaves no trial child holding the
+    storage's file open and locked). Elsewhere nothing happens."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass

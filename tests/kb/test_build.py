@@ -184,3 +184,34 @@ def test_a_table_that_fails_to_load_or_has_a_degenerate_target_is_skipped_and_li
     kb = KnowledgeBase.load(tmp_path / "kb")
     assert set(kb.runs.metric) == {"accuracy", "balanced_accuracy", "auc", "logloss"}
     assert (kb.runs.loc[kb.runs.metric == "logloss", "score"] >= 0).all()  # recorded in its own direction
+
+
+@pytest.mark.slow
+def test_a_trial_child_dies_with_its_parent(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    code = ("import os, time\nfrom metarec.kb.evaluation import run_with_timeout\nprint(os.getpid(), flush=True)\n"
+            "run_with_timeout(lambda: time.sleep(60), 120)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    parent = int(proc.stdout.readline())
+    deadline = time.time() + 30
+    children = []
+    while not children and time.time() < deadline:
+        children = subprocess.run(["pgrep", "-P", str(parent)], capture_output=True, text=True).stdout.split()
+        time.sleep(0.2)
+    assert children, "the trial child did not start"
+    proc.kill()
+    proc.wait()
+
+    def alive(pid):
+        try:
+            return "zombie" not in open(f"/proc/{pid}/status").read()
+        except FileNotFoundError:
+            return False
+
+    deadline = time.time() + 10
+    while any(alive(c) for c in children) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(c) for c in children)  # no orphan left holding the build's storage open
