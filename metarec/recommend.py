@@ -205,7 +205,7 @@ class Recommender:
             r.rank = i
             if i <= top_k:
                 cfgs = portfolio_configs(kb, order, r.learner, metric=metric, k=n_configs, runs=tuned)
-                if cfgs:
+                if cfgs and not _only_default(cfgs, installed.get(r.learner)):
                     r.configs = cfgs
                     r.config_source = "kb: portfolio over the nearest tuned tasks"
                 elif r.learner in installed:
@@ -347,6 +347,16 @@ def novelty(metafeatures, x, key=None) -> dict:
     nearest_new = float(dist.min()) if len(dist) else float("inf")
     return {"nearest_distance": nearest_new, "threshold": threshold, "quantile": NOVELTY_QUANTILE,
             "far": bool(nearest_new > threshold)}
+
+
+def _only_default(configs: list, learner) -> bool:
+    """Whether ``configs`` is just the learner's default (the KB ran it at its default only: not tuned)."""
+    import json
+
+    if learner is None or len(configs) != 1:
+        return False
+    same = json.dumps(configs[0], sort_keys=True, default=str)
+    return same == json.dumps(dict(learner.default_config), sort_keys=True, default=str)
 
 
 def _shown_path(path) -> str:

@@ -304,3 +304,13 @@ def test_novelty_says_when_a_dataset_is_farther_from_the_kb_than_kb_tasks_are_fr
     far = novelty(kb_mf, pd.Series(50.0, index=list("abcde")), key=("kb", "x"))
     assert far["far"] and far["threshold"] == near["threshold"]
     assert novelty(kb_mf, pd.Series(50.0, index=list("abcde")), key=("kb", "x")) == far  # cached threshold
+
+
+def test_a_learner_the_kb_ran_at_its_default_only_starts_from_its_default_not_a_portfolio():
+    from metarec.learners import get_learner
+    from metarec.recommend import _only_default
+
+    gb = get_learner("gradient_boosting")
+    assert _only_default([dict(gb.default_config)], gb)
+    assert not _only_default([{**dict(gb.default_config), "max_depth": 7}], gb)
+    assert not _only_default([dict(gb.default_config), {"max_depth": 7}], gb) and not _only_default([{}], None)
