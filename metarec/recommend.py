@@ -235,9 +235,10 @@ class Recommender:
                 }
         warnings = list(ds.warnings) + notes
         if far["far"]:
-            warnings.append(f"far from every knowledge-base task: the nearest is at distance {far['nearest_distance']:.3f}, "
-                            f"above {far['threshold']:.3f}, the {far['quantile']:.0%} quantile of the distances between "
-                            f"KB tasks and their nearest neighbours; the ranking and intervals extrapolate")
+            warnings.append(f"far from every knowledge-base task: the nearest is at distance "
+                            f"{far['nearest_distance']:.3f}, above {far['threshold']:.3f}, the {far['quantile']:.0%} "
+                            f"quantile of the distances between KB tasks and their nearest neighbours; the ranking "
+                            f"and intervals extrapolate")
         warnings.extend(report.problems())
         for r in ranked:
             r.installed = r.learner in installed
@@ -351,12 +352,10 @@ def novelty(metafeatures, x, key=None) -> dict:
 
 def _only_default(configs: list, learner) -> bool:
     """Whether ``configs`` is just the learner's default (the KB ran it at its default only: not tuned)."""
-    import json
+    from .kb.format import config_id
 
-    if learner is None or len(configs) != 1:
-        return False
-    same = json.dumps(configs[0], sort_keys=True, default=str)
-    return same == json.dumps(dict(learner.default_config), sort_keys=True, default=str)
+    default = None if learner is None else config_id(dict(learner.default_config))
+    return len(configs) == 1 and config_id(configs[0]) == default
 
 
 def _shown_path(path) -> str:

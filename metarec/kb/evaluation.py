@@ -73,7 +73,6 @@ def cross_validate_config(learner, config: dict, X, y, task_type: str, cv: int =
     metric the learner cannot give (log loss without ``predict_proba``) is NaN for that configuration.
     Scores are recorded in each metric's own direction (log loss: lower is better)."""
     import numpy as np
-    import pandas as pd
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.metrics import get_scorer
 
@@ -89,7 +88,7 @@ def cross_validate_config(learner, config: dict, X, y, task_type: str, cv: int =
         n_classes = int(len(np.unique(yv)))
     names = (primary,) + tuple(m for m in SCORED_METRICS[task_type] if m != primary)
     scorers = {m: (get_scorer(get_metric(m).scorer_name(n_classes)), get_metric(m).higher_is_better) for m in names}
-    splitter = cv_splitter(pd.Series(yv), task_type, cv, seed)
+    splitter = cv_splitter(yv, task_type, cv, seed)  # class_counts takes arrays
     per_metric: dict[str, list[float]] = {m: [] for m in names}
     fit_times = []
     sizes = []
