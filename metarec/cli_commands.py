@@ -21,13 +21,8 @@ def _task_shown(task_type: str, decision: str | None) -> str:
 
 
 def _task_option():
-    return click.option(
-        "--task",
-        "task_type",
-        type=click.Choice(["classification", "regression"]),
-        default=None,
-        help="Task type (inferred from the target when omitted).",
-    )
+    return click.option("--task", "task_type", type=click.Choice(["classification", "regression"]), default=None,
+                        help="Task type (inferred from the target when omitted).")
 
 
 @hookimpl
@@ -305,8 +300,11 @@ def register_kb_commands(cli):
     @click.option("--groups", "-g", default=None,
                   help="Comma-separated meta-feature groups, e.g. openml,statistical,landmarkers,pymfe "
                        "(default: the default groups).")
+    @click.option("--configs", "configs_file", default=None, type=click.Path(dir_okay=False),
+                  help="JSON {learner: [config, ...]}: configurations each learner tries on every dataset right "
+                       "after its default, before the sampler's own (--trials counts them all).")
     def kb_build(datasets, out, learners, target, n_trials, cv, fit_timeout, max_rows, n_jobs, storage,
-                 dask_scheduler, seed, force, groups) -> None:
+                 dask_scheduler, seed, force, groups, configs_file) -> None:
         """Tune learners on DATASETS and record every trial into a KB at --out (resumable).
 
         \b
@@ -317,9 +315,11 @@ def register_kb_commands(cli):
 
         from .kb.build import BuildSettings, build_kb
 
+        from .kb.build import read_configs
+
         group_names = tuple(g.strip() for g in groups.split(",") if g.strip()) if groups else None
         settings = BuildSettings(n_trials=n_trials, cv=cv, fit_timeout=fit_timeout, max_rows=max_rows, seed=seed,
-                                 groups=group_names)
+                                 groups=group_names, configs=read_configs(configs_file) if configs_file else None)
         names = [x.strip() for x in learners.split(",")] if learners else None
         # the bar starts once the first dataset's meta-features are stored: a refused build is its one line
         bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

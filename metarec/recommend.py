@@ -3,10 +3,10 @@
 :class:`Recommender` fits a meta-model on a knowledge base (cached by the KB checksum, so recommending
 does not retrain) and ranks the learners for a new dataset from its meta-features, computed by the very
 extractors the KB's meta-features came from. It explains a ranking by the most similar KB tasks and by
-the meta-features that pushed the top pick up or down, and suggests configurations from the KB's HPO
-runs on the most similar tasks: a greedy portfolio of configs that did well across the nearest tasks the
-learner was tuned on (:func:`metarec.kb.performance.portfolio_configs`), the learner's default when there
-are none.
+the meta-features that pushed the top pick up or down, and suggests configurations from the KB's search
+evidence (its HPO studies and imported search results) on the most similar tasks: a greedy portfolio of
+configs that did well across the nearest tasks the learner was searched on
+(:func:`metarec.kb.zeroshot.zero_shot_configs`), the learner's default when there are none.
 """
 
 from __future__ import annotations
@@ -143,7 +143,8 @@ class Recommender:
         import time
 
         from .data import load_dataset
-        from .kb.performance import hpo_runs, performance_table, portfolio_configs
+        from .kb.performance import performance_table
+        from .kb.zeroshot import search_runs, zero_shot_configs
         from .learners import get_learners
         from .metafeatures.cache import cached_metafeatures
         from .metamodels import fit_metamodel
@@ -196,18 +197,17 @@ class Recommender:
         position = {name: i for i, name in enumerate(pred.ranking().iloc[0])}
         ranked.sort(key=lambda r: (not r.fits_budget, position[r.learner]))
         installed = {lr.name: lr for lr in get_learners()}
-        by_distance = nearest_datasets(perf.metafeatures, x.iloc[0], kb, n=len(perf.metafeatures))
-        similar = by_distance[:n_similar]
+        similar = nearest_datasets(perf.metafeatures, x.iloc[0], kb, n=n_similar)
         far = novelty(perf.metafeatures, x.iloc[0], key=(kb.checksum, ds.task_type, metric))
-        order = [s["dataset_id"] for s in by_distance]
-        tuned = hpo_runs(kb, metric) if ranked and top_k > 0 else None  # filtered once for every learner below
+        # filtered once for every learner below
+        searched = search_runs(kb, metric, ds.task_type) if ranked and top_k > 0 else None
         for i, r in enumerate(ranked, start=1):
             r.rank = i
             if i <= top_k:
-                cfgs = portfolio_configs(kb, order, r.learner, metric=metric, k=n_configs, runs=tuned)
+                cfgs, _ = zero_shot_configs(kb, mf, r.learner, metric, ds.task_type, k=n_configs, runs=searched)
                 if cfgs and not _only_default(cfgs, installed.get(r.learner)):
                     r.configs = cfgs
-                    r.config_source = "kb: portfolio over the nearest tuned tasks"
+                    r.config_source = "kb: portfolio over the nearest searched tasks"
                 elif r.learner in installed:
                     r.configs, r.config_source = [dict(installed[r.learner].default_config)], "default"
                 else:
@@ -285,38 +285,15 @@ def nearest_datasets(metafeatures, x, kb, n: int = 3) -> list[dict]:
     """
     import numpy as np
 
-    Z, med, scale = _scaled(metafeatures)
-    z = (_slog(x.reindex(metafeatures.columns).to_numpy(dtype=float)) - med) / scale
-    dist, count = _distances(Z, z)
+    from .kb.similarity import distances, scaled, slog
+
+    Z, med, scale = scaled(metafeatures)
+    z = (slog(x.reindex(metafeatures.columns).to_numpy(dtype=float)) - med) / scale
+    dist, count = distances(Z, z)
     order = np.argsort(dist, kind="stable")[:n]
     names = kb.datasets.set_index("dataset_id")["name"]
     return [{"dataset_id": metafeatures.index[i], "name": str(names.get(metafeatures.index[i], "")),
              "distance": float(dist[i]), "shared_metafeatures": int(count[i])} for i in order]
-
-
-def _scaled(metafeatures):
-    """The KB's meta-features as :func:`nearest_datasets` compares them: signed log, centred on the median,
-    divided by the inter-quartile range; returns ``(Z, median, scale)``."""
-    import warnings
-
-    import numpy as np
-
-    M = _slog(metafeatures.to_numpy(dtype=float))
-    with warnings.catch_warnings():  # a meta-feature missing on every KB dataset is simply skipped
-        warnings.simplefilter("ignore", RuntimeWarning)
-        med = np.nanmedian(M, axis=0)
-        q75, q25 = np.nanpercentile(M, 75, axis=0), np.nanpercentile(M, 25, axis=0)
-    scale = np.where((q75 - q25) > 0, q75 - q25, 1.0)
-    return (M - med) / scale, med, scale
-
-
-def _distances(Z, z):
-    """Mean absolute difference of each row of ``Z`` to ``z`` over the features both have; (distance, count)."""
-    import numpy as np
-
-    diff = np.abs(Z - z)
-    count = (~np.isnan(diff)).sum(axis=1)
-    return np.where(count > 0, np.nansum(diff, axis=1) / np.maximum(count, 1), np.inf), count
 
 
 _NOVELTY_THRESHOLDS: dict = {}
@@ -331,20 +308,22 @@ def novelty(metafeatures, x, key=None) -> dict:
     task (what leave-one-out sees). ``key`` caches that quantile (it depends on the KB only)."""
     import numpy as np
 
-    Z, med, scale = _scaled(metafeatures)
+    from .kb.similarity import distances, scaled, slog
+
+    Z, med, scale = scaled(metafeatures)
     threshold = _NOVELTY_THRESHOLDS.get(key) if key is not None else None
     if threshold is None:
         nearest = []
         for i in range(len(Z)):
-            d, _ = _distances(Z, Z[i])
+            d, _ = distances(Z, Z[i])
             d[i] = np.inf
             nearest.append(d.min())
         finite = np.asarray([v for v in nearest if np.isfinite(v)])
         threshold = float(np.quantile(finite, NOVELTY_QUANTILE)) if len(finite) else float("inf")
         if key is not None:
             _NOVELTY_THRESHOLDS[key] = threshold
-    z = (_slog(x.reindex(metafeatures.columns).to_numpy(dtype=float)) - med) / scale
-    dist, _ = _distances(Z, z)
+    z = (slog(x.reindex(metafeatures.columns).to_numpy(dtype=float)) - med) / scale
+    dist, _ = distances(Z, z)
     nearest_new = float(dist.min()) if len(dist) else float("inf")
     return {"nearest_distance": nearest_new, "threshold": threshold, "quantile": NOVELTY_QUANTILE,
             "far": bool(nearest_new > threshold)}
@@ -388,13 +367,6 @@ def _target_or_y(target, y):
     if y is not None:
         raise MetarecError("pass the target either as a column name (target='col') or as values (y=...), not both")
     return None, target
-
-
-def _slog(a):
-    import numpy as np
-
-    with np.errstate(invalid="ignore"):
-        return np.sign(a) * np.log1p(np.abs(a))
 
 
 def _num(v):

@@ -169,6 +169,27 @@ def build_kb(
     return kb
 
 
+def read_configs(path: str | Path) -> dict[str, list[dict]]:
+    """The configurations of ``kb build --configs``: a JSON file ``{learner: [config, ...]}`` (every problem
+    one error naming the file; an unknown learner is refused by its name)."""
+    import json
+
+    from ..learners import get_learner
+
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise KnowledgeBaseError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise KnowledgeBaseError(f"{path}: not a readable JSON file ({exc})") from None
+    if not isinstance(data, dict) or not all(isinstance(v, list) and all(isinstance(c, dict) for c in v)
+                                             for v in data.values()):
+        raise KnowledgeBaseError(f"{path}: expected a JSON object {{learner: [config, ...]}}")
+    for name in data:
+        get_learner(name)
+    return {str(k): [dict(c) for c in v] for k, v in data.items()}
+
+
 def _missing_dirs(path: Path) -> list[Path]:
     """``path`` and those of its parents that do not exist yet, deepest first."""
     missing = []

@@ -27,6 +27,9 @@ class BuildSettings:
     seed: int = 0
     groups: tuple[str, ...] | None = None
     metafeature_budget: float | None = 120.0
+    #: per learner, configurations tried first on every dataset (trials 1, 2, ... after the default's trial 0),
+    #: before the sampler's own: a dense evidence matrix of given candidates
+    configs: dict[str, list[dict]] | None = None
 
 
 @dataclass
@@ -134,9 +137,17 @@ def _run_pair(job: PairJob, storage) -> dict[str, Any]:
         primary = DEFAULT_METRIC[ds.task_type]
         hard_limit = None if s.fit_timeout is None else s.fit_timeout * (s.cv + 1)
 
+        listed = (s.configs or {}).get(job.learner, [])
+
         def objective(trial):
-            config = learner.default_config if trial.number == 0 and done == 0 else learner.suggest(trial)
-            config = dict(config)  # trial 0 of a fresh study is the default config: always part of the record
+            # trial 0 of a fresh study is the default config: always part of the record; then the listed ones
+            if trial.number == 0 and done == 0:
+                config = learner.default_config
+            elif 1 <= trial.number <= len(listed):
+                config = {**learner.default_config, **listed[trial.number - 1]}
+            else:
+                config = learner.suggest(trial)
+            config = dict(config)
             trial.set_user_attr("config", json.dumps(config, sort_keys=True, default=str))
             res = run_with_timeout(
                 lambda: cross_validate_config(learner, config, X, y, ds.task_type, s.cv, s.seed), hard_limit

@@ -35,7 +35,7 @@ from ..metrics import METRICS
 from .format import KnowledgeBase
 from .hpo_import import HPO_SOURCES
 
-__all__ = ["PerformanceTable", "performance_table", "best_configs", "portfolio_configs", "hpo_runs"]
+__all__ = ["PerformanceTable", "performance_table", "best_configs", "hpo_runs"]
 
 
 @dataclass
@@ -305,7 +305,7 @@ def _read_cached(path, metric: str, task_type: str, source: str | None) -> Perfo
 
 def hpo_runs(kb: KnowledgeBase, metric: str = "accuracy"):
     """The KB's ``ok`` HPO trials of ``metric`` that have a score: the rows :func:`best_configs` and
-    :func:`portfolio_configs` draw from.
+    :func:`metarec.kb.zeroshot.portfolio_configs` draw from.
 
     Filtering the whole runs table is most of their cost; pass this table as their ``runs`` to filter once
     for several calls on the same KB and metric.
@@ -362,139 +362,3 @@ def best_configs(
         if len(out) >= k:
             break
     return out
-
-
-def portfolio_configs(
-    kb: KnowledgeBase,
-    dataset_ids,
-    learner: str,
-    metric: str = "accuracy",
-    k: int = 3,
-    n_tasks: int = 8,
-    bandwidth: float = 0.15,
-    prior_weight: float = 0.5,
-    *,
-    runs=None,
-) -> list[dict]:
-    """``k`` configs of ``learner`` that do well *together* on the nearest tuned tasks (a greedy portfolio).
-
-    The best config of the single nearest task is often extreme (a learning rate of 0.9 that happened to
-    win there); what a new dataset needs first is a config that is good on *all* of its neighbours. So:
-
-    1. the tasks: the first ``n_tasks`` of ``dataset_ids`` (pass them nearest first) on which the KB's HPO
-       part tuned ``learner`` with ``metric``;
-    2. the candidates: every config tried on those tasks (each task's trial 0 is the learner's default);
-    3. each candidate's *normalised* score on each task: ``(score - median) / (best - median)`` of that
-       task's trials (1 = the task's best, 0 = its median, clipped to [-1, 1]); where a candidate was not
-       run, a Gaussian-kernel average over the trials run there in the scaled config space
-       (numbers min-max scaled, on a log scale when they span over 20x; categories match or not; a
-       parameter a config lacks is a category of its own), shrunk towards the median by
-       ``prior_weight`` pseudo-trials, so a config far from anything tried there is not trusted;
-    4. greedy selection (the portfolio construction of auto-sklearn 2.0): first the candidate with the
-       best mean over the tasks, then each time the one that raises the mean of the per-task best of the
-       portfolio the most.
-
-    Only ``ok`` trials count: a config that failed on a neighbour is not
-    penalised there. ``runs`` is :func:`hpo_runs` of ``kb`` and ``metric`` when the caller has it already.
-
-    Returns at most ``k`` config dicts (empty when the KB has no HPO trials of ``learner`` there).
-    """
-    import numpy as np
-
-    if metric not in METRICS:
-        raise KnowledgeBaseError(f"unknown metric {metric!r}; known: {', '.join(sorted(METRICS))}")
-    if k <= 0:
-        return []
-    if runs is None:
-        runs = hpo_runs(kb, metric)
-    runs = runs[(runs["learner"] == learner).to_numpy()]
-    if runs.empty:
-        return []
-    tuned = set(runs["dataset_id"].unique())
-    tasks = [d for d in dict.fromkeys(dataset_ids) if d in tuned][:n_tasks]
-    if not tasks:
-        return []
-    sign = 1.0 if METRICS[metric].higher_is_better else -1.0
-    runs = runs[runs["dataset_id"].isin(set(tasks))]
-    configs: dict[str, dict] = {}  # config text -> dict, first seen (nearest task, best trial) first
-    per_task: list[tuple[list[str], np.ndarray]] = []
-    for task in tasks:
-        r = runs[runs["dataset_id"] == task]
-        r = r.assign(_key=sign * r["score"].astype(float)).sort_values(["_key", "trial"], ascending=[False, True])
-        texts, values = [], []
-        for text, value in zip(r["config"], r["_key"]):
-            try:
-                cfg = json.loads(text)
-            except (TypeError, ValueError):
-                continue
-            if not isinstance(cfg, dict):
-                continue
-            key = json.dumps(cfg, sort_keys=True)
-            configs.setdefault(key, cfg)
-            texts.append(key)
-            values.append(value)
-        if not texts:
-            continue
-        v = np.asarray(values, dtype=float)
-        med, best = np.median(v), v.max()
-        norm = np.clip((v - med) / (best - med), -1.0, 1.0) if best > med else np.zeros_like(v)
-        per_task.append((texts, norm))
-    if not per_task:
-        return []
-    keys = list(configs)
-    X = _encode_configs([configs[c] for c in keys])
-    index = {c: i for i, c in enumerate(keys)}
-    # predicted normalised score of every candidate (rows) on every task (columns)
-    P = np.empty((len(keys), len(per_task)))
-    for j, (texts, norm) in enumerate(per_task):
-        rows = np.array([index[t] for t in texts])
-        d2 = ((X[:, None, :] - X[None, rows, :]) ** 2).mean(axis=2)
-        w = np.exp(-0.5 * d2 / bandwidth ** 2)
-        P[:, j] = (w @ norm) / (w.sum(axis=1) + prior_weight)
-        seen: dict[int, list[float]] = {}
-        for i, value in zip(rows, norm):  # a candidate run on this task: its own (mean) result
-            seen.setdefault(int(i), []).append(float(value))
-        for i, vals in seen.items():
-            P[i, j] = float(np.mean(vals))
-    chosen: list[int] = []
-    covered = np.full(len(per_task), -np.inf)
-    for _ in range(min(k, len(keys))):
-        gain = np.maximum(P, covered).mean(axis=1)
-        gain[chosen] = -np.inf
-        best_i = int(np.argmax(gain))  # ties: the first seen (nearest task's best)
-        chosen.append(best_i)
-        covered = np.maximum(covered, P[best_i])
-    return [configs[keys[i]] for i in chosen]
-
-
-def _encode_configs(configs: list[dict]):
-    """Configs as rows of numbers in [0, 1] (categories one-hot), for distances between configs."""
-    import math
-
-    import numpy as np
-
-    names = sorted({n for c in configs for n in c})
-    columns = []
-    for name in names:
-        values = [c.get(name, _ABSENT) for c in configs]
-        numeric = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)
-                   and math.isfinite(v)]
-        if numeric and len(numeric) == sum(v is not _ABSENT for v in values):
-            lo, hi = min(numeric), max(numeric)
-            log = lo > 0 and hi / lo > 20
-            f = (lambda x: math.log(x)) if log else (lambda x: x)
-            span = (f(hi) - f(lo)) or 1.0
-            # absent (a conditional parameter): half a range below the smallest value
-            columns.append([(f(v) - f(lo)) / span if v is not _ABSENT else -0.5 for v in values])
-        else:
-            levels = list(dict.fromkeys(json.dumps(v, sort_keys=True, default=str) if v is not _ABSENT else "<absent>"
-                                        for v in values))
-            codes = [json.dumps(v, sort_keys=True, default=str) if v is not _ABSENT else "<absent>" for v in values]
-            for level in levels:
-                columns.append([float(c == level) for c in codes])
-    if not columns:
-        return np.zeros((len(configs), 1))
-    return np.asarray(columns, dtype=float).T
-
-
-_ABSENT = object()

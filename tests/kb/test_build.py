@@ -12,6 +12,8 @@ from metarec.cli import cli
 from metarec.kb import KnowledgeBase
 from metarec.kb.build import BuildSettings, build_kb
 
+from ..helpers import run_cli
+
 
 def _settings(n=3):
     return BuildSettings(n_trials=n, cv=2, fit_timeout=30, max_rows=200, groups=("openml",))
@@ -215,3 +217,33 @@ def test_a_trial_child_dies_with_its_parent(tmp_path):
     while any(alive(c) for c in children) and time.time() < deadline:
         time.sleep(0.2)
     assert not any(alive(c) for c in children)  # no orphan left holding the build's storage open
+
+
+def test_kb_build_tries_the_listed_configs_after_the_default(tmp_path):
+    configs = tmp_path / "configs.json"
+    configs.write_text(json.dumps({"knn": [{"n_neighbors": 1}, {"n_neighbors": 9, "weights": "distance"}]}))
+    out = tmp_path / "kb"
+    r = CliRunner().invoke(cli, ["kb", "build", "sklearn:iris", "--out", str(out), "--learners", "knn,decision_tree",
+                                 "--trials", "3", "--cv", "2", "--configs", str(configs)])
+    assert r.exit_code == 0, r.output
+    runs = KnowledgeBase.load(out).runs
+    knn = runs[(runs["learner"] == "knn") & (runs["metric"] == "accuracy")].sort_values("trial")
+    cfgs = [json.loads(c) for c in knn["config"]]
+    # trial 0 the default, then the listed ones completed by the default's other values
+    assert cfgs == [{"n_neighbors": 5, "p": 2, "weights": "uniform"}, {"n_neighbors": 1, "p": 2, "weights": "uniform"},
+                    {"n_neighbors": 9, "p": 2, "weights": "distance"}]
+    assert len(runs[(runs["learner"] == "decision_tree") & (runs["metric"] == "accuracy")]) == 3  # sampler's own
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[1", "not a readable JSON file"),
+    ('["knn"]', "expected a JSON object {learner: [config, ...]}"),
+    ('{"knn": {"n_neighbors": 1}}', "expected a JSON object {learner: [config, ...]}"),
+    ('{"knnn": [{}]}', "did you mean knn"),
+])
+def test_kb_build_refuses_a_bad_configs_file_in_one_line(tmp_path, text, message):
+    configs = tmp_path / "configs.json"
+    configs.write_text(text)
+    code, out, err = run_cli(["kb", "build", "sklearn:iris", "--out", str(tmp_path / "kb"), "--configs", str(configs)])
+    assert code != 0 and message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "kb").exists()

@@ -11,7 +11,8 @@ import pytest
 
 from metarec.exceptions import KnowledgeBaseError, MetarecError, MissingDependencyError
 from metarec.kb.format import DATASET_COLUMNS, RUN_COLUMNS, KnowledgeBase, new_manifest
-from metarec.kb.performance import best_configs, performance_table, portfolio_configs
+from metarec.kb.performance import best_configs, performance_table
+from metarec.kb.zeroshot import portfolio_configs
 from metarec.metamodels import get_metamodel, get_metamodels
 from metarec.metamodels._conformance import check_metamodel, make_metamodel_data
 from metarec.metamodels.base import MetaModel, MetaPrediction, NotFittedError

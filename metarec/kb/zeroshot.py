@@ -1,0 +1,231 @@
+"""Zero-shot configurations: which configurations of a learner a new dataset should try first, learned
+from every task in the knowledge base on which that learner was *searched*.
+
+Search evidence is any (dataset, source) where the KB holds at least :data:`MIN_SEARCH_CONFIGS` distinct
+``ok`` configurations of the learner: ``kb build``'s Optuna studies and the imported public search results
+(``kb import-hpo``: random forest, AdaBoost, SVC on the OpenML100; LightGBM on the AutoML benchmark). A
+source that ran only the default (LCDB, the everyday-tables part) is no search evidence and drops out.
+
+Scores of different sources and protocols are never compared raw: within each (dataset, source) every
+configuration's score becomes ``(score - median) / (best - median)`` (1 = the best there, 0 = the median,
+clipped to [-1, 1]). A (dataset, source) scores configurations by the metric asked for when it has it,
+else by the first of :data:`SEARCH_METRICS` it has (one dataset orders configurations by AUC or log loss
+much as by accuracy, and by RMSE exactly as by R^2).
+
+:func:`zero_shot_configs` conditions the choice on the new dataset: the evidence tasks nearest to it in
+meta-feature space (:mod:`metarec.kb.similarity`, over the meta-features both have: imported tasks carry
+OpenML's stored qualities only) form a greedy portfolio (:func:`portfolio`), the construction of
+auto-sklearn 2.0's portfolios: first the configuration with the best mean normalised score over those
+tasks, then each time the one that most raises the mean of the per-task best of the portfolio.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from ..exceptions import KnowledgeBaseError
+from ..metrics import METRICS
+
+#: a (dataset, source) with fewer distinct configurations of a learner is no search evidence for it
+MIN_SEARCH_CONFIGS = 5
+
+#: the metrics a (dataset, source) may score configurations by, in order of preference after the one asked for
+SEARCH_METRICS = {"classification": ("accuracy", "balanced_accuracy", "auc", "logloss", "f1"),
+                  "regression": ("r2", "neg_rmse")}
+
+__all__ = ["search_runs", "zero_shot_configs", "portfolio_configs", "portfolio", "MIN_SEARCH_CONFIGS"]
+
+
+def search_runs(kb, metric: str, task_type: str, min_configs: int = MIN_SEARCH_CONFIGS):
+    """The KB's search evidence for ``task_type`` datasets: one row per ``ok`` run, with columns
+    ``dataset_id, source, learner, config, metric, key, trial`` (``key``: the score, higher is better).
+
+    Filtering the whole runs table is most of the cost; pass the result as ``runs`` to
+    :func:`zero_shot_configs` for several learners of one recommendation.
+    """
+    if metric not in METRICS:
+        raise KnowledgeBaseError(f"unknown metric {metric!r}; known: {', '.join(sorted(METRICS))}")
+    prefs = (metric,) + tuple(m for m in SEARCH_METRICS.get(task_type, ()) if m != metric)
+    runs, ds = kb.runs, kb.datasets
+    ids = set(ds.loc[(ds["task_type"] == task_type).to_numpy(), "dataset_id"])
+    keep = (runs["status"] == "ok") & runs["score"].notna() & runs["metric"].isin(prefs) & runs["dataset_id"].isin(ids)
+    r = runs.loc[keep.to_numpy(), ["dataset_id", "source", "learner", "config_id", "config", "metric", "score", "trial"]]
+    r = r.assign(_pref=r["metric"].map({m: i for i, m in enumerate(prefs)}).astype(int))
+    group = [r["dataset_id"], r["source"], r["learner"]]
+    r = r[(r["_pref"] == r.groupby(group)["_pref"].transform("min")).to_numpy()]
+    group = [r["dataset_id"], r["source"], r["learner"]]
+    r = r[(r.groupby(group)["config_id"].transform("nunique") >= min_configs).to_numpy()]
+    sign = r["metric"].map({m: 1.0 if METRICS[m].higher_is_better else -1.0 for m in prefs}).astype(float)
+    return r.assign(key=sign * r["score"].astype(float))[
+        ["dataset_id", "source", "learner", "config", "metric", "key", "trial"]].reset_index(drop=True)
+
+
+def zero_shot_configs(kb, x, learner: str, metric: str, task_type: str, k: int = 3, n_tasks: int = 8, *,
+                      runs=None, **portfolio_options) -> tuple[list[dict], list[str]]:
+    """Up to ``k`` configurations of ``learner`` for a dataset with meta-features ``x`` (a Series named by
+    meta-feature), and the evidence tasks (``dataset_id``) they were chosen on, nearest first.
+
+    The ``n_tasks`` evidence tasks nearest to ``x`` (:mod:`metarec.kb.similarity`, the KB's datasets of
+    ``task_type`` as the scaling population) make a greedy :func:`portfolio`. Returns ``([], [])`` when the
+    KB holds no search evidence of ``learner``.
+    """
+    import numpy as np
+
+    from .similarity import distances, scaled, slog
+
+    if k <= 0:
+        return [], []
+    if runs is None:
+        runs = search_runs(kb, metric, task_type)
+    runs = runs[(runs["learner"] == learner).to_numpy()]
+    if runs.empty:
+        return [], []
+    ds = kb.datasets
+    columns = [c for c in kb.metafeature_names if c in x.index]
+    population = ds.loc[(ds["task_type"] == task_type).to_numpy()].set_index("dataset_id")[columns]
+    _, med, scale = scaled(population)
+    evidence = runs[["dataset_id", "source"]].drop_duplicates()
+    Z = (slog(population.reindex(evidence["dataset_id"]).to_numpy(dtype=float)) - med) / scale
+    z = (slog(x.reindex(columns).to_numpy(dtype=float)) - med) / scale
+    dist, _ = distances(Z, z)
+    order = np.argsort(dist, kind="stable")[:n_tasks]
+    tasks = [(evidence["dataset_id"].iloc[i], evidence["source"].iloc[i]) for i in order]
+    per_task = []
+    for dataset_id, source in tasks:
+        r = runs[((runs["dataset_id"] == dataset_id) & (runs["source"] == source)).to_numpy()]
+        per_task.append(list(zip(r["config"], r["key"], r["trial"])))
+    return portfolio(per_task, k, **portfolio_options), [t[0] for t in tasks]
+
+
+def portfolio_configs(kb, dataset_ids, learner: str, metric: str = "accuracy", k: int = 3, n_tasks: int = 8,
+                      bandwidth: float = 0.15, prior_weight: float = 0.5, *, runs=None) -> list[dict]:
+    """``k`` configs of ``learner`` that do well *together* on the first ``n_tasks`` of ``dataset_ids``
+    (nearest first) on which the KB's HPO part tuned it with ``metric``: a greedy :func:`portfolio`.
+
+    ``runs`` is :func:`metarec.kb.performance.hpo_runs` of ``kb`` and ``metric`` when the caller has it.
+    Returns at most ``k`` config dicts (empty when the KB has no HPO trials of ``learner`` there).
+    """
+    from .performance import hpo_runs
+
+    if metric not in METRICS:
+        raise KnowledgeBaseError(f"unknown metric {metric!r}; known: {', '.join(sorted(METRICS))}")
+    if k <= 0:
+        return []
+    if runs is None:
+        runs = hpo_runs(kb, metric)
+    runs = runs[(runs["learner"] == learner).to_numpy()]
+    tuned = set(runs["dataset_id"].unique())
+    tasks = [d for d in dict.fromkeys(dataset_ids) if d in tuned][:n_tasks]
+    sign = 1.0 if METRICS[metric].higher_is_better else -1.0
+    per_task = []
+    for task in tasks:
+        r = runs[(runs["dataset_id"] == task).to_numpy()]
+        per_task.append(list(zip(r["config"], sign * r["score"].astype(float), r["trial"])))
+    return portfolio(per_task, k, bandwidth=bandwidth, prior_weight=prior_weight)
+
+
+def portfolio(per_task: list[list[tuple[str, float, Any]]], k: int, bandwidth: float = 0.15,
+              prior_weight: float = 0.5, candidates_per_task: int | None = None) -> list[dict]:
+    """A greedy portfolio of ``k`` configurations over tasks, each task a list of ``(config JSON, score
+    (higher is better), trial)`` runs.
+
+    1. the candidates: every config tried on those tasks (the ``candidates_per_task`` best of each, when
+       given), the first task's best first;
+    2. each candidate's *normalised* score on each task: ``(score - median) / (best - median)`` of that
+       task's runs (clipped to [-1, 1]); where a candidate was not run, a Gaussian-kernel average over the
+       runs there in the scaled config space (numbers min-max scaled, on a log scale when they span over
+       20x; categories match or not; a parameter a config lacks is a category of its own), shrunk towards
+       the median by ``prior_weight`` pseudo-runs, so a config far from anything tried there is not trusted;
+    3. greedy selection: first the candidate with the best mean over the tasks, then each time the one that
+       raises the mean of the per-task best of the portfolio the most.
+
+    Only ``ok`` runs are given: a config that failed on a task is not penalised there.
+    """
+    import numpy as np
+
+    configs: dict[str, dict] = {}  # config text -> dict, first seen (nearest task, best run) first
+    tasks: list[tuple[list[str], np.ndarray]] = []
+    candidates: dict[str, None] = {}
+    for runs in per_task:
+        texts, values = [], []
+        for text, value, _ in sorted(runs, key=lambda t: (-t[1], t[2])):
+            try:
+                cfg = json.loads(text)
+            except (TypeError, ValueError):
+                continue
+            if not isinstance(cfg, dict) or not math.isfinite(value):
+                continue
+            key = json.dumps(cfg, sort_keys=True)
+            configs.setdefault(key, cfg)
+            if candidates_per_task is None or len(texts) < candidates_per_task:
+                candidates.setdefault(key, None)
+            texts.append(key)
+            values.append(value)
+        if not texts:
+            continue
+        v = np.asarray(values, dtype=float)
+        med, best = np.median(v), v.max()
+        norm = np.clip((v - med) / (best - med), -1.0, 1.0) if best > med else np.zeros_like(v)
+        tasks.append((texts, norm))
+    if not tasks or k <= 0:
+        return []
+    everything = list(configs)
+    keys = list(candidates)  # rows of P; every config of a task informs the smoothing
+    X = _encode_configs([configs[c] for c in everything])
+    sq = (X ** 2).sum(axis=1)
+    index = {c: i for i, c in enumerate(everything)}
+    cand = np.array([index[c] for c in keys])
+    position = {int(i): r for r, i in enumerate(cand)}
+    # predicted normalised score of every candidate (rows) on every task (columns)
+    P = np.empty((len(keys), len(tasks)))
+    for j, (texts, norm) in enumerate(tasks):
+        rows = np.array([index[t] for t in texts])
+        d2 = np.maximum(sq[cand, None] + sq[None, rows] - 2.0 * X[cand] @ X[rows].T, 0.0) / X.shape[1]
+        w = np.exp(-0.5 * d2 / bandwidth ** 2)
+        P[:, j] = (w @ norm) / (w.sum(axis=1) + prior_weight)
+        seen: dict[int, list[float]] = {}
+        for i, value in zip(rows, norm):  # a candidate run on this task: its own (mean) result
+            if int(i) in position:
+                seen.setdefault(position[int(i)], []).append(float(value))
+        for i, vals in seen.items():
+            P[i, j] = float(np.mean(vals))
+    chosen: list[int] = []
+    covered = np.full(len(tasks), -np.inf)
+    for _ in range(min(k, len(keys))):
+        gain = np.maximum(P, covered).mean(axis=1)
+        gain[chosen] = -np.inf
+        best_i = int(np.argmax(gain))  # ties: the first seen (nearest task's best)
+        chosen.append(best_i)
+        covered = np.maximum(covered, P[best_i])
+    return [configs[keys[i]] for i in chosen]
+
+
+def _encode_configs(configs: list[dict]):
+    """Configs as rows of numbers in [0, 1] (categories one-hot), for distances between configs."""
+    import numpy as np
+
+    names = sorted({n for c in configs for n in c})
+    columns = []
+    for name in names:
+        values = [c.get(name, _ABSENT) for c in configs]
+        numeric = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)
+                   and math.isfinite(v)]
+        if numeric and len(numeric) == sum(v is not _ABSENT for v in values):
+            lo, hi = min(numeric), max(numeric)
+            log = lo > 0 and hi / lo > 20
+            f = (lambda x: math.log(x)) if log else (lambda x: x)
+            span = (f(hi) - f(lo)) or 1.0
+            # absent (a conditional parameter): half a range below the smallest value
+            columns.append([(f(v) - f(lo)) / span if v is not _ABSENT else -0.5 for v in values])
+        else:
+            codes = [json.dumps(v, sort_keys=True, default=str) if v is not _ABSENT else "<absent>" for v in values]
+            for level in dict.fromkeys(codes):
+                columns.append([float(c == level) for c in codes])
+    if not columns:
+        return np.zeros((len(configs), 1))
+    return np.asarray(columns, dtype=float).T
+
+
+_ABSENT = object()

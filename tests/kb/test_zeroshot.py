@@ -1,0 +1,93 @@
+"""Zero-shot configurations: search evidence from every source, normalised within (dataset, source), chosen
+by the new dataset's nearest searched tasks."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from metarec.kb.format import RUN_COLUMNS, KnowledgeBase, new_manifest
+from metarec.kb.zeroshot import portfolio, search_runs, zero_shot_configs
+
+
+def _run(d, source, t, cfg, score, metric="accuracy", status="ok", learner="h"):
+    return {"dataset_id": d, "source": source, "learner": learner, "config_id": json.dumps(cfg, sort_keys=True),
+            "config": json.dumps(cfg), "metric": metric, "train_size": 100.0, "score": score, "score_std": 0.0,
+            "valid_score": np.nan, "valid_score_std": np.nan, "fit_time": 1.0, "n_repeats": 1.0, "trial": float(t),
+            "status": status}
+
+
+def _search(d, source, best_k, scale=1.0, metric="accuracy", offset=0.5):
+    """Six configs {"k": 0..5} on dataset d: the one with k == best_k scores highest, the others fall off."""
+    return [_run(d, source, t, {"k": k}, offset + scale * (0.3 - 0.05 * abs(k - best_k)), metric)
+            for t, k in enumerate(range(6))]
+
+
+def _kb(runs, size):
+    ids = list(size)
+    ds = pd.DataFrame({"dataset_id": ids, "name": ids, "source": "x", "task_type": "classification",
+                       "openml_id": np.nan, "n_rows": 1.0, "n_features": 1.0, "n_classes": 2.0,
+                       "NumberOfInstances": [float(size[i]) for i in ids]})
+    return KnowledgeBase(ds, pd.DataFrame(runs)[list(RUN_COLUMNS)], new_manifest())
+
+
+def _x(n):
+    return pd.Series({"NumberOfInstances": float(n)})
+
+
+def test_zero_shot_configs_follow_the_nearest_searched_tasks():
+    # small tables want k=1, large ones k=4; a new dataset takes the configs of the tasks nearest in size
+    runs = (_search("s1", "hpo", 1) + _search("s2", "hpo", 1) + _search("s3", "tabrepo", 1, metric="auc")
+            + _search("l1", "hpo", 4) + _search("l2", "openml-pimp", 4) + _search("l3", "hpo", 4))
+    kb = _kb(runs, {"s1": 100, "s2": 150, "s3": 120, "l1": 1e5, "l2": 2e5, "l3": 3e5})
+    cfgs, tasks = zero_shot_configs(kb, _x(110), "h", "accuracy", "classification", k=2, n_tasks=3)
+    assert cfgs[0] == {"k": 1} and set(tasks) == {"s1", "s2", "s3"} and tasks[0] == "s3"
+    cfgs, tasks = zero_shot_configs(kb, _x(150_000), "h", "accuracy", "classification", k=1, n_tasks=3)
+    assert cfgs == [{"k": 4}] and set(tasks) == {"l1", "l2", "l3"}
+    assert zero_shot_configs(kb, _x(110), "other", "accuracy", "classification") == ([], [])
+    assert zero_shot_configs(kb, _x(110), "h", "accuracy", "classification", k=0) == ([], [])
+
+
+def test_search_runs_normalise_within_dataset_and_source_never_across():
+    # dataset a under two sources: tabrepo's raw scores (0.9+) are all above the HPO part's (0.6-0.8) and
+    # favour k=4; compared raw, k=1 (best of the HPO studies on a and b) would sit below tabrepo's median
+    runs = _search("a", "hpo", 1) + _search("b", "hpo", 1) + _search("a", "tabrepo", 4, scale=0.01, offset=0.9)
+    kb = _kb(runs, {"a": 100, "b": 100})
+    r = search_runs(kb, "accuracy", "classification")
+    assert set(zip(r["dataset_id"], r["source"])) == {("a", "hpo"), ("b", "hpo"), ("a", "tabrepo")}
+    cfgs, tasks = zero_shot_configs(kb, _x(100), "h", "accuracy", "classification", k=2, n_tasks=3)
+    assert cfgs == [{"k": 1}, {"k": 4}] and sorted(tasks) == ["a", "a", "b"]
+
+
+def test_search_runs_fall_back_to_another_metric_and_drop_default_only_sources():
+    runs = (_search("a", "tabrepo", 2, metric="auc")  # no accuracy there: AUC orders its configs
+            + _search("a", "hpo", 3, metric="accuracy") + _search("a", "hpo", 0, metric="auc")
+            + [_run("b", "lcdb", 0, {}, 0.8)]  # one config (a default): no search evidence
+            + [_run("b", "hpo", t, {"k": t}, 0.7) for t in range(3)]  # too few configs
+            + [_run("c", "hpo", t, {"k": t}, 0.7, status="failed") for t in range(6)])  # none ok
+    kb = _kb(runs, {"a": 1, "b": 2, "c": 3})
+    r = search_runs(kb, "accuracy", "classification")
+    assert set(r["dataset_id"]) == {"a"}
+    assert set(r.loc[r["source"] == "tabrepo", "metric"]) == {"auc"}
+    assert set(r.loc[r["source"] == "hpo", "metric"]) == {"accuracy"}  # the metric asked for wins where it exists
+    assert len(search_runs(kb, "accuracy", "classification", min_configs=3).query("dataset_id == 'b'")) == 3
+    assert search_runs(kb, "accuracy", "regression").empty
+    with pytest.raises(Exception, match="unknown metric"):
+        search_runs(kb, "nope", "classification")
+
+
+def test_lower_is_better_metrics_are_negated_before_ranking():
+    runs = [_run("a", "tabrepo", t, {"k": t}, loss, metric="logloss") for t, loss in enumerate([0.9, 0.2, 0.5, 0.7, 0.8])]
+    kb = _kb(runs, {"a": 1})
+    cfgs, _ = zero_shot_configs(kb, _x(1), "h", "accuracy", "classification", k=1)
+    assert cfgs == [{"k": 1}]  # the lowest log loss
+
+
+def test_portfolio_candidates_per_task_limits_the_candidates_not_the_evidence():
+    per_task = [[(json.dumps({"k": k}), float(s), k) for k, s in enumerate([0.9, 0.8, 0.1, 0.95])]]
+    assert portfolio(per_task, 4, candidates_per_task=2) == [{"k": 3}, {"k": 0}]
+    assert len(portfolio(per_task, 4)) == 4
+    assert portfolio([], 3) == [] and portfolio(per_task, 0) == []
