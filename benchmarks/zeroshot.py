@@ -187,13 +187,14 @@ def summarize(records: list[dict]) -> dict:
     for r in records:
         if any(r.get(a) is None for a in ARMS):
             continue
-        d = fam.setdefault((r["task_type"], r["family"]), {a: [] for a in ARMS} | {"wins": 0, "losses": 0,
-                                                                                 "wins_default": 0})
-        for arm in ARMS:
-            d[arm].append(best[r["task"]] - r[arm])
-        d["wins"] += r["metarec"] > r["flaml"] + 1e-12
-        d["losses"] += r["metarec"] < r["flaml"] - 1e-12
-        d["wins_default"] += r["metarec"] > r["default"] + 1e-12
+        for task_type in (r["task_type"], "all"):
+            d = fam.setdefault((task_type, r["family"]), {a: [] for a in ARMS} | {"wins": 0, "losses": 0,
+                                                                                "wins_default": 0})
+            for arm in ARMS:
+                d[arm].append(best[r["task"]] - r[arm])
+            d["wins"] += r["metarec"] > r["flaml"] + 1e-12
+            d["losses"] += r["metarec"] < r["flaml"] - 1e-12
+            d["wins_default"] += r["metarec"] > r["default"] + 1e-12
     return {f"{t}/{f}": {"tasks": len(d["metarec"]), **{a: statistics.mean(d[a]) for a in ARMS},
                          "wins_vs_flaml": d["wins"], "losses_vs_flaml": d["losses"],
                          "wins_vs_default": d["wins_default"]}

@@ -168,8 +168,10 @@ def _performance_table(kb: KnowledgeBase, metric: str, task_type: str, source: s
         # the largest anchor each learner reached on each dataset
         idx = lcdb.groupby(["dataset_id", "learner"], sort=False)["train_size"].idxmax()
         parts.append(lcdb.loc[idx, cols].assign(_prio=0))
-    built = (runs["source"] == "hpo").to_numpy()  # kb build: the default configuration (trial 0)
-    parts.append(runs[built & (runs["trial"] == 0).to_numpy()][cols].assign(_prio=1))
+    # kb build: the default configuration (trial 0), on the most rows a build ran it (two builds may hold it)
+    built = (runs["source"] == "hpo").to_numpy()
+    defaults = runs[built & (runs["trial"] == 0).to_numpy()][cols]
+    parts.append(defaults.sort_values("train_size", ascending=False, kind="stable").assign(_prio=1))
     other = runs[~built & (runs["source"] != "lcdb").to_numpy()]  # imports, named: their best configuration
     if len(other):
         sign = 1.0 if METRICS[metric].higher_is_better else -1.0

@@ -2,21 +2,25 @@
 from every task in the knowledge base on which that learner was *searched*.
 
 Search evidence is any (dataset, source) where the KB holds at least :data:`MIN_SEARCH_CONFIGS` distinct
-``ok`` configurations of the learner: ``kb build``'s Optuna studies and the imported public search results
+``ok`` configurations of the learner: ``kb build``'s Optuna studies, the portfolio part (``kb build
+--configs``: the same candidate configurations on every task) and the imported public search results
 (``kb import-hpo``: random forest, AdaBoost, SVC on the OpenML100; LightGBM on the AutoML benchmark). A
 source that ran only the default (LCDB, the everyday-tables part) is no search evidence and drops out.
+Evidence scored by metarec's own protocol is preferred: imported results choose a learner's
+configurations only when the KB holds none of the former (AdaBoost, SVC). The imports' best configurations
+are what the portfolio part's candidates were drawn from (``knowledge_base/zero_shot_candidates.py``).
 
-Scores of different sources and protocols are never compared raw: within each (dataset, source) every
-configuration's score becomes ``(score - median) / (best - median)`` (1 = the best there, 0 = the median,
-clipped to [-1, 1]). A (dataset, source) scores configurations by the metric asked for when it has it,
-else by the first of :data:`SEARCH_METRICS` it has (one dataset orders configurations by AUC or log loss
-much as by accuracy, and by RMSE exactly as by R^2).
+Scores of different sources and protocols are never compared raw: each configuration's score is taken
+relative to the best of its own (dataset, source), as a regret (what picking it costs there) or in units of
+that task's best-minus-median (:func:`portfolio`). A (dataset, source) scores configurations by the metric
+asked for when it has it, else by the first of :data:`SEARCH_METRICS` it has (one dataset orders
+configurations by AUC or log loss much as by accuracy, and by RMSE exactly as by R^2).
 
 :func:`zero_shot_configs` conditions the choice on the new dataset: the evidence tasks nearest to it in
 meta-feature space (:mod:`metarec.kb.similarity`, over the meta-features both have: imported tasks carry
 OpenML's stored qualities only) form a greedy portfolio (:func:`portfolio`), the construction of
-auto-sklearn 2.0's portfolios: first the configuration with the best mean normalised score over those
-tasks, then each time the one that most raises the mean of the per-task best of the portfolio.
+auto-sklearn 2.0's portfolios: first the configuration with the least mean regret over those tasks, then
+each time the one that most lowers the mean of the per-task best of the portfolio.
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ from ..metrics import METRICS
 #: a (dataset, source) with fewer distinct configurations of a learner is no search evidence for it
 MIN_SEARCH_CONFIGS = 5
 
+#: runs scored by metarec's own protocol (``kb build``: the splitter and scorers of ``tune``)
+OWN_SOURCE = "hpo"
+
 #: the metrics a (dataset, source) may score configurations by, in order of preference after the one asked for
 SEARCH_METRICS = {"classification": ("accuracy", "balanced_accuracy", "auc", "logloss", "f1"),
                   "regression": ("r2", "neg_rmse")}
@@ -38,12 +45,13 @@ SEARCH_METRICS = {"classification": ("accuracy", "balanced_accuracy", "auc", "lo
 __all__ = ["search_runs", "zero_shot_configs", "portfolio_configs", "portfolio", "MIN_SEARCH_CONFIGS"]
 
 
-def search_runs(kb, metric: str, task_type: str, min_configs: int = MIN_SEARCH_CONFIGS):
+def search_runs(kb, metric: str, task_type: str, min_configs: int = MIN_SEARCH_CONFIGS, sources=None):
     """The KB's search evidence for ``task_type`` datasets: one row per ``ok`` run, with columns
     ``dataset_id, source, learner, config, metric, key, trial`` (``key``: the score, higher is better).
 
-    Filtering the whole runs table is most of the cost; pass the result as ``runs`` to
-    :func:`zero_shot_configs` for several learners of one recommendation.
+    ``sources`` limits the evidence to runs of those sources (default: every source). Filtering the whole
+    runs table is most of the cost; pass the result as ``runs`` to :func:`zero_shot_configs` for several
+    learners of one recommendation.
     """
     if metric not in METRICS:
         raise KnowledgeBaseError(f"unknown metric {metric!r}; known: {', '.join(sorted(METRICS))}")
@@ -51,6 +59,8 @@ def search_runs(kb, metric: str, task_type: str, min_configs: int = MIN_SEARCH_C
     runs, ds = kb.runs, kb.datasets
     ids = set(ds.loc[(ds["task_type"] == task_type).to_numpy(), "dataset_id"])
     keep = (runs["status"] == "ok") & runs["score"].notna() & runs["metric"].isin(prefs) & runs["dataset_id"].isin(ids)
+    if sources is not None:
+        keep &= runs["source"].isin(list(sources))
     r = runs.loc[keep.to_numpy(), ["dataset_id", "source", "learner", "config_id", "config", "metric", "score", "trial"]]
     r = r.assign(_pref=r["metric"].map({m: i for i, m in enumerate(prefs)}).astype(int))
     group = [r["dataset_id"], r["source"], r["learner"]]
@@ -63,13 +73,16 @@ def search_runs(kb, metric: str, task_type: str, min_configs: int = MIN_SEARCH_C
 
 
 def zero_shot_configs(kb, x, learner: str, metric: str, task_type: str, k: int = 3, n_tasks: int = 8, *,
-                      runs=None, **portfolio_options) -> tuple[list[dict], list[str]]:
+                      runs=None, normalise: str = "regret", **portfolio_options) -> tuple[list[dict], list[str]]:
     """Up to ``k`` configurations of ``learner`` for a dataset with meta-features ``x`` (a Series named by
     meta-feature), and the evidence tasks (``dataset_id``) they were chosen on, nearest first.
 
+    The evidence is the learner's runs scored by metarec's own protocol (:data:`OWN_SOURCE`: ``kb build``'s
+    studies and the portfolio part) when the KB holds any, else every source's (imported search results).
     The ``n_tasks`` evidence tasks nearest to ``x`` (:mod:`metarec.kb.similarity`, the KB's datasets of
-    ``task_type`` as the scaling population) make a greedy :func:`portfolio`. Returns ``([], [])`` when the
-    KB holds no search evidence of ``learner``.
+    ``task_type`` as the scaling population) make a greedy :func:`portfolio` of configurations ranked by
+    their ``normalise``\ d score there (``"regret"``: minus the loss to each task's best, what a pick costs).
+    Returns ``([], [])`` when the KB holds no search evidence of ``learner``.
     """
     import numpy as np
 
@@ -82,6 +95,9 @@ def zero_shot_configs(kb, x, learner: str, metric: str, task_type: str, k: int =
     runs = runs[(runs["learner"] == learner).to_numpy()]
     if runs.empty:
         return [], []
+    own = (runs["source"] == OWN_SOURCE).to_numpy()
+    if own.any():
+        runs = runs[own]
     ds = kb.datasets
     columns = [c for c in kb.metafeature_names if c in x.index]
     population = ds.loc[(ds["task_type"] == task_type).to_numpy()].set_index("dataset_id")[columns]
@@ -96,7 +112,7 @@ def zero_shot_configs(kb, x, learner: str, metric: str, task_type: str, k: int =
     for dataset_id, source in tasks:
         r = runs[((runs["dataset_id"] == dataset_id) & (runs["source"] == source)).to_numpy()]
         per_task.append(list(zip(r["config"], r["key"], r["trial"])))
-    return portfolio(per_task, k, **portfolio_options), [t[0] for t in tasks]
+    return portfolio(per_task, k, normalise=normalise, **portfolio_options), [t[0] for t in tasks]
 
 
 def portfolio_configs(kb, dataset_ids, learner: str, metric: str = "accuracy", k: int = 3, n_tasks: int = 8,
@@ -127,17 +143,19 @@ def portfolio_configs(kb, dataset_ids, learner: str, metric: str = "accuracy", k
 
 
 def portfolio(per_task: list[list[tuple[str, float, Any]]], k: int, bandwidth: float = 0.15,
-              prior_weight: float = 0.5, candidates_per_task: int | None = None) -> list[dict]:
+              prior_weight: float = 0.5, candidates_per_task: int | None = None, normalise: str = "spread") -> list[dict]:
     """A greedy portfolio of ``k`` configurations over tasks, each task a list of ``(config JSON, score
     (higher is better), trial)`` runs.
 
     1. the candidates: every config tried on those tasks (the ``candidates_per_task`` best of each, when
        given), the first task's best first;
-    2. each candidate's *normalised* score on each task: ``(score - median) / (best - median)`` of that
-       task's runs (clipped to [-1, 1]); where a candidate was not run, a Gaussian-kernel average over the
-       runs there in the scaled config space (numbers min-max scaled, on a log scale when they span over
-       20x; categories match or not; a parameter a config lacks is a category of its own), shrunk towards
-       the median by ``prior_weight`` pseudo-runs, so a config far from anything tried there is not trusted;
+    2. each candidate's *normalised* score on each task: ``normalise="spread"``: ``(score - median) /
+       (best - median)`` of that task's runs (clipped to [-1, 1]); ``"regret"``: ``score - best`` (what
+       picking it loses there, in the metric's units); where a candidate was not run, a Gaussian-kernel
+       average over the runs there in the scaled config space (numbers min-max scaled, on a log scale when
+       they span over 20x; categories match or not; a parameter a config lacks is a category of its own),
+       shrunk towards the task's median by ``prior_weight`` pseudo-runs, so a config far from anything tried
+       there is not trusted;
     3. greedy selection: first the candidate with the best mean over the tasks, then each time the one that
        raises the mean of the per-task best of the portfolio the most.
 
@@ -146,7 +164,7 @@ def portfolio(per_task: list[list[tuple[str, float, Any]]], k: int, bandwidth: f
     import numpy as np
 
     configs: dict[str, dict] = {}  # config text -> dict, first seen (nearest task, best run) first
-    tasks: list[tuple[list[str], np.ndarray]] = []
+    tasks: list[tuple[list[str], np.ndarray, float]] = []
     candidates: dict[str, None] = {}
     for runs in per_task:
         texts, values = [], []
@@ -167,8 +185,11 @@ def portfolio(per_task: list[list[tuple[str, float, Any]]], k: int, bandwidth: f
             continue
         v = np.asarray(values, dtype=float)
         med, best = np.median(v), v.max()
-        norm = np.clip((v - med) / (best - med), -1.0, 1.0) if best > med else np.zeros_like(v)
-        tasks.append((texts, norm))
+        if normalise == "regret":  # the score minus the task's best: what a pick loses there
+            norm, centre = v - best, med - best
+        else:
+            norm, centre = (np.clip((v - med) / (best - med), -1.0, 1.0) if best > med else np.zeros_like(v)), 0.0
+        tasks.append((texts, norm, centre))
     if not tasks or k <= 0:
         return []
     everything = list(configs)
@@ -180,11 +201,11 @@ def portfolio(per_task: list[list[tuple[str, float, Any]]], k: int, bandwidth: f
     position = {int(i): r for r, i in enumerate(cand)}
     # predicted normalised score of every candidate (rows) on every task (columns)
     P = np.empty((len(keys), len(tasks)))
-    for j, (texts, norm) in enumerate(tasks):
+    for j, (texts, norm, centre) in enumerate(tasks):
         rows = np.array([index[t] for t in texts])
         d2 = np.maximum(sq[cand, None] + sq[None, rows] - 2.0 * X[cand] @ X[rows].T, 0.0) / X.shape[1]
         w = np.exp(-0.5 * d2 / bandwidth ** 2)
-        P[:, j] = (w @ norm) / (w.sum(axis=1) + prior_weight)
+        P[:, j] = centre + (w @ (norm - centre)) / (w.sum(axis=1) + prior_weight)
         seen: dict[int, list[float]] = {}
         for i, value in zip(rows, norm):  # a candidate run on this task: its own (mean) result
             if int(i) in position:

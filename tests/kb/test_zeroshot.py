@@ -40,8 +40,8 @@ def _x(n):
 
 def test_zero_shot_configs_follow_the_nearest_searched_tasks():
     # small tables want k=1, large ones k=4; a new dataset takes the configs of the tasks nearest in size
-    runs = (_search("s1", "hpo", 1) + _search("s2", "hpo", 1) + _search("s3", "tabrepo", 1, metric="auc")
-            + _search("l1", "hpo", 4) + _search("l2", "openml-pimp", 4) + _search("l3", "hpo", 4))
+    runs = (_search("s1", "tabrepo", 1) + _search("s2", "sklearn-bot", 1) + _search("s3", "tabrepo", 1, metric="auc")
+            + _search("l1", "tabrepo", 4) + _search("l2", "openml-pimp", 4) + _search("l3", "tabrepo", 4))
     kb = _kb(runs, {"s1": 100, "s2": 150, "s3": 120, "l1": 1e5, "l2": 2e5, "l3": 3e5})
     cfgs, tasks = zero_shot_configs(kb, _x(110), "h", "accuracy", "classification", k=2, n_tasks=3)
     assert cfgs[0] == {"k": 1} and set(tasks) == {"s1", "s2", "s3"} and tasks[0] == "s3"
@@ -51,15 +51,30 @@ def test_zero_shot_configs_follow_the_nearest_searched_tasks():
     assert zero_shot_configs(kb, _x(110), "h", "accuracy", "classification", k=0) == ([], [])
 
 
+def test_evidence_of_metarecs_own_protocol_is_preferred_to_imported_results():
+    # imported results on the nearest tasks favour k=1; kb build's studies, farther away, favour k=4
+    runs = _search("s1", "tabrepo", 1) + _search("s2", "openml-pimp", 1) + _search("l1", "hpo", 4)
+    kb = _kb(runs, {"s1": 100, "s2": 150, "l1": 1e5})
+    cfgs, tasks = zero_shot_configs(kb, _x(110), "h", "accuracy", "classification", k=1)
+    assert cfgs == [{"k": 4}] and tasks == ["l1"]
+    # a learner without any: the imported results
+    runs = [dict(r, learner="svc") for r in _search("s1", "sklearn-bot", 2)] + _search("l1", "hpo", 4)
+    cfgs, _ = zero_shot_configs(_kb(runs, {"s1": 100, "l1": 1e5}), _x(110), "svc", "accuracy", "classification", k=1)
+    assert cfgs == [{"k": 2}]
+
+
 def test_search_runs_normalise_within_dataset_and_source_never_across():
-    # dataset a under two sources: tabrepo's raw scores (0.9+) are all above the HPO part's (0.6-0.8) and
-    # favour k=4; compared raw, k=1 (best of the HPO studies on a and b) would sit below tabrepo's median
-    runs = _search("a", "hpo", 1) + _search("b", "hpo", 1) + _search("a", "tabrepo", 4, scale=0.01, offset=0.9)
+    # dataset a under two sources: tabrepo's raw scores are all above openml-pimp's and favour k=4; compared
+    # raw, k=1 (best of openml-pimp on a and b) would sit below tabrepo's median
+    runs = (_search("a", "openml-pimp", 1) + _search("b", "openml-pimp", 1)
+            + _search("a", "tabrepo", 4, offset=0.9))
     kb = _kb(runs, {"a": 100, "b": 100})
     r = search_runs(kb, "accuracy", "classification")
-    assert set(zip(r["dataset_id"], r["source"])) == {("a", "hpo"), ("b", "hpo"), ("a", "tabrepo")}
-    cfgs, tasks = zero_shot_configs(kb, _x(100), "h", "accuracy", "classification", k=2, n_tasks=3)
-    assert cfgs == [{"k": 1}, {"k": 4}] and sorted(tasks) == ["a", "a", "b"]
+    assert set(zip(r["dataset_id"], r["source"])) == {("a", "openml-pimp"), ("b", "openml-pimp"), ("a", "tabrepo")}
+    for normalise in ("regret", "spread"):
+        cfgs, tasks = zero_shot_configs(kb, _x(100), "h", "accuracy", "classification", k=2, n_tasks=3,
+                                        normalise=normalise)
+        assert cfgs == [{"k": 1}, {"k": 4}] and sorted(tasks) == ["a", "a", "b"]
 
 
 def test_search_runs_fall_back_to_another_metric_and_drop_default_only_sources():

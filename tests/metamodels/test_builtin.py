@@ -656,3 +656,16 @@ def test_r2_below_its_floor_counts_as_the_floor():
     kb = KnowledgeBase(kb.datasets.assign(task_type="regression"), kb.runs, kb.manifest)
     pt = performance_table(kb, metric="r2", task_type="regression", cache=False)
     assert pt.scores.loc["a", "y"] == -1.0 and pt.scores.loc["b", "x"] == -1.0 and pt.scores.loc["a", "x"] == 0.5
+
+
+def test_a_default_two_builds_ran_counts_on_the_most_rows():
+    # the everyday part ran h's default on 2,000 rows, a later portfolio build on 1,000: the larger one counts
+    runs = _runs([
+        {"dataset_id": "a", "learner": "h", "source": "hpo", "trial": 0.0, "config_id": "c0", "score": 0.6,
+         "train_size": 667.0},
+        {"dataset_id": "a", "learner": "h", "source": "hpo", "trial": 0.0, "config_id": "c0", "score": 0.8,
+         "train_size": 1333.0},
+        {"dataset_id": "a", "learner": "h", "source": "hpo", "trial": 1.0, "config_id": "c1", "score": 0.9,
+         "train_size": 667.0},
+    ])
+    assert performance_table(_kb(runs)).scores.loc["a", "h"] == 0.8
