@@ -200,7 +200,8 @@ class Recommender:
         similar = nearest_datasets(perf.metafeatures, x.iloc[0], kb, n=n_similar)
         far = novelty(perf.metafeatures, x.iloc[0], key=(kb.checksum, ds.task_type, metric))
         # filtered once for every learner below
-        searched = search_runs(kb, metric, ds.task_type) if ranked and top_k > 0 else None
+        searched = search_runs(kb, metric, ds.task_type, learners=[r.learner for r in ranked[:top_k]]) \
+            if ranked and top_k > 0 else None
         for i, r in enumerate(ranked, start=1):
             r.rank = i
             if i <= top_k:

@@ -45,11 +45,12 @@ SEARCH_METRICS = {"classification": ("accuracy", "balanced_accuracy", "auc", "lo
 __all__ = ["search_runs", "zero_shot_configs", "portfolio_configs", "portfolio", "MIN_SEARCH_CONFIGS"]
 
 
-def search_runs(kb, metric: str, task_type: str, min_configs: int = MIN_SEARCH_CONFIGS, sources=None):
+def search_runs(kb, metric: str, task_type: str, min_configs: int = MIN_SEARCH_CONFIGS, sources=None,
+                learners=None):
     """The KB's search evidence for ``task_type`` datasets: one row per ``ok`` run, with columns
     ``dataset_id, source, learner, config, metric, key, trial`` (``key``: the score, higher is better).
 
-    ``sources`` limits the evidence to runs of those sources (default: every source). Filtering the whole
+    ``sources`` and ``learners`` limit the evidence to runs of those (default: all). Filtering the whole
     runs table is most of the cost; pass the result as ``runs`` to :func:`zero_shot_configs` for several
     learners of one recommendation.
     """
@@ -61,6 +62,8 @@ def search_runs(kb, metric: str, task_type: str, min_configs: int = MIN_SEARCH_C
     keep = (runs["status"] == "ok") & runs["score"].notna() & runs["metric"].isin(prefs) & runs["dataset_id"].isin(ids)
     if sources is not None:
         keep &= runs["source"].isin(list(sources))
+    if learners is not None:
+        keep &= runs["learner"].isin(list(learners))
     r = runs.loc[keep.to_numpy(), ["dataset_id", "source", "learner", "config_id", "config", "metric", "score", "trial"]]
     r = r.assign(_pref=r["metric"].map({m: i for i, m in enumerate(prefs)}).astype(int))
     group = [r["dataset_id"], r["source"], r["learner"]]

@@ -106,3 +106,13 @@ def test_portfolio_candidates_per_task_limits_the_candidates_not_the_evidence():
     assert portfolio(per_task, 4, candidates_per_task=2) == [{"k": 3}, {"k": 0}]
     assert len(portfolio(per_task, 4)) == 4
     assert portfolio([], 3) == [] and portfolio(per_task, 0) == []
+
+
+def test_search_runs_of_some_sources_and_learners():
+    runs = (_search("a", "hpo", 1) + _search("a", "tabrepo", 2)
+            + [dict(r, learner="other") for r in _search("b", "hpo", 3)])
+    kb = _kb(runs, {"a": 1, "b": 2})
+    r = search_runs(kb, "accuracy", "classification", sources=["tabrepo"])
+    assert set(r["source"]) == {"tabrepo"}
+    r = search_runs(kb, "accuracy", "classification", learners=["other"])
+    assert set(r["learner"]) == {"other"} and set(r["dataset_id"]) == {"b"}
