@@ -32,8 +32,9 @@ from typing import Any
 from ..exceptions import KnowledgeBaseError
 from ..metrics import METRICS
 
-#: a (dataset, source) with fewer distinct configurations of a learner is no search evidence for it
-MIN_SEARCH_CONFIGS = 5
+#: a (dataset, source) with fewer distinct configurations of a learner is no search evidence for it (a
+#: source that ran the default alone says nothing about which configuration to start from)
+MIN_SEARCH_CONFIGS = 2
 
 #: runs scored by metarec's own protocol (``kb build``: the splitter and scorers of ``tune``)
 OWN_SOURCE = "hpo"

@@ -125,6 +125,7 @@ def requeue_interrupted(study, since: int) -> None:
         if t.number in cut and t.user_attrs.get("warm_start"):
             fixed = t.system_attrs.get("fixed_params") or t.params
             try:
-                study.enqueue_trial(dict(fixed), user_attrs={"warm_start": True})
+                study.enqueue_trial(dict(fixed), user_attrs={"warm_start": True,
+                                                             "warm_config": t.user_attrs.get("warm_config", "")})
             except Exception:  # pragma: no cover - the storage went away with the interrupt
                 logger.info("could not re-enqueue interrupted trial %d", t.number)

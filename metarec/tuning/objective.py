@@ -48,6 +48,8 @@ def make_objective(X, y, task_type: str, learners: list, metric: str, cv: int = 
             name = trial.suggest_categorical("learner", names)
             learner = by_name[name]
             config = learner.suggest(trial, prefix=True)
+            if trial.user_attrs.get("warm_config"):  # a warm-start configuration runs as given (enqueue_warm_start)
+                config.update(json.loads(trial.user_attrs["warm_config"]))
             trial.set_user_attr("config", json.dumps(config, sort_keys=True, default=str))
             pipe = learner.make_pipeline(config, random_state=random_state)
             t0 = time.perf_counter()

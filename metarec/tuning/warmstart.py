@@ -20,13 +20,52 @@ def load_kb(kb):
 
 
 def enqueue_warm_start(study, configs: list[tuple[str, dict]]) -> list[dict]:
-    """Enqueue ``(learner, config)`` pairs as the study's first trials; returns what was enqueued."""
+    """Enqueue ``(learner, config)`` pairs as the study's first trials; returns what was enqueued.
+
+    A configuration runs as given (the objective reads it from the trial's ``warm_config``), also where the
+    learner's search space cannot hold a value (a forest's ``max_features`` fraction where the space offers
+    ``"sqrt"``, ``"log2"`` and a few fractions; more trees than the space's upper bound; a parameter it does
+    not tune): only the values the space holds are enqueued as the trial's parameters, which the sampler
+    learns from."""
+    import json
+
+    from ..learners import get_learner
+
     queued = []
     for name, config in configs:
-        params = {"learner": name, **{f"{name}:{k}": v for k, v in config.items()}}
-        study.enqueue_trial(params, user_attrs={"warm_start": True}, skip_if_exists=True)
+        probe = _SpaceProbe(config)
+        try:
+            get_learner(name).suggest(probe)
+        except Exception:  # a learner no longer installed, or a space this probe cannot walk: enqueue it all
+            probe.held = dict(config)
+        params = {"learner": name, **{f"{name}:{k}": v for k, v in probe.held.items()}}
+        study.enqueue_trial(params, user_attrs={"warm_start": True,
+                                                "warm_config": json.dumps(config, sort_keys=True, default=str)},
+                            skip_if_exists=True)
         queued.append({"learner": name, "config": config})
     return queued
+
+
+class _SpaceProbe:
+    """Walks a learner's search space along a given config, collecting the values the space can hold."""
+
+    def __init__(self, config: dict):
+        self.config, self.held = config, {}
+
+    def _take(self, name, fits, fallback):
+        if name in self.config and fits(self.config[name]):
+            self.held[name] = self.config[name]
+            return self.config[name]
+        return fallback
+
+    def suggest_categorical(self, name, choices):
+        return self._take(name, lambda v: any(type(v) is type(c) and v == c for c in choices), choices[0])
+
+    def suggest_int(self, name, low, high, step=1, log=False):
+        return self._take(name, lambda v: type(v) is int and low <= v <= high, low)
+
+    def suggest_float(self, name, low, high, *, step=None, log=False):
+        return self._take(name, lambda v: type(v) in (int, float) and low <= v <= high, low)
 
 
 def ranking_metric(kb, metric: str, task_type: str, chosen_by: str = "learners and warm-start configurations are") -> str:

@@ -81,14 +81,14 @@ def test_search_runs_fall_back_to_another_metric_and_drop_default_only_sources()
     runs = (_search("a", "tabrepo", 2, metric="auc")  # no accuracy there: AUC orders its configs
             + _search("a", "hpo", 3, metric="accuracy") + _search("a", "hpo", 0, metric="auc")
             + [_run("b", "lcdb", 0, {}, 0.8)]  # one config (a default): no search evidence
-            + [_run("b", "hpo", t, {"k": t}, 0.7) for t in range(3)]  # too few configs
+            + [_run("b", "hpo", t, {"k": 1}, 0.7) for t in range(3)]  # one config, three times: no search
             + [_run("c", "hpo", t, {"k": t}, 0.7, status="failed") for t in range(6)])  # none ok
     kb = _kb(runs, {"a": 1, "b": 2, "c": 3})
     r = search_runs(kb, "accuracy", "classification")
     assert set(r["dataset_id"]) == {"a"}
     assert set(r.loc[r["source"] == "tabrepo", "metric"]) == {"auc"}
     assert set(r.loc[r["source"] == "hpo", "metric"]) == {"accuracy"}  # the metric asked for wins where it exists
-    assert len(search_runs(kb, "accuracy", "classification", min_configs=3).query("dataset_id == 'b'")) == 3
+    assert len(search_runs(kb, "accuracy", "classification", min_configs=1).query("dataset_id == 'b'")) == 4
     assert search_runs(kb, "accuracy", "regression").empty
     with pytest.raises(Exception, match="unknown metric"):
         search_runs(kb, "nope", "classification")

@@ -376,3 +376,32 @@ def test_cv_fits_of_small_data_run_on_one_thread_and_the_limit_is_restored(monke
     metarec.tune(_clf(0), target="y", learners="hist_gradient_boosting", n_trials=1, warm_start=0, cv=2)
     assert seen and all(n == 1 for n in seen[0].values())
     assert {p["user_api"]: p["num_threads"] for p in threadpool_info()} == before
+
+
+def test_a_warm_start_config_the_search_space_cannot_hold_runs_as_given():
+    import json
+
+    from metarec.learners import get_learner
+    from metarec.tuning.objective import make_objective
+    from metarec.tuning.warmstart import enqueue_warm_start
+
+    frame = _clf(0)
+    # max_features 0.37 is none of the space's choices and 900 trees lie above its upper bound (500): a
+    # configuration of the knowledge base's imported or portfolio evidence; extra_trees is not in lightgbm's space
+    forest = {"n_estimators": 900, "max_features": 0.37, "criterion": "entropy", "min_samples_leaf": 3}
+    boost = {"n_estimators": 40, "learning_rate": 0.05, "extra_trees": True}
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
+    enqueue_warm_start(study, [("random_forest", forest), ("lightgbm", boost)])
+    learners = [get_learner("random_forest"), get_learner("lightgbm")]
+    study.optimize(make_objective(frame[list("abc")], frame["y"], "classification", learners, "accuracy", cv=2),
+                   n_trials=3)
+    first, second, third = study.trials
+    assert first.state == second.state == optuna.trial.TrialState.COMPLETE
+    ran = json.loads(first.user_attrs["config"])
+    assert {k: ran[k] for k in forest} == forest
+    # the values the space holds are the trial's parameters (the sampler learns from them); the others are not
+    assert first.params["random_forest:criterion"] == "entropy" and first.params["random_forest:min_samples_leaf"] == 3
+    assert first.params["random_forest:max_features"] != 0.37
+    ran = json.loads(second.user_attrs["config"])
+    assert {k: ran[k] for k in boost} == boost and second.params["lightgbm:n_estimators"] == 40
+    assert not third.user_attrs.get("warm_config")  # the sampler's own trial is not overridden
