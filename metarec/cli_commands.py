@@ -226,14 +226,15 @@ def register_kb_commands(cli):
     @click.argument("second", type=click.Path(file_okay=False))
     @click.option("--out", "-o", required=True, type=click.Path(file_okay=False), help="Directory to write.")
     @click.option("--force", is_flag=True, help="Overwrite an existing KB at --out.")
-    def kb_merge(first, second, out, force) -> None:
+    @click.option("--no-fill", is_flag=True, help="A dataset in both keeps FIRST's meta-features as they are "
+                  "(default: FIRST's gaps are filled from SECOND).")
+    def kb_merge(first, second, out, force, no_fill) -> None:
         """Merge the KBs FIRST and SECOND into --out."""
         from .kb import KnowledgeBase
         from .kb.format import ensure_writable
 
         ensure_writable(out, force)
-        kb = KnowledgeBase.load(first).merge(KnowledgeBase.load(second))
-        kb.save(out)
+        (kb := KnowledgeBase.load(first).merge(KnowledgeBase.load(second), fill=not no_fill)).save(out)
         click.echo(f"wrote {out}: {len(kb.datasets)} datasets, {len(kb.runs)} runs")
 
     @kb_group.command("import-lcdb")
@@ -246,8 +247,7 @@ def register_kb_commands(cli):
         from .kb.lcdb import import_lcdb
 
         ensure_writable(out, force)
-        kb = import_lcdb(metrics=tuple(m.strip() for m in metrics.split(",") if m.strip()))
-        kb.save(out)
+        (kb := import_lcdb(metrics=tuple(m.strip() for m in metrics.split(",") if m.strip()))).save(out)
         click.echo(f"wrote {out}: {len(kb.datasets)} datasets, {len(kb.learners)} learners, "
                    f"{len(kb.metrics)} metrics, {len(kb.runs)} runs")
 

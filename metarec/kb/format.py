@@ -256,16 +256,18 @@ class KnowledgeBase:
                     raise KnowledgeBaseError(f"{where}/{name}: {len(frame)} rows, manifest says {meta['rows']}")
 
     # -- combining -----------------------------------------------------------------------------------
-    def merge(self, other: "KnowledgeBase") -> "KnowledgeBase":
+    def merge(self, other: "KnowledgeBase", fill: bool = True) -> "KnowledgeBase":
         """A new KB with both KBs' datasets and runs.
 
-        A dataset in both keeps one row (meta-features of ``self`` win, gaps filled from ``other``);
-        identical runs are kept once. Meta-feature columns are the union (missing values NaN).
+        A dataset in both keeps one row (meta-features of ``self`` win, gaps filled from ``other``; with
+        ``fill=False`` ``self``'s row stays as it is); identical runs are kept once. Meta-feature columns are
+        the union (missing values NaN).
         """
         import pandas as pd
 
         ds = pd.concat([self.datasets, other.datasets], ignore_index=True, sort=False)
-        ds = ds.groupby("dataset_id", sort=False, as_index=False).first()
+        ds = (ds.groupby("dataset_id", sort=False, as_index=False).first() if fill
+              else ds.drop_duplicates("dataset_id", keep="first").reset_index(drop=True))
         key = ["dataset_id", "source", "learner", "config_id", "metric", "train_size", "trial"]
         runs = pd.concat([self.runs, other.runs], ignore_index=True)
         runs = runs.drop_duplicates(key, keep="first").reset_index(drop=True)

@@ -3,6 +3,7 @@
 import json
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -102,6 +103,26 @@ def test_merge():
     assert len(m.runs[(m.runs.dataset_id == "b") & (m.runs.learner == "knn")]) == 1
     assert len(m.runs) == 4 + 4 - 1
     assert set(m.manifest["learners"]) == {"random_forest", "knn", "lightgbm"}
+
+
+def test_merge_fills_the_first_kbs_gaps_unless_told_not_to(tmp_path):
+    a = _toy_kb(("a", "b"))
+    b = _toy_kb(("b", "c"))
+    a.datasets["q"] = [1.0, np.nan]
+    b.datasets["q"] = [5.0, 6.0]
+    b.datasets["only_b"] = [7.0, 8.0]
+    a.manifest["metafeatures"]["q"] = "x"
+    b.manifest["metafeatures"].update(q="x", only_b="x")
+    filled = a.merge(b).datasets.set_index("dataset_id")
+    assert filled.loc["a", "q"] == 1.0 and filled.loc["b", "q"] == 5.0 and filled.loc["b", "only_b"] == 7.0
+    kept = a.merge(b, fill=False).datasets.set_index("dataset_id")
+    assert np.isnan(kept.loc["b", "q"]) and np.isnan(kept.loc["b", "only_b"]) and kept.loc["c", "q"] == 6.0
+    a.save(tmp_path / "a")
+    b.save(tmp_path / "b")
+    r = CliRunner().invoke(cli, ["kb", "merge", str(tmp_path / "a"), str(tmp_path / "b"), "--no-fill", "--out",
+                                 str(tmp_path / "m")])
+    assert r.exit_code == 0, r.output
+    assert np.isnan(KnowledgeBase.load(tmp_path / "m").datasets.set_index("dataset_id").loc["b", "q"])
 
 
 def test_cli_kb_commands(saved, tmp_path):
