@@ -90,7 +90,7 @@ def zero_shot_configs(kb, x, learner: str, metric: str, task_type: str, k: int =
     """
     import numpy as np
 
-    from .similarity import distances, scaled, slog
+    from .similarity import distances, slog
 
     if k <= 0:
         return [], []
@@ -102,10 +102,8 @@ def zero_shot_configs(kb, x, learner: str, metric: str, task_type: str, k: int =
     own = (runs["source"] == OWN_SOURCE).to_numpy()
     if own.any():
         runs = runs[own]
-    ds = kb.datasets
     columns = [c for c in kb.metafeature_names if c in x.index]
-    population = ds.loc[(ds["task_type"] == task_type).to_numpy()].set_index("dataset_id")[columns]
-    _, med, scale = scaled(population)
+    population, med, scale = _population(kb, task_type, tuple(columns))
     evidence = runs[["dataset_id", "source"]].drop_duplicates()
     Z = (slog(population.reindex(evidence["dataset_id"]).to_numpy(dtype=float)) - med) / scale
     z = (slog(x.reindex(columns).to_numpy(dtype=float)) - med) / scale
@@ -117,6 +115,22 @@ def zero_shot_configs(kb, x, learner: str, metric: str, task_type: str, k: int =
         r = runs[((runs["dataset_id"] == dataset_id) & (runs["source"] == source)).to_numpy()]
         per_task.append(list(zip(r["config"], r["key"], r["trial"])))
     return portfolio(per_task, k, normalise=normalise, **portfolio_options), [t[0] for t in tasks]
+
+
+_POPULATION: list = []  # [(datasets frame, task type, columns), (population, median, scale)]: the last one
+
+
+def _population(kb, task_type: str, columns: tuple):
+    """The KB's ``task_type`` datasets' meta-features (``columns``) and their comparison scale, computed once
+    for the learners of one recommendation (the KB's datasets table, by identity, task type and columns)."""
+    from .similarity import scaled
+
+    ds = kb.datasets
+    if not _POPULATION or _POPULATION[0][0] is not ds or _POPULATION[0][1:] != (task_type, columns):
+        population = ds.loc[(ds["task_type"] == task_type).to_numpy()].set_index("dataset_id")[list(columns)]
+        _, med, scale = scaled(population)
+        _POPULATION[:] = [(ds, task_type, columns), (population, med, scale)]
+    return _POPULATION[1]
 
 
 def portfolio_configs(kb, dataset_ids, learner: str, metric: str = "accuracy", k: int = 3, n_tasks: int = 8,
