@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import numbers
+import time
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -129,6 +130,7 @@ def tune(
     learners: str | list[str] = "auto",
     n_trials: int | None = 50,
     timeout: float | None = None,
+    time_budget: float | None = None,
     warm_start: int = DEFAULT_WARM_START,
     storage: str | None = None,
     study_name: str | None = None,
@@ -154,6 +156,11 @@ def tune(
         ``"auto"``: the ``top_k`` learners of :func:`metarec.recommend`; or explicit learner names.
     n_trials, timeout
         Stop after this many trials in the study (counting earlier runs of a resumed study) or seconds.
+    time_budget : float, optional
+        Seconds for the whole call: choosing the learners, the trials and the final refit. No trial starts
+        that the budget cannot see finished, with the refit of the best configuration after it (both
+        predicted from this run's trials); a budget spent before the first trial is one error saying how
+        long choosing the learners took.
     warm_start : int
         Enqueue the first K suggested configurations (a portfolio of configs that did well across the
         nearest KB tasks each learner was tuned on, or the learners' defaults) before TPE takes over; at
@@ -190,7 +197,9 @@ def tune(
     from ..data import load_dataset
     from ..recommend import _target_or_y
 
+    started = time.perf_counter()
     warm_start = check_tune_params(n_trials, timeout, warm_start, cv, random_state, top_k)
+    check_seconds("time_budget", time_budget)
     target, y = _target_or_y(target, y)  # tune(X, y) as in scikit-learn
     ds = load_dataset(data, target=target, y=y, task_type=task_type)
     metric = check_metric(metric, ds.task_type)
@@ -228,6 +237,15 @@ def tune(
             warnings.warn(note, MetarecWarning, stacklevel=2)
         if on_start is not None:
             on_start(study, remaining)
+        if time_budget is not None and (remaining is None or remaining > 0):
+            deadline = started + time_budget
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                raise MetarecError(f"the time budget of {time_budget:g} s was spent before the first trial "
+                                   f"(loading the data and choosing the learners took "
+                                   f"{time.perf_counter() - started:.1f} s); raise time_budget")
+            timeout = left if timeout is None else min(timeout, left)
+            callbacks = [*(callbacks or []), BudgetGuard(deadline, cv, since=len(existing))]
         if remaining is None or remaining > 0:
             _optimize(study, ds, chosen, metric, cv, random_state, remaining, timeout, callbacks, show_progress_bar,
                       since=len(existing))
@@ -241,6 +259,31 @@ def tune(
     pipeline = refit(ds, best_learner, best_config, random_state)
     return TuneResult(study, best_learner, best_config, float(best.value), pipeline, metric, ds.task_type,
                       len(study.trials), queued, storage)
+
+
+class BudgetGuard:
+    """An Optuna callback that stops the study before a trial the time budget cannot see finished: after each
+    trial, the median CV seconds of this run's finished trials (the next trial) plus the best trial's refit on
+    all rows (its CV seconds / (cv - 1): a fold's fit on (cv - 1) / cv of the rows, scaled to all of them)
+    must fit before ``deadline`` (a ``time.perf_counter()`` value)."""
+
+    def __init__(self, deadline: float, cv: int, since: int = 0):
+        self.deadline, self.cv, self.since = deadline, max(2, int(cv)), since
+
+    def __call__(self, study, trial) -> None:
+        import statistics
+
+        import optuna
+
+        done = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+                if t.number >= self.since and "cv_seconds" in t.user_attrs]
+        if not done:
+            return
+        next_trial = statistics.median(t.user_attrs["cv_seconds"] for t in done)
+        best = max(done, key=lambda t: t.value)
+        refit_seconds = best.user_attrs["cv_seconds"] / (self.cv - 1)
+        if time.perf_counter() + next_trial + refit_seconds > self.deadline:
+            study.stop()
 
 
 def _check_rows(ds) -> None:

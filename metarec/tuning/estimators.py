@@ -85,7 +85,7 @@ class _AutoEstimator:
         seed = 0 if self.random_state is None else check_int("random_state", self.random_state, 0, 2**32 - 1)
         n_trials = self.n_trials if self.n_trials is not None else (None if self.time_budget else 50)
         result = tune(frame, y=yv, task_type=self._task_type, learners=self.learners,
-                      n_trials=n_trials, timeout=self.time_budget, warm_start=self.warm_start, storage=None,
+                      n_trials=n_trials, time_budget=self.time_budget, warm_start=self.warm_start, storage=None,
                       metric=self.metric, cv=self.cv, random_state=seed, top_k=self.top_k, kb=self.kb,
                       metamodel=self.metamodel)
         self.study_ = result.study
@@ -141,7 +141,8 @@ class AutoClassifier(ClassifierMixin, _AutoEstimator, BaseEstimator):
     Parameters
     ----------
     time_budget : float or None
-        Seconds for tuning (the recommendation itself takes a few seconds more).
+        Seconds for the whole fit: the recommendation, the trials and the refit of the best configuration
+        (no trial starts that the budget cannot see finished; see :func:`metarec.tune`'s ``time_budget``).
     metric : str, optional
         accuracy (default), balanced_accuracy, f1, auc, logloss.
     warm_start : int

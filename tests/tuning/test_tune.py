@@ -405,3 +405,28 @@ def test_a_warm_start_config_the_search_space_cannot_hold_runs_as_given():
     ran = json.loads(second.user_attrs["config"])
     assert {k: ran[k] for k in boost} == boost and second.params["lightgbm:n_estimators"] == 40
     assert not third.user_attrs.get("warm_config")  # the sampler's own trial is not overridden
+
+
+def test_the_budget_guard_starts_no_trial_the_budget_cannot_see_finished():
+    import time
+
+    from metarec.tuning.api import BudgetGuard
+
+    def objective(trial):  # each trial reports 4 s of cross-validation (without taking them)
+        trial.set_user_attr("cv_seconds", 4.0)
+        return trial.suggest_float("x", 0, 1)
+
+    for seconds_left, expected in ((3.0, 1), (1000.0, 10)):
+        study = optuna.create_study(direction="maximize")
+        guard = BudgetGuard(time.perf_counter() + seconds_left, cv=5)
+        study.optimize(objective, n_trials=10, callbacks=[guard])
+        # 3 s left: the next trial (4 s) and the refit (4 / 4 = 1 s) cannot finish, so the study stops after one
+        assert len(study.trials) == expected
+
+
+def test_a_time_budget_spent_before_the_first_trial_is_one_clear_error():
+    with pytest.raises(MetarecError, match=r"time budget of 0.001 s was spent before the first trial .*raise "
+                                           r"time_budget"):
+        metarec.tune(_clf(0), target="y", learners="knn", time_budget=0.001, cv=2)
+    with pytest.raises(MetarecError, match="time_budget"):
+        metarec.tune(_clf(0), target="y", learners="knn", time_budget=-1, cv=2)
