@@ -424,7 +424,9 @@ def register_recommend_commands(cli):
                   help="'auto' (the recommended top learners) or a comma-separated list.")
     @click.option("--trials", "n_trials", type=click.IntRange(min=1), default=50, show_default=True,
                   help="Trials in the study (a resumed study counts its earlier trials).")
-    @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None, help="Seconds.")
+    @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None, help="Seconds of trials.")
+    @click.option("--time-budget", type=click.FloatRange(min=0, min_open=True), default=None,
+                  help="Seconds for the whole run: no trial starts that, with the final refit, cannot finish in it.")
     @click.option("--warm-start", type=click.IntRange(min=0), default=5, show_default=True,
                   help="Enqueue this many suggested configurations first (0 = cold start).")
     @click.option("--metric", default=None, help="Metric to optimise; " + metric_help())
@@ -439,18 +441,16 @@ def register_recommend_commands(cli):
     @click.option("--kb", "kb_path", default=None, type=click.Path(file_okay=False), help="Knowledge base.")
     @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
                   help="Seed of the sampler, the CV splits and the learners.")
-    def tune_cmd(data, target, task_type, learners, n_trials, timeout, warm_start, metric, cv, storage,
+    def tune_cmd(data, target, task_type, learners, n_trials, timeout, time_budget, warm_start, metric, cv, storage,
                  study_name, out, report, force, kb_path, seed) -> None:
         """Tune the recommended learners on DATA, warm-started from similar tasks (Optuna TPE)."""
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
         import optuna
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         from .cli import one_line_logs
         from .tuning import check_outputs, save_model, tune, write_report
 
         check_outputs(out, report, force)  # an unwritable or existing --out / --report: refused before any trial
-
         optuna.logging.get_logger("optuna")  # creates optuna's handler, so it can be filtered
         one_line_logs("optuna")
         # the bar starts when tune has checked everything (on_start), so a user error is its one line alone
@@ -474,8 +474,8 @@ def register_recommend_commands(cli):
                 bar.update(state["task"], completed=done, description=best)
 
         try:
-            result = tune(data, target, task_type=task_type, learners=learners, n_trials=n_trials,
-                          timeout=timeout, warm_start=warm_start, storage=storage, study_name=study_name,
+            result = tune(data, target, task_type=task_type, learners=learners, n_trials=n_trials, timeout=timeout,
+                          time_budget=time_budget, warm_start=warm_start, storage=storage, study_name=study_name,
                           metric=metric, cv=cv, random_state=seed, kb=kb_path, callbacks=[callback],
                           on_start=on_start)
         except KeyboardInterrupt:

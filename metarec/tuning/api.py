@@ -235,17 +235,18 @@ def tune(
         # its one line
         for note in ds.warnings:
             warnings.warn(note, MetarecWarning, stacklevel=2)
-        if on_start is not None:
-            on_start(study, remaining)
         if time_budget is not None and (remaining is None or remaining > 0):
             deadline = started + time_budget
             left = deadline - time.perf_counter()
             if left <= 0:
                 raise MetarecError(f"the time budget of {time_budget:g} s was spent before the first trial "
                                    f"(loading the data and choosing the learners took "
-                                   f"{time.perf_counter() - started:.1f} s); raise time_budget")
+                                   f"{time.perf_counter() - started:.1f} s); raise --time-budget "
+                                   f"(time_budget= in Python)")
             timeout = left if timeout is None else min(timeout, left)
             callbacks = [*(callbacks or []), BudgetGuard(deadline, cv, since=len(existing))]
+        if on_start is not None:
+            on_start(study, remaining)
         if remaining is None or remaining > 0:
             _optimize(study, ds, chosen, metric, cv, random_state, remaining, timeout, callbacks, show_progress_bar,
                       since=len(existing))

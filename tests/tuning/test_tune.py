@@ -426,7 +426,15 @@ def test_the_budget_guard_starts_no_trial_the_budget_cannot_see_finished():
 
 def test_a_time_budget_spent_before_the_first_trial_is_one_clear_error():
     with pytest.raises(MetarecError, match=r"time budget of 0.001 s was spent before the first trial .*raise "
-                                           r"time_budget"):
+                                           r"--time-budget"):
         metarec.tune(_clf(0), target="y", learners="knn", time_budget=0.001, cv=2)
     with pytest.raises(MetarecError, match="time_budget"):
         metarec.tune(_clf(0), target="y", learners="knn", time_budget=-1, cv=2)
+
+
+def test_cli_time_budget_too_small_is_one_line_before_any_progress_bar():
+    _clf(0).to_csv("a.csv", index=False)
+    code, out, err = run_cli(["tune", "a.csv", "--target", "y", "--learners", "knn", "--time-budget", "0.0001",
+                              "--storage", "sqlite:///s.db"])
+    assert code == 2 and "spent before the first trial" in err and "--time-budget" in err
+    assert len(err.strip().splitlines()) == 1 and "trials" not in out
