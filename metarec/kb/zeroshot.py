@@ -60,12 +60,14 @@ def search_runs(kb, metric: str, task_type: str, min_configs: int = MIN_SEARCH_C
     prefs = (metric,) + tuple(m for m in SEARCH_METRICS.get(task_type, ()) if m != metric)
     runs, ds = kb.runs, kb.datasets
     ids = set(ds.loc[(ds["task_type"] == task_type).to_numpy(), "dataset_id"])
-    keep = (runs["status"] == "ok") & runs["score"].notna() & runs["metric"].isin(prefs) & runs["dataset_id"].isin(ids)
+    keep = ((runs["status"] == "ok") & runs["score"].notna() & runs["metric"].isin(prefs)
+            & runs["dataset_id"].isin(ids))
     if sources is not None:
         keep &= runs["source"].isin(list(sources))
     if learners is not None:
         keep &= runs["learner"].isin(list(learners))
-    r = runs.loc[keep.to_numpy(), ["dataset_id", "source", "learner", "config_id", "config", "metric", "score", "trial"]]
+    r = runs.loc[keep.to_numpy(),
+                 ["dataset_id", "source", "learner", "config_id", "config", "metric", "score", "trial"]]
     r = r.assign(_pref=r["metric"].map({m: i for i, m in enumerate(prefs)}).astype(int))
     group = [r["dataset_id"], r["source"], r["learner"]]
     r = r[(r["_pref"] == r.groupby(group)["_pref"].transform("min")).to_numpy()]
@@ -85,7 +87,8 @@ def zero_shot_configs(kb, x, learner: str, metric: str, task_type: str, k: int =
     studies and the portfolio part) when the KB holds any, else every source's (imported search results).
     The ``n_tasks`` evidence tasks nearest to ``x`` (:mod:`metarec.kb.similarity`, the KB's datasets of
     ``task_type`` as the scaling population) make a greedy :func:`portfolio` of configurations ranked by
-    their ``normalise``\ d score there (``"regret"``: minus the loss to each task's best, what a pick costs).
+    their normalised score there (``normalise="regret"``: minus the loss to each task's best, what a pick
+    costs).
     Returns ``([], [])`` when the KB holds no search evidence of ``learner``.
     """
     import numpy as np
@@ -161,7 +164,8 @@ def portfolio_configs(kb, dataset_ids, learner: str, metric: str = "accuracy", k
 
 
 def portfolio(per_task: list[list[tuple[str, float, Any]]], k: int, bandwidth: float = 0.15,
-              prior_weight: float = 0.5, candidates_per_task: int | None = None, normalise: str = "spread") -> list[dict]:
+              prior_weight: float = 0.5, candidates_per_task: int | None = None,
+              normalise: str = "spread") -> list[dict]:
     """A greedy portfolio of ``k`` configurations over tasks, each task a list of ``(config JSON, score
     (higher is better), trial)`` runs.
 

@@ -95,7 +95,8 @@ def test_search_runs_fall_back_to_another_metric_and_drop_default_only_sources()
 
 
 def test_lower_is_better_metrics_are_negated_before_ranking():
-    runs = [_run("a", "tabrepo", t, {"k": t}, loss, metric="logloss") for t, loss in enumerate([0.9, 0.2, 0.5, 0.7, 0.8])]
+    losses = [0.9, 0.2, 0.5, 0.7, 0.8]
+    runs = [_run("a", "tabrepo", t, {"k": t}, loss, metric="logloss") for t, loss in enumerate(losses)]
     kb = _kb(runs, {"a": 1})
     cfgs, _ = zero_shot_configs(kb, _x(1), "h", "accuracy", "classification", k=1)
     assert cfgs == [{"k": 1}]  # the lowest log loss
