@@ -100,42 +100,25 @@ def run_arm(X, y, task_type, learners, warm, seed: int, n_trials: int, cv: int) 
 
 
 def flaml_zero_shot(X, y, task_type: str, seed: int, cv: int) -> dict[str, float]:
-    """CV score of FLAML's zero-shot LightGBM / RandomForest / ExtraTrees on the same folds."""
+    """CV score of FLAML's zero-shot LightGBM / RandomForest / ExtraTrees on the same folds (the estimator
+    ``benchmarks/zeroshot.py`` scores)."""
     try:
-        import flaml.default as fd
+        import flaml.default  # noqa: F401
     except ImportError:
         return {}
-    from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
     from sklearn.preprocessing import LabelEncoder
 
-    Xn = X.copy()
-    for c in Xn.columns:  # FLAML's own transformer handles categories; give it pandas categoricals
-        if not (Xn[c].dtype.kind in "biuf"):
-            Xn[c] = Xn[c].astype("category")
-    if task_type == "classification":
-        yv = LabelEncoder().fit_transform(y.astype(str))
-        min_class = int(y.value_counts().min())
-        folds = max(2, min(cv, min_class))
-        splitter = StratifiedKFold(folds, shuffle=True, random_state=seed) if min_class >= 2 \
-            else KFold(cv, shuffle=True, random_state=seed)
-        models = {"lgbm": fd.LGBMClassifier, "rf": fd.RandomForestClassifier, "extra_tree": fd.ExtraTreesClassifier}
-        scoring = "accuracy"
-    else:
-        yv = y.to_numpy(dtype=float)
-        splitter = KFold(cv, shuffle=True, random_state=seed)
-        models = {"lgbm": fd.LGBMRegressor, "rf": fd.RandomForestRegressor, "extra_tree": fd.ExtraTreesRegressor}
-        scoring = "r2"
+    from metarec.kb.evaluation import cv_splitter
+    from zeroshot import flaml_score
+
+    yv = LabelEncoder().fit_transform(y.astype(str)) if task_type == "classification" else y.to_numpy(dtype=float)
+    splitter = cv_splitter(yv, task_type, cv, seed)
     out = {}
-    for name, klass in models.items():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                est = klass(random_state=seed) if "random_state" in klass().get_params() else klass()
-                if name == "lgbm":
-                    est.set_params(verbose=-1)
-                out[name] = float(cross_val_score(est, Xn, yv, cv=splitter, scoring=scoring).mean())
-            except Exception as exc:  # report, do not invent a score
-                print(f"  flaml {name} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+    for name, family in (("lgbm", "lightgbm"), ("rf", "random_forest"), ("extra_tree", "extra_trees")):
+        try:
+            out[name] = flaml_score(family, X, yv, task_type, splitter, seed)
+        except Exception as exc:  # report, do not invent a score
+            print(f"  flaml {name} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
     return out
 
 

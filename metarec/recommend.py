@@ -144,6 +144,7 @@ class Recommender:
 
         from .data import load_dataset
         from .kb.performance import performance_table
+        from .kb.similarity import scaled
         from .kb.zeroshot import search_runs, zero_shot_configs
         from .learners import get_learners
         from .metafeatures.cache import cached_metafeatures
@@ -197,8 +198,9 @@ class Recommender:
         position = {name: i for i, name in enumerate(pred.ranking().iloc[0])}
         ranked.sort(key=lambda r: (not r.fits_budget, position[r.learner]))
         installed = {lr.name: lr for lr in get_learners()}
-        similar = nearest_datasets(perf.metafeatures, x.iloc[0], kb, n=n_similar)
-        far = novelty(perf.metafeatures, x.iloc[0], key=(kb.checksum, ds.task_type, metric))
+        scaling = scaled(perf.metafeatures)  # once, for both comparisons with the KB's tasks
+        similar = nearest_datasets(perf.metafeatures, x.iloc[0], kb, n=n_similar, scaling=scaling)
+        far = novelty(perf.metafeatures, x.iloc[0], key=(kb.checksum, ds.task_type, metric), scaling=scaling)
         # filtered once for every learner below
         searched = search_runs(kb, metric, ds.task_type, learners=[r.learner for r in ranked[:top_k]]) \
             if ranked and top_k > 0 else None
@@ -278,8 +280,9 @@ def recommend(data: Any, target: str | None = None, *, kb: Any = None, metamodel
     )
 
 
-def nearest_datasets(metafeatures, x, kb, n: int = 3) -> list[dict]:
-    """KB datasets nearest to ``x``: mean L1 distance over shared meta-features, robustly scaled.
+def nearest_datasets(metafeatures, x, kb, n: int = 3, scaling=None) -> list[dict]:
+    """KB datasets nearest to ``x``: mean L1 distance over shared meta-features, robustly scaled
+    (``scaling``: :func:`metarec.kb.similarity.scaled` of ``metafeatures`` when the caller has it).
 
     Each meta-feature is centred on its KB median and divided by its inter-quartile range (signed log
     first, as counts span orders of magnitude); features missing on either side are skipped.
@@ -288,7 +291,7 @@ def nearest_datasets(metafeatures, x, kb, n: int = 3) -> list[dict]:
 
     from .kb.similarity import distances, scaled, slog
 
-    Z, med, scale = scaled(metafeatures)
+    Z, med, scale = scaling if scaling is not None else scaled(metafeatures)
     z = (slog(x.reindex(metafeatures.columns).to_numpy(dtype=float)) - med) / scale
     dist, count = distances(Z, z)
     order = np.argsort(dist, kind="stable")[:n]
@@ -303,15 +306,16 @@ _NOVELTY_THRESHOLDS: dict = {}
 NOVELTY_QUANTILE = 0.95
 
 
-def novelty(metafeatures, x, key=None) -> dict:
+def novelty(metafeatures, x, key=None, scaling=None) -> dict:
     """Is ``x`` far from every KB task? Its nearest KB task's distance (as :func:`nearest_datasets` measures
     it) against the :data:`NOVELTY_QUANTILE` quantile of the KB tasks' distances to their nearest other KB
-    task (what leave-one-out sees). ``key`` caches that quantile (it depends on the KB only)."""
+    task (what leave-one-out sees). ``key`` caches that quantile (it depends on the KB only); ``scaling`` is
+    :func:`metarec.kb.similarity.scaled` of ``metafeatures`` when the caller has it."""
     import numpy as np
 
     from .kb.similarity import distances, scaled, slog
 
-    Z, med, scale = scaled(metafeatures)
+    Z, med, scale = scaling if scaling is not None else scaled(metafeatures)
     threshold = _NOVELTY_THRESHOLDS.get(key) if key is not None else None
     if threshold is None:
         nearest = []
