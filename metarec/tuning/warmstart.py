@@ -31,17 +31,19 @@ def enqueue_warm_start(study, configs: list[tuple[str, dict]]) -> list[dict]:
 
     from ..learners import get_learner
 
-    queued = []
+    queued, seen = [], set()
     for name, config in configs:
+        text = json.dumps(config, sort_keys=True, default=str)
+        if (name, text) in seen:  # a repeat (not judged by the trial's parameters: they may hold only part of it)
+            continue
+        seen.add((name, text))
         probe = _SpaceProbe(config)
         try:
             get_learner(name).suggest(probe)
         except Exception:  # a learner no longer installed, or a space this probe cannot walk: enqueue it all
             probe.held = dict(config)
         params = {"learner": name, **{f"{name}:{k}": v for k, v in probe.held.items()}}
-        study.enqueue_trial(params, user_attrs={"warm_start": True,
-                                                "warm_config": json.dumps(config, sort_keys=True, default=str)},
-                            skip_if_exists=True)
+        study.enqueue_trial(params, user_attrs={"warm_start": True, "warm_config": text})
         queued.append({"learner": name, "config": config})
     return queued
 

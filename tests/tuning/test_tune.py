@@ -438,3 +438,14 @@ def test_cli_time_budget_too_small_is_one_line_before_any_progress_bar():
                               "--storage", "sqlite:///s.db"])
     assert code == 2 and "spent before the first trial" in err and "--time-budget" in err
     assert len(err.strip().splitlines()) == 1 and "trials" not in out
+
+
+def test_warm_start_configs_that_differ_only_where_the_space_cannot_hold_them_are_both_enqueued():
+    from metarec.tuning.warmstart import enqueue_warm_start
+
+    a = {"n_estimators": 100, "max_features": 0.37, "criterion": "gini"}
+    b = {"n_estimators": 100, "max_features": 0.81, "criterion": "gini"}  # same parameters the space holds
+    study = optuna.create_study(direction="maximize")
+    queued = enqueue_warm_start(study, [("random_forest", a), ("random_forest", b), ("random_forest", dict(a))])
+    waiting = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,))
+    assert [q["config"] for q in queued] == [a, b] and len(waiting) == 2  # the repeat of a is enqueued once
