@@ -163,7 +163,7 @@ def tune(
         long choosing the learners took.
     warm_start : int
         Enqueue the first K suggested configurations (a portfolio of configs that did well across the
-        nearest KB tasks each learner was tuned on, or the learners' defaults) before TPE takes over; at
+        nearest KB tasks each learner was searched on, or the learners' defaults) before TPE takes over; at
         most ``n_trials``, and only into a new study. 0 (or ``False``) = cold start; ``True`` = 5.
     storage : str or None
         Optuna storage URL (e.g. ``"sqlite:///metarec-tune.db"``, the CLI's default), where a stopped run
