@@ -244,14 +244,19 @@ def tune(
                                    f"{time.perf_counter() - started:.1f} s); raise --time-budget "
                                    f"(time_budget= in Python)")
             timeout = left if timeout is None else min(timeout, left)
-            callbacks = [*(callbacks or []), BudgetGuard(deadline, cv, since=len(existing))]
+            guard = BudgetGuard(deadline, cv, since=len(existing))
+            callbacks = [*(callbacks or []), guard]
+            # a configuration trailing the others' running CV mean stops early (the warm start runs in full)
+            study.pruner = optuna.pruners.MedianPruner(n_startup_trials=max(5, n_warm), n_warmup_steps=0)
+        else:
+            guard = None
         if on_start is not None:
             on_start(study, remaining)
         if remaining is None or remaining > 0:
             _optimize(study, ds, chosen, metric, cv, random_state, remaining, timeout, callbacks, show_progress_bar,
-                      since=len(existing))
+                      since=len(existing), guard=guard)
     trials = study.get_trials(deepcopy=False)
-    best = _best_trial(study, trials, existing, cut, finished)
+    best = _best_trial(study, trials, existing, cut, finished, time_budget)
     if not queued:  # a resumed study: its warm start is what it began with
         queued = [{"learner": t.params.get("learner"), "config": json.loads(t.user_attrs.get("config", "{}"))}
                   for t in trials if t.user_attrs.get("warm_start") and t.state.is_finished()
@@ -266,10 +271,15 @@ class BudgetGuard:
     """An Optuna callback that stops the study before a trial the time budget cannot see finished: after each
     trial, the median CV seconds of this run's finished trials (the next trial) plus the best trial's refit on
     all rows (its CV seconds / (cv - 1): a fold's fit on (cv - 1) / cv of the rows, scaled to all of them)
-    must fit before ``deadline`` (a ``time.perf_counter()`` value)."""
+    must fit before ``deadline`` (a ``time.perf_counter()`` value). :meth:`cut_time` is when a running
+    trial is cut: the deadline less the refit's reserve."""
 
     def __init__(self, deadline: float, cv: int, since: int = 0):
         self.deadline, self.cv, self.since = deadline, max(2, int(cv)), since
+        self.reserve = 0.0
+
+    def cut_time(self) -> float:
+        return self.deadline - self.reserve
 
     def __call__(self, study, trial) -> None:
         import statistics
@@ -282,7 +292,7 @@ class BudgetGuard:
             return
         next_trial = statistics.median(t.user_attrs["cv_seconds"] for t in done)
         best = max(done, key=lambda t: t.value)
-        refit_seconds = best.user_attrs["cv_seconds"] / (self.cv - 1)
+        refit_seconds = self.reserve = best.user_attrs["cv_seconds"] / (self.cv - 1)
         if time.perf_counter() + next_trial + refit_seconds > self.deadline:
             study.stop()
 
@@ -345,7 +355,8 @@ def _choose_learners(ds, learners, metric, cv, top_k, kb, metamodel, recommendat
     return chosen, None
 
 
-def _optimize(study, ds, chosen, metric, cv, random_state, remaining, timeout, callbacks, show_progress_bar, since):
+def _optimize(study, ds, chosen, metric, cv, random_state, remaining, timeout, callbacks, show_progress_bar, since,
+              guard=None):
     """Run the trials; Ctrl-C keeps the study resumable (see :class:`~metarec.tuning.interrupt.CtrlC`): the
     trials numbered ``since`` or later that it cut are recorded and their warm-start configurations queued again."""
     import optuna
@@ -354,7 +365,8 @@ def _optimize(study, ds, chosen, metric, cv, random_state, remaining, timeout, c
 
     ctrl_c = interrupt.CtrlC()
     objective = make_objective(ds.X, ds.y, ds.task_type, [get_learner(n) for n in chosen], metric, cv, random_state,
-                               interruptible=ctrl_c.interruptible)
+                               interruptible=ctrl_c.interruptible, deadline=guard and guard.cut_time,
+                               prune=guard is not None)
     # failed trials are summarised afterwards in one line; -v (INFO logging) keeps Optuna's own lines
     quiet = not logger.isEnabledFor(logging.INFO)
     with optuna_verbosity(optuna.logging.ERROR if quiet else optuna.logging.WARNING):
@@ -368,7 +380,7 @@ def _optimize(study, ds, chosen, metric, cv, random_state, remaining, timeout, c
             raise
 
 
-def _best_trial(study, trials, existing, cut, finished):
+def _best_trial(study, trials, existing, cut, finished, time_budget=None):
     """The study's best trial; no finished trial is one MetarecError line naming the first error; failures of
     this run are summarised in one warning."""
     failed_all = [t for t in trials if interrupt.failed(t, cut)]
@@ -383,6 +395,12 @@ def _best_trial(study, trials, existing, cut, finished):
             raise MetarecError(f"no trial finished: all {len(failed_all)} trials failed (first error: "
                                f"{reason[:200] or 'unknown'}); fix that cause, e.g. with other --learners or "
                                f"another --metric (learners= / metric= in Python)") from None
+        if time_budget is not None:
+            need = next((t.user_attrs["needs_seconds"] for t in trials[len(existing):]
+                         if t.user_attrs.get("needs_seconds")), None)
+            more = f": its first trial alone needs about {need:.0f} s" if need else ""
+            raise MetarecError(f"no trial finished within the time budget of {time_budget:g} s{more}; raise "
+                               f"--time-budget (time_budget= in Python)") from None
         raise MetarecError("no trial finished: the time budget was too short; raise --timeout or --trials "
                            "(timeout= / n_trials= in Python)") from None
     if n_failed > 0:

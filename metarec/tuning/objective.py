@@ -13,7 +13,7 @@ from ..exceptions import DataError, MetarecWarning
 from ..kb.evaluation import class_counts, cv_splitter
 from ..metrics import scorer_name
 
-__all__ = ["check_classes", "class_counts", "cv_splitter", "has_probabilities", "make_objective"]
+__all__ = ["check_classes", "class_counts", "cross_validate", "cv_splitter", "has_probabilities", "make_objective"]
 
 
 #: Up to this many rows, each CV fit runs with one OpenMP / BLAS thread.
@@ -21,12 +21,19 @@ SMALL_ROWS = 5000
 
 
 def make_objective(X, y, task_type: str, learners: list, metric: str, cv: int = 5, random_state: int = 0,
-                   interruptible: Callable[[], Any] = contextlib.nullcontext):
+                   interruptible: Callable[[], Any] = contextlib.nullcontext,
+                   deadline: Callable[[], float] | None = None,
+                   prune: bool = False):
     """An Optuna objective: pick a learner, sample its config, return the k-fold CV score.
 
-    ``interruptible()`` is entered around the cross-validation only (see
+    The folds are fitted one after the other (the splits, scorer and fits of scikit-learn's
+    ``cross_val_score``). With ``deadline`` (returning a ``time.perf_counter()`` value) a trial still running then is
+    cut before its next fold and recorded as pruned (``user_attr`` ``cut_by_budget``); with ``prune`` the
+    running mean after each fold is reported to the study's pruner, which may stop a hopeless
+    configuration early. ``interruptible()`` is entered around the cross-validation only (see
     :class:`metarec.tuning.interrupt.CtrlC`)."""
-    from sklearn.model_selection import cross_val_score
+    import optuna
+    from sklearn.metrics import get_scorer
 
     from threadpoolctl import threadpool_limits
 
@@ -42,6 +49,8 @@ def make_objective(X, y, task_type: str, learners: list, metric: str, cv: int = 
         import numpy as np
 
         y = np.unique(y.astype(str).to_numpy(), return_inverse=True)[1]
+    folds = list(splitter.split(X, y))
+    score = get_scorer(scorer)
 
     def objective(trial):
         try:
@@ -53,9 +62,23 @@ def make_objective(X, y, task_type: str, learners: list, metric: str, cv: int = 
             trial.set_user_attr("config", json.dumps(config, sort_keys=True, default=str))
             pipe = learner.make_pipeline(config, random_state=random_state)
             t0 = time.perf_counter()
+
+            def before_fold(step: int, scores: list) -> None:
+                if prune and step:  # the running mean so far, to the study's pruner
+                    trial.report(float(sum(scores) / step), step - 1)
+                    if trial.should_prune():
+                        raise optuna.TrialPruned(f"pruned after {step} of {len(folds)} folds")
+                if deadline is not None and time.perf_counter() >= deadline():
+                    trial.set_user_attr("cut_by_budget", True)
+                    if step:  # what the whole trial would take, from its folds so far
+                        trial.set_user_attr("needs_seconds", (time.perf_counter() - t0) * len(folds) / step)
+                    raise optuna.TrialPruned(f"the time budget ended after {step} of {len(folds)} folds")
+
             with warnings.catch_warnings(), interruptible(), threads():
                 warnings.simplefilter("ignore")  # convergence and the like: the CV score is what counts
-                scores = cross_val_score(pipe, X, y, cv=splitter, scoring=scorer, error_score="raise")
+                scores = cross_validate(pipe, X, y, folds, score, before_fold)
+        except optuna.TrialPruned:
+            raise
         except Exception as exc:  # recorded, so "no trial finished" can name the cause
             first = (str(exc).strip().splitlines() or [""])[0]
             trial.set_user_attr("error", f"{type(exc).__name__}: {first}")
@@ -64,13 +87,29 @@ def make_objective(X, y, task_type: str, learners: list, metric: str, cv: int = 
             trial.set_user_attr("interrupted", True)
             raise
         trial.set_user_attr("cv_seconds", time.perf_counter() - t0)
-        value = float(scores.mean())
+        value = float(sum(scores) / len(scores))
         if not math.isfinite(value):
             trial.set_user_attr("error", f"ValueError: {name}: non-finite CV score")
             raise ValueError(f"{name}: non-finite CV score")
         return value
 
     return objective
+
+
+def cross_validate(pipe, X, y, folds, score, before_fold: Callable[[int, list], None] | None = None) -> list:
+    """Fit a clone of ``pipe`` on each (train, test) fold in turn and score it (what scikit-learn's
+    ``cross_val_score`` does without ``n_jobs``); ``before_fold(step, scores_so_far)`` runs before each fold
+    and may stop the rest by raising."""
+    from sklearn.base import clone
+    from sklearn.utils import _safe_indexing
+
+    scores: list = []
+    for step, (train, test) in enumerate(folds):
+        if before_fold is not None:
+            before_fold(step, scores)
+        fitted = clone(pipe).fit(_safe_indexing(X, train), _safe_indexing(y, train))
+        scores.append(score(fitted, _safe_indexing(X, test), _safe_indexing(y, test)))
+    return scores
 
 
 def check_classes(ds, cv: int) -> None:

@@ -25,9 +25,9 @@ REPO = Path(metarec.__file__).resolve().parents[1]
 @pytest.mark.slow
 @pytest.mark.usefixtures("tune_env")  # in-process: the synthetic KB, in a scratch directory
 def test_a_trial_cut_by_ctrl_c_is_neither_a_failure_nor_counted_and_its_warm_config_runs_again(monkeypatch):
-    import sklearn.model_selection
+    import metarec.tuning.objective
 
-    real, calls = sklearn.model_selection.cross_val_score, []
+    real, calls = metarec.tuning.objective.cross_validate, []
 
     def cut_second(*a, **k):
         calls.append(1)
@@ -36,10 +36,10 @@ def test_a_trial_cut_by_ctrl_c_is_neither_a_failure_nor_counted_and_its_warm_con
         return real(*a, **k)
 
     kw = dict(target="y", learners="knn", warm_start=3, storage="sqlite:///c.db", cv=2, n_trials=4)
-    monkeypatch.setattr(sklearn.model_selection, "cross_val_score", cut_second)
+    monkeypatch.setattr(metarec.tuning.objective, "cross_validate", cut_second)
     with pytest.raises(KeyboardInterrupt):
         metarec.tune(_clf(0), **kw)
-    monkeypatch.setattr(sklearn.model_selection, "cross_val_score", real)
+    monkeypatch.setattr(metarec.tuning.objective, "cross_validate", real)
     res = metarec.tune(_clf(0), **kw)
     trials = res.study.get_trials(deepcopy=False)
     cut = [t for t in trials if t.user_attrs.get("interrupted")]
@@ -61,11 +61,11 @@ def test_a_ctrl_c_anywhere_stops_the_run_after_the_trial_in_progress(where, monk
     import signal
     import sys
 
-    import sklearn.model_selection
+    import metarec.tuning.objective
 
     saved = signal.signal(signal.SIGINT, signal.default_int_handler)  # whatever the test runner set
     hook = sys.unraisablehook
-    real, calls, seen = sklearn.model_selection.cross_val_score, [], []
+    real, calls, seen = metarec.tuning.objective.cross_validate, [], []
 
     class Collected:  # like SQLAlchemy's weakref callback: Python cannot raise out of it
         def __del__(self):
@@ -87,7 +87,7 @@ def test_a_ctrl_c_anywhere_stops_the_run_after_the_trial_in_progress(where, monk
             signal.raise_signal(signal.SIGINT)
             seen.append("not raised outside the objective")
 
-    monkeypatch.setattr(sklearn.model_selection, "cross_val_score", press_in_the_second_cv)
+    monkeypatch.setattr(metarec.tuning.objective, "cross_validate", press_in_the_second_cv)
     kw = dict(target="y", learners="knn", warm_start=0, storage="sqlite:///w.db", cv=2, n_trials=6)
     try:
         with pytest.raises(KeyboardInterrupt):
@@ -103,7 +103,7 @@ def test_a_ctrl_c_anywhere_stops_the_run_after_the_trial_in_progress(where, monk
                               storage="sqlite:///w.db")
     states = [t.state for t in study.get_trials(deepcopy=False)]
     assert states == [optuna.trial.TrialState.COMPLETE] * 2  # stopped after trial 1, which is kept
-    monkeypatch.setattr(sklearn.model_selection, "cross_val_score", real)
+    monkeypatch.setattr(metarec.tuning.objective, "cross_validate", real)
     with warnings.catch_warnings():  # a large n_neighbors may fail on this small frame: it still counts
         warnings.simplefilter("ignore", MetarecWarning)
         res = metarec.tune(_clf(0), **kw)  # and the same call resumes it to 6

@@ -362,17 +362,17 @@ def test_impossible_time_budgets_are_refused_alike_by_api_and_cli():
 def test_cv_fits_of_small_data_run_on_one_thread_and_the_limit_is_restored(monkeypatch):
     from threadpoolctl import threadpool_info
 
-    import sklearn.model_selection
+    import metarec.tuning.objective
 
     seen = []
-    real = sklearn.model_selection.cross_val_score
+    real = metarec.tuning.objective.cross_validate
 
     def spy(*args, **kwargs):
         seen.append({p["user_api"]: p["num_threads"] for p in threadpool_info()})
         return real(*args, **kwargs)
 
     before = {p["user_api"]: p["num_threads"] for p in threadpool_info()}
-    monkeypatch.setattr(sklearn.model_selection, "cross_val_score", spy)
+    monkeypatch.setattr(metarec.tuning.objective, "cross_validate", spy)
     metarec.tune(_clf(0), target="y", learners="hist_gradient_boosting", n_trials=1, warm_start=0, cv=2)
     assert seen and all(n == 1 for n in seen[0].values())
     assert {p["user_api"]: p["num_threads"] for p in threadpool_info()} == before
