@@ -1,0 +1,96 @@
+"""A time-budgeted run: folds one by one, a running trial cut at the budget, hopeless configurations pruned."""
+
+import time
+
+import numpy as np
+import optuna
+import pytest
+
+import metarec
+import metarec.tuning.objective
+from metarec.exceptions import MetarecError
+
+from .frames import _clf
+
+
+def _objective(frame, **kw):
+    from metarec.learners import get_learner
+    from metarec.tuning.objective import make_objective
+
+    return make_objective(frame[["a", "b", "c"]], frame["y"], "classification", [get_learner("decision_tree")], "accuracy",
+                          cv=3, **kw)
+
+
+def test_folds_one_by_one_score_as_scikit_learns_cross_val_score():
+    from sklearn.metrics import get_scorer
+    from sklearn.model_selection import cross_val_score
+
+    from metarec.kb.evaluation import cv_splitter
+    from metarec.learners import get_learner
+    from metarec.tuning.objective import cross_validate
+
+    frame = _clf(3, n=90, classes=("p", "q", "r"))
+    X, y = frame[["a", "b", "c"]], np.unique(frame["y"], return_inverse=True)[1]
+    learner = get_learner("random_forest")
+    pipe = learner.make_pipeline(dict(learner.default_config), random_state=0)
+    splitter = cv_splitter(y, "classification", 3, 0)
+    ours = cross_validate(pipe, X, y, list(splitter.split(X, y)), get_scorer("accuracy"))
+    assert np.allclose(ours, cross_val_score(pipe, X, y, cv=splitter, scoring="accuracy"))
+
+
+def test_a_trial_running_when_the_budget_ends_is_cut_before_its_next_fold():
+    calls = []
+
+    def deadline():  # the budget ends while the first fold runs
+        calls.append(1)
+        return np.inf if len(calls) == 1 else -np.inf
+
+    study = optuna.create_study(direction="maximize")
+    study.optimize(_objective(_clf(0), deadline=deadline), n_trials=1)
+    trial = study.trials[0]
+    assert trial.state == optuna.trial.TrialState.PRUNED and trial.user_attrs["cut_by_budget"]
+    assert len(calls) == 2 and trial.user_attrs["needs_seconds"] > 0  # one fold ran; the estimate is for three
+
+
+def test_a_configuration_trailing_the_others_after_a_fold_is_pruned(monkeypatch):
+    folds = iter([[0.9, 0.9, 0.9], [0.2, 0.9, 0.9], [0.95, 0.95, 0.95]])
+    ran = []
+
+    def fake(pipe, X, y, folds_, score, before_fold=None):  # fold scores given per trial, no fitting
+        values, scores = next(folds), []
+        for step, v in enumerate(values):
+            before_fold(step, scores)
+            scores.append(v)
+        ran.append(len(scores))
+        return scores
+
+    monkeypatch.setattr(metarec.tuning.objective, "cross_validate", fake)
+    study = optuna.create_study(direction="maximize",
+                                pruner=optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=0))
+    study.optimize(_objective(_clf(0), prune=True), n_trials=3)
+    states = [t.state for t in study.trials]
+    S = optuna.trial.TrialState
+    assert states == [S.COMPLETE, S.PRUNED, S.COMPLETE] and ran == [3, 3]  # the pruned one stopped after 1 fold
+    # without pruning every configuration runs all its folds
+    folds = iter([[0.9, 0.9, 0.9], [0.2, 0.9, 0.9]])
+    study = optuna.create_study(direction="maximize",
+                                pruner=optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=0))
+    study.optimize(_objective(_clf(0)), n_trials=2)
+    assert [t.state for t in study.trials] == [S.COMPLETE, S.COMPLETE]
+
+
+def test_a_budget_that_no_trial_fits_in_says_how_long_the_first_trial_needs(monkeypatch):
+    real = metarec.tuning.objective.cross_validate
+
+    def slow(pipe, X, y, folds, score, before_fold=None):  # each fold takes 1.5 s
+        def sleepy(step, scores):
+            before_fold(step, scores)
+            time.sleep(1.5)
+        return real(pipe, X, y, folds, score, sleepy)
+
+    monkeypatch.setattr(metarec.tuning.objective, "cross_validate", slow)
+    t0 = time.perf_counter()
+    with pytest.raises(MetarecError, match=r"no trial finished within the time budget of 2 s: its first trial "
+                                           r"alone needs about \d+ s; raise --time-budget"):
+        metarec.tune(_clf(0), target="y", learners="knn", time_budget=2, cv=3, warm_start=0)
+    assert time.perf_counter() - t0 < 4.5  # cut after two of three folds, not after all three
