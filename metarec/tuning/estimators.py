@@ -30,6 +30,33 @@ def _numeric_if_possible(Xa):
         return Xa
 
 
+def _kept_after_interrupt(frame, kw):
+    """After Ctrl-C: the best of the trials that finished, refit (a warning says so); with none, the
+    KeyboardInterrupt goes on."""
+    import warnings
+
+    import optuna
+
+    from ..exceptions import MetarecWarning
+    from . import interrupt
+
+    studies = kw["storage"].get_all_studies()
+    if not studies:
+        raise KeyboardInterrupt
+    study = optuna.load_study(study_name=studies[0].study_name, storage=kw["storage"])
+    cut = interrupt.cut_numbers(study)
+    trials = study.get_trials(deepcopy=False)
+    if not any(t.state == optuna.trial.TrialState.COMPLETE for t in trials):
+        raise KeyboardInterrupt
+    finished = sum(interrupt.counts(t, cut) for t in trials)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MetarecWarning)  # "nothing left to run": what is wanted here
+        result = tune(frame, n_trials=finished, study_name=study.study_name, **kw)
+    warnings.warn(f"interrupted: the best of the {finished} trials that finished ({result.best_learner}, CV "
+                  f"{result.best_score:.4f}) was refit on all the data", MetarecWarning, stacklevel=3)
+    return result
+
+
 class _AutoEstimator:
     """Shared body of :class:`AutoClassifier` and :class:`AutoRegressor` (scikit-learn semantics)."""
 
@@ -50,7 +77,10 @@ class _AutoEstimator:
         self.metamodel = metamodel
 
     def fit(self, X, y):
-        """Recommend learners for (X, y), tune them within ``time_budget`` seconds, refit the best."""
+        """Recommend learners for (X, y), tune them within ``time_budget`` seconds, refit the best.
+
+        Ctrl-C stops the search: the best configuration found so far is refit and ``fit`` returns (a
+        warning says so); before any trial finished, the KeyboardInterrupt goes on."""
         import numpy as np
         import pandas as pd
         from sklearn.utils.validation import check_X_y
@@ -84,10 +114,16 @@ class _AutoEstimator:
         check_seconds("time_budget", self.time_budget)
         seed = 0 if self.random_state is None else check_int("random_state", self.random_state, 0, 2**32 - 1)
         n_trials = self.n_trials if self.n_trials is not None else (None if self.time_budget else 50)
-        result = tune(frame, y=yv, task_type=self._task_type, learners=self.learners,
-                      n_trials=n_trials, time_budget=self.time_budget, warm_start=self.warm_start, storage=None,
-                      metric=self.metric, cv=self.cv, random_state=seed, top_k=self.top_k, kb=self.kb,
-                      metamodel=self.metamodel)
+        import optuna
+
+        # an in-memory Optuna storage the estimator holds, so that Ctrl-C keeps the trials that finished
+        kw = dict(y=yv, task_type=self._task_type, learners=self.learners, warm_start=self.warm_start,
+                  storage=optuna.storages.InMemoryStorage(), metric=self.metric, cv=self.cv, random_state=seed,
+                  top_k=self.top_k, kb=self.kb, metamodel=self.metamodel)
+        try:
+            result = tune(frame, n_trials=n_trials, time_budget=self.time_budget, **kw)
+        except KeyboardInterrupt:
+            result = _kept_after_interrupt(frame, kw)
         self.study_ = result.study
         self.best_learner_ = result.best_learner
         self.best_config_ = result.best_config

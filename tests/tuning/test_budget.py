@@ -94,3 +94,30 @@ def test_a_budget_that_no_trial_fits_in_says_how_long_the_first_trial_needs(monk
                                            r"alone needs about \d+ s; raise --time-budget"):
         metarec.tune(_clf(0), target="y", learners="knn", time_budget=2, cv=3, warm_start=0)
     assert time.perf_counter() - t0 < 4.5  # cut after two of three folds, not after all three
+
+
+@pytest.mark.parametrize("at_call, kept", [(3, True), (1, False)])
+def test_ctrl_c_in_an_estimators_fit_keeps_the_best_trial_found(monkeypatch, at_call, kept):
+    from metarec import AutoClassifier
+    from metarec.exceptions import MetarecWarning
+
+    real, calls = metarec.tuning.objective.cross_validate, []
+
+    def press(*a, **k):  # Ctrl-C during the at_call-th trial's cross-validation
+        calls.append(1)
+        if len(calls) == at_call:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(metarec.tuning.objective, "cross_validate", press)
+    frame = _clf(0)
+    est = AutoClassifier(time_budget=None, n_trials=6, learners=["decision_tree"], warm_start=0, cv=2)
+    if not kept:  # nothing finished: the interrupt goes on
+        with pytest.raises(KeyboardInterrupt):
+            est.fit(frame[["a", "b", "c"]], frame["y"])
+        return
+    with pytest.warns(MetarecWarning, match="interrupted: the best of the 2 trials that finished"):
+        est.fit(frame[["a", "b", "c"]], frame["y"])
+    complete = [t for t in est.study_.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(calls) == 3 and len(complete) == 2 and est.best_score_ == max(t.value for t in complete)
+    assert est.predict(frame[["a", "b", "c"]]).shape == (len(frame),)
