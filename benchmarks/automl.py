@@ -326,6 +326,7 @@ _KINDS: dict[str, str] = {}
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--tasks", default="", help="comma-separated dataset specs instead of the chosen tables")
     ap.add_argument("--classification", type=int, default=16)
     ap.add_argument("--regression", type=int, default=8)
     ap.add_argument("--min-rows", type=int, default=500)
@@ -347,7 +348,11 @@ def main(argv=None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     log = out / "runs.jsonl"
     tasks_file = out / "tasks.json"
-    if tasks_file.exists():
+    if args.tasks:
+        from metarec.data.sources import parse_specs
+
+        tasks = [(spec, parse_specs([spec])[0].load().task_type) for spec in args.tasks.split(",")]
+    elif tasks_file.exists():
         tasks = [tuple(t) for t in json.loads(tasks_file.read_text())]
     else:
         tasks = automl_tasks(args.classification, args.regression, args.min_rows, args.per_package,

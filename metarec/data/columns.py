@@ -22,6 +22,10 @@ TEXT_CARDINALITY = 0.5
 #: "infrequent" column.
 TEXT_MAX_CATEGORIES = 20
 TEXT_MIN_FREQUENCY = 2
+#: Declared categorical columns (``category`` dtype, e.g. an R factor) are one-hot encoded by the learners as
+#: at most this many columns: past it, the least frequent levels share one "infrequent" column (a factor of
+#: time stamps with thousands of levels would otherwise become thousands of columns).
+CATEGORY_MAX_COLUMNS = 64
 #: ISO 8601 dates / date-times (``2020-01-31``, ``2020-01-31 12:00``, ``2020-01-31T12:00:00Z``) in text columns.
 _ISO_DATE = r"^\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$"
 #: What :func:`infer_column_kinds` calls a column (see :class:`metarec.coltypes.ColumnTyper`).

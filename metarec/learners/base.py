@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from ..data.columns import TEXT_MAX_CATEGORIES, TEXT_MIN_FREQUENCY
+from ..data.columns import CATEGORY_MAX_COLUMNS, TEXT_MAX_CATEGORIES, TEXT_MIN_FREQUENCY
 from ..exceptions import PluginError
 from ..records import LearnerBase
 
@@ -141,8 +141,9 @@ def make_preprocessor(scale: bool = False, dense: bool = False, nonnegative: boo
     Numeric columns: median imputation (with missing indicators dropped to keep the shape stable), then
     standardisation (``scale``) or min-max scaling (``nonnegative``). Categorical columns (``category``,
     ``object``, ``bool``): most-frequent imputation and one-hot encoding that ignores unseen levels.
-    With ``max_text_categories`` (what the learners use), free-text columns (``object``, ``string``) are
-    encoded as at most that many columns: values seen fewer than ``TEXT_MIN_FREQUENCY`` times, and all but
+    With ``max_text_categories`` (what the learners use), a categorical column with more than
+    ``CATEGORY_MAX_COLUMNS`` levels gets that many columns (its least frequent levels share one), and free-text
+    columns (``object``, ``string``) are encoded as at most ``max_text_categories`` columns: values seen fewer than ``TEXT_MIN_FREQUENCY`` times, and all but
     the most frequent ones, share one "infrequent" column, which also takes unseen values. Without it (what
     the landmarker meta-features use, as when the knowledge base was built) every value gets a column.
     """
@@ -172,8 +173,10 @@ def make_preprocessor(scale: bool = False, dense: bool = False, nonnegative: boo
     else:
         capped = OneHotEncoder(handle_unknown="infrequent_if_exist", sparse_output=not dense, dtype=np.float64,
                                min_frequency=TEXT_MIN_FREQUENCY, max_categories=int(max_text_categories))
+        many = OneHotEncoder(handle_unknown="ignore", sparse_output=not dense, dtype=np.float64,
+                             max_categories=CATEGORY_MAX_COLUMNS)
         transformers += [
-            ("cat", Pipeline(cat_steps(onehot)), make_column_selector(dtype_include=["category", "bool"])),
+            ("cat", Pipeline(cat_steps(many)), make_column_selector(dtype_include=["category", "bool"])),
             ("text", Pipeline(cat_steps(capped)), make_column_selector(dtype_include=["object", "string"])),
         ]
     return ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0 if dense else 0.3)
