@@ -32,6 +32,9 @@ logger = logging.getLogger(__name__)
 
 #: Suggested configurations enqueued before TPE takes over, by default
 DEFAULT_WARM_START = 5
+#: Under a time budget, a trial is cut after this share of the time left when it started (a slow
+#: configuration leaves time for the others)
+TRIAL_SHARE = 0.5
 #: Fewer rows than this cannot be cross-validated meaningfully: tuning refuses them (recommend does not).
 MIN_TUNE_ROWS = 10
 
@@ -244,7 +247,11 @@ def tune(
                                    f"{time.perf_counter() - started:.1f} s); raise --time-budget "
                                    f"(time_budget= in Python)")
             timeout = left if timeout is None else min(timeout, left)
-            guard = BudgetGuard(deadline, cv, since=len(existing))
+            from ..learners import get_learner
+
+            calibrated = frozenset() if ds.task_type != "classification" else frozenset(
+                n for n in chosen if not has_probabilities(get_learner(n)))
+            guard = BudgetGuard(deadline, cv, since=len(existing), calibrated=calibrated)
             callbacks = [*(callbacks or []), guard]
             # a configuration trailing the others' running CV mean stops early (the warm start runs in full)
             study.pruner = optuna.pruners.MedianPruner(n_startup_trials=max(5, n_warm), n_warmup_steps=0)
@@ -271,11 +278,13 @@ class BudgetGuard:
     """An Optuna callback that stops the study before a trial the time budget cannot see finished: after each
     trial, the median CV seconds of this run's finished trials (the next trial) plus the best trial's refit on
     all rows (its CV seconds / (cv - 1): a fold's fit on (cv - 1) / cv of the rows, scaled to all of them)
-    must fit before ``deadline`` (a ``time.perf_counter()`` value). :meth:`cut_time` is when a running
-    trial is cut: the deadline less the refit's reserve."""
+    must fit before ``deadline`` (a ``time.perf_counter()`` value); a classifier without ``predict_proba``
+    (``calibrated``) also reserves its calibration's fits. :meth:`cut_time` is when a running trial is cut:
+    the deadline less the refit's reserve."""
 
-    def __init__(self, deadline: float, cv: int, since: int = 0):
+    def __init__(self, deadline: float, cv: int, since: int = 0, calibrated: frozenset = frozenset()):
         self.deadline, self.cv, self.since = deadline, max(2, int(cv)), since
+        self.calibrated = calibrated  # learners whose refit also fits a calibration (3 folds on 2/3 of the rows)
         self.reserve = 0.0
 
     def cut_time(self) -> float:
@@ -292,7 +301,11 @@ class BudgetGuard:
             return
         next_trial = statistics.median(t.user_attrs["cv_seconds"] for t in done)
         best = max(done, key=lambda t: t.value)
-        refit_seconds = self.reserve = best.user_attrs["cv_seconds"] / (self.cv - 1)
+        fold = best.user_attrs["cv_seconds"] / self.cv
+        refit_seconds = fold * self.cv / (self.cv - 1)
+        if best.params.get("learner") in self.calibrated:
+            refit_seconds += 3 * fold * (2 / 3) / ((self.cv - 1) / self.cv)
+        self.reserve = refit_seconds
         if time.perf_counter() + next_trial + refit_seconds > self.deadline:
             study.stop()
 
@@ -366,7 +379,7 @@ def _optimize(study, ds, chosen, metric, cv, random_state, remaining, timeout, c
     ctrl_c = interrupt.CtrlC()
     objective = make_objective(ds.X, ds.y, ds.task_type, [get_learner(n) for n in chosen], metric, cv, random_state,
                                interruptible=ctrl_c.interruptible, deadline=guard and guard.cut_time,
-                               prune=guard is not None)
+                               trial_share=TRIAL_SHARE if guard is not None else 1.0, prune=guard is not None)
     # failed trials are summarised afterwards in one line; -v (INFO logging) keeps Optuna's own lines
     quiet = not logger.isEnabledFor(logging.INFO)
     with optuna_verbosity(optuna.logging.ERROR if quiet else optuna.logging.WARNING):

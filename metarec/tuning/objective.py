@@ -12,6 +12,7 @@ from typing import Any, Callable
 from ..exceptions import DataError, MetarecWarning
 from ..kb.evaluation import class_counts, cv_splitter
 from ..metrics import scorer_name
+from .forked import CAN_FORK, BudgetEnded, FoldError, run_forked
 
 __all__ = ["check_classes", "class_counts", "cross_validate", "cv_splitter", "has_probabilities", "make_objective"]
 
@@ -22,13 +23,15 @@ SMALL_ROWS = 5000
 
 def make_objective(X, y, task_type: str, learners: list, metric: str, cv: int = 5, random_state: int = 0,
                    interruptible: Callable[[], Any] = contextlib.nullcontext,
-                   deadline: Callable[[], float] | None = None,
+                   deadline: Callable[[], float] | None = None, trial_share: float = 1.0,
                    prune: bool = False):
     """An Optuna objective: pick a learner, sample its config, return the k-fold CV score.
 
     The folds are fitted one after the other (the splits, scorer and fits of scikit-learn's
-    ``cross_val_score``). With ``deadline`` (returning a ``time.perf_counter()`` value) a trial still running then is
-    cut before its next fold and recorded as pruned (``user_attr`` ``cut_by_budget``); with ``prune`` the
+    ``cross_val_score``). With ``deadline`` (returning a ``time.perf_counter()`` value) a trial still running then,
+    or after ``trial_share`` of the time left when it started, is cut and recorded as pruned (``user_attr``
+    ``cut_by_budget``): each fold runs in a forked child killed at that moment (Linux; elsewhere the check is
+    between folds, see :mod:`metarec.tuning.forked`); with ``prune`` the
     running mean after each fold is reported to the study's pruner, which may stop a hopeless
     configuration early. ``interruptible()`` is entered around the cross-validation only (see
     :class:`metarec.tuning.interrupt.CtrlC`)."""
@@ -62,26 +65,40 @@ def make_objective(X, y, task_type: str, learners: list, metric: str, cv: int = 
             trial.set_user_attr("config", json.dumps(config, sort_keys=True, default=str))
             pipe = learner.make_pipeline(config, random_state=random_state)
             t0 = time.perf_counter()
+            step = [0]
+            # this trial's end: the budget's, or sooner, so that one slow configuration leaves time for others
+            cut_at = None if deadline is None else t0 + trial_share * (deadline() - t0)
 
-            def before_fold(step: int, scores: list) -> None:
-                if prune and step:  # the running mean so far, to the study's pruner
-                    trial.report(float(sum(scores) / step), step - 1)
+            def before_fold(k: int, scores: list) -> None:
+                step[0] = k
+                if prune and k:  # the running mean so far, to the study's pruner
+                    trial.report(float(sum(scores) / k), k - 1)
                     if trial.should_prune():
-                        raise optuna.TrialPruned(f"pruned after {step} of {len(folds)} folds")
-                if deadline is not None and time.perf_counter() >= deadline():
+                        raise optuna.TrialPruned(f"pruned after {k} of {len(folds)} folds")
+                if cut_at is not None and time.perf_counter() >= cut_at:
                     trial.set_user_attr("cut_by_budget", True)
-                    if step:  # what the whole trial would take, from its folds so far
-                        trial.set_user_attr("needs_seconds", (time.perf_counter() - t0) * len(folds) / step)
-                    raise optuna.TrialPruned(f"the time budget ended after {step} of {len(folds)} folds")
+                    if k:  # what the whole trial would take, from its folds so far
+                        trial.set_user_attr("needs_seconds", (time.perf_counter() - t0) * len(folds) / k)
+                    raise optuna.TrialPruned(f"the time budget ended after {k} of {len(folds)} folds")
+
+            def in_child(fn):  # a fold the budget's end can cut (see metarec.tuning.forked)
+                try:
+                    return run_forked(fn, cut_at - time.perf_counter())
+                except BudgetEnded:
+                    trial.set_user_attr("cut_by_budget", True)
+                    # at least: this fold (step[0] done before it) took as long as the others so far
+                    trial.set_user_attr("needs_seconds", (time.perf_counter() - t0) * len(folds) / (step[0] + 1))
+                    raise optuna.TrialPruned("the time budget ended during a fold") from None
 
             with warnings.catch_warnings(), interruptible(), threads():
                 warnings.simplefilter("ignore")  # convergence and the like: the CV score is what counts
-                scores = cross_validate(pipe, X, y, folds, score, before_fold)
+                scores = cross_validate(pipe, X, y, folds, score, before_fold,
+                                        run_fold=in_child if deadline is not None and CAN_FORK else None)
         except optuna.TrialPruned:
             raise
         except Exception as exc:  # recorded, so "no trial finished" can name the cause
             first = (str(exc).strip().splitlines() or [""])[0]
-            trial.set_user_attr("error", f"{type(exc).__name__}: {first}")
+            trial.set_user_attr("error", first if isinstance(exc, FoldError) else f"{type(exc).__name__}: {first}")
             raise
         except KeyboardInterrupt:  # Optuna records the trial as failed: not a failure of its config
             trial.set_user_attr("interrupted", True)
@@ -96,10 +113,12 @@ def make_objective(X, y, task_type: str, learners: list, metric: str, cv: int = 
     return objective
 
 
-def cross_validate(pipe, X, y, folds, score, before_fold: Callable[[int, list], None] | None = None) -> list:
+def cross_validate(pipe, X, y, folds, score, before_fold: Callable[[int, list], None] | None = None,
+                   run_fold: Callable[[Callable[[], float]], float] | None = None) -> list:
     """Fit a clone of ``pipe`` on each (train, test) fold in turn and score it (what scikit-learn's
     ``cross_val_score`` does without ``n_jobs``); ``before_fold(step, scores_so_far)`` runs before each fold
-    and may stop the rest by raising."""
+    and may stop the rest by raising; ``run_fold(fn)`` runs a fold's fit and score (``fn()``), e.g. in a
+    child process."""
     from sklearn.base import clone
     from sklearn.utils import _safe_indexing
 
@@ -107,8 +126,12 @@ def cross_validate(pipe, X, y, folds, score, before_fold: Callable[[int, list], 
     for step, (train, test) in enumerate(folds):
         if before_fold is not None:
             before_fold(step, scores)
-        fitted = clone(pipe).fit(_safe_indexing(X, train), _safe_indexing(y, train))
-        scores.append(score(fitted, _safe_indexing(X, test), _safe_indexing(y, test)))
+
+        def fold(train=train, test=test):
+            fitted = clone(pipe).fit(_safe_indexing(X, train), _safe_indexing(y, train))
+            return score(fitted, _safe_indexing(X, test), _safe_indexing(y, test))
+
+        scores.append(fold() if run_fold is None else run_fold(fold))
     return scores
 
 

@@ -38,25 +38,42 @@ def test_folds_one_by_one_score_as_scikit_learns_cross_val_score():
     assert np.allclose(ours, cross_val_score(pipe, X, y, cv=splitter, scoring="accuracy"))
 
 
-def test_a_trial_running_when_the_budget_ends_is_cut_before_its_next_fold():
-    calls = []
+def test_a_fold_in_a_forked_child_is_killed_when_its_time_is_up():
+    from metarec.tuning.forked import BudgetEnded, FoldError, run_forked
 
-    def deadline():  # the budget ends while the first fold runs
-        calls.append(1)
-        return np.inf if len(calls) == 1 else -np.inf
+    assert run_forked(lambda: 42.5, 30) == 42.5
+    t0 = time.perf_counter()
+    with pytest.raises(BudgetEnded):
+        run_forked(lambda: time.sleep(30), 0.5)
+    assert time.perf_counter() - t0 < 5
+    with pytest.raises(FoldError, match="ZeroDivisionError: division by zero"):
+        run_forked(lambda: 1 / 0, 30)
 
+
+def test_a_trial_running_when_the_budget_ends_is_cut_before_its_next_fold(monkeypatch):
+    monkeypatch.setattr(metarec.tuning.objective, "CAN_FORK", False)  # between folds: where fork is missing
+    real = metarec.tuning.objective.cross_validate
+
+    def one_slow_fold(pipe, X, y, folds, score, before_fold=None, run_fold=None):
+        def slow(step, scores):
+            before_fold(step, scores)
+            time.sleep(0.4)
+        return real(pipe, X, y, folds, score, slow, run_fold)
+
+    monkeypatch.setattr(metarec.tuning.objective, "cross_validate", one_slow_fold)
+    end = time.perf_counter() + 0.6  # the first fold ends past the trial's cut (half of the time left)
     study = optuna.create_study(direction="maximize")
-    study.optimize(_objective(_clf(0), deadline=deadline), n_trials=1)
+    study.optimize(_objective(_clf(0), deadline=lambda: end, trial_share=0.5), n_trials=1)
     trial = study.trials[0]
     assert trial.state == optuna.trial.TrialState.PRUNED and trial.user_attrs["cut_by_budget"]
-    assert len(calls) == 2 and trial.user_attrs["needs_seconds"] > 0  # one fold ran; the estimate is for three
+    assert trial.user_attrs["needs_seconds"] > 0.4 * 3 * 0.9  # one fold ran: the estimate is for three
 
 
 def test_a_configuration_trailing_the_others_after_a_fold_is_pruned(monkeypatch):
     folds = iter([[0.9, 0.9, 0.9], [0.2, 0.9, 0.9], [0.95, 0.95, 0.95]])
     ran = []
 
-    def fake(pipe, X, y, folds_, score, before_fold=None):  # fold scores given per trial, no fitting
+    def fake(pipe, X, y, folds_, score, before_fold=None, run_fold=None):  # fold scores given per trial, no fitting
         values, scores = next(folds), []
         for step, v in enumerate(values):
             before_fold(step, scores)
@@ -82,18 +99,16 @@ def test_a_configuration_trailing_the_others_after_a_fold_is_pruned(monkeypatch)
 def test_a_budget_that_no_trial_fits_in_says_how_long_the_first_trial_needs(monkeypatch):
     real = metarec.tuning.objective.cross_validate
 
-    def slow(pipe, X, y, folds, score, before_fold=None):  # each fold takes 1.5 s
-        def sleepy(step, scores):
-            before_fold(step, scores)
-            time.sleep(1.5)
-        return real(pipe, X, y, folds, score, sleepy)
+    def slow(pipe, X, y, folds, score, before_fold=None, run_fold=None):  # each fold takes 30 s, in its child
+        assert run_fold is not None  # under a budget, folds run in forked children the budget can kill
+        return real(pipe, X, y, folds, score, before_fold, lambda fn: run_fold(lambda: (time.sleep(30), fn())[1]))
 
     monkeypatch.setattr(metarec.tuning.objective, "cross_validate", slow)
     t0 = time.perf_counter()
-    with pytest.raises(MetarecError, match=r"no trial finished within the time budget of 2 s: its first trial "
+    with pytest.raises(MetarecError, match=r"no trial finished within the time budget of 3 s: its first trial "
                                            r"alone needs about \d+ s; raise --time-budget"):
-        metarec.tune(_clf(0), target="y", learners="knn", time_budget=2, cv=3, warm_start=0)
-    assert time.perf_counter() - t0 < 4.5  # cut after two of three folds, not after all three
+        metarec.tune(_clf(0), target="y", learners="knn", time_budget=3, cv=3, warm_start=0)
+    assert time.perf_counter() - t0 < 4.5  # each trial was killed in its first fold, within the budget
 
 
 @pytest.mark.parametrize("at_call, kept", [(3, True), (1, False)])

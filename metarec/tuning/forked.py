@@ -1,0 +1,96 @@
+"""One fold of a budgeted trial in a forked child that is killed when the time budget ends.
+
+A fit inside C code (libsvm, a boosting library) cannot be stopped from Python: an SVC with C = 10^4 and a
+tight tolerance can run for minutes on a few thousand rows. Under a time budget, ``tune`` runs each fold's
+fit and score in a child forked from this process (the data is shared, not copied) and kills it when the
+budget ends; the trial is then cut. Where ``fork`` is missing (Windows) or unsafe (macOS), the fold runs in
+this process and the budget is checked between folds only.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import pickle
+import select
+import signal
+import sys
+import time
+from typing import Any, Callable
+
+#: Whether folds can run in forked children here (Linux).
+CAN_FORK = hasattr(os, "fork") and sys.platform.startswith("linux")
+
+
+class BudgetEnded(Exception):
+    """The time budget ended while a fold ran: its child was killed."""
+
+
+class FoldError(RuntimeError):
+    """The fold failed in its child: the message is the child's exception type and first line."""
+
+
+def run_forked(fn: Callable[[], Any], seconds: float) -> Any:
+    """``fn()`` in a forked child with one OpenMP / BLAS thread; its result, or :class:`BudgetEnded` when it
+    has not finished within ``seconds``. An exception in ``fn`` is raised here as a :class:`FoldError` with its
+    type and first line; Ctrl-C kills the child and goes on."""
+    if seconds <= 0:
+        raise BudgetEnded
+    seconds = min(seconds, 7 * 24 * 3600.0)  # poll() takes milliseconds in a C int
+    rfd, wfd = os.pipe()
+    already_frozen = gc.get_freeze_count()
+    gc.freeze()  # the child must not finalise objects it inherited (locks held at the fork; see kb.evaluation)
+    pid = -1
+    try:
+        pid = os.fork()
+    finally:
+        if pid != 0 and not already_frozen:
+            gc.unfreeze()
+    if pid == 0:  # child
+        os.close(rfd)
+        code = 0
+        try:
+            from threadpoolctl import threadpool_limits
+
+            from ..kb.evaluation import _die_with_parent
+
+            _die_with_parent()
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and kills this child
+            with threadpool_limits(1):  # a thread pool inherited over fork would hang a parallel region
+                payload = pickle.dumps(("ok", fn()))
+        except BaseException as exc:  # noqa: BLE001 - report anything to the parent
+            first = (str(exc).strip().splitlines() or [""])[0]
+            payload = pickle.dumps(("error", f"{type(exc).__name__}: {first}"[:500]))
+            code = 1
+        with os.fdopen(wfd, "wb") as fh:
+            fh.write(payload)
+        os._exit(code)
+    os.close(wfd)
+    deadline = time.perf_counter() + seconds
+    data, finished = b"", False
+    try:
+        with os.fdopen(rfd, "rb") as fh:
+            poller = select.poll()
+            poller.register(fh, select.POLLIN | select.POLLHUP | select.POLLERR)
+            while True:
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    break
+                if poller.poll(left * 1000.0):
+                    data, finished = fh.read(), True
+                    break
+    finally:
+        if not finished:  # the budget ended, or Ctrl-C / an error here
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        os.waitpid(pid, 0)
+    if not finished:
+        raise BudgetEnded
+    if not data:
+        raise FoldError("the fold's process died without a result")
+    status, value = pickle.loads(data)
+    if status != "ok":
+        raise FoldError(value)
+    return value
