@@ -22,7 +22,8 @@ the budget, the test score (accuracy; R^2) on the 25%. Methods:
 Every run is a fresh process with one thread (``--jobs`` runs side by side, one core each), so methods get
 the same cores. Results go to ``OUT/runs.jsonl`` as they finish; an interrupted run resumes with the runs
 not yet done. Printed per budget: mean test score, mean rank, metarec's wins / ties / losses against
-FLAML (per task, mean over seeds; a tie is within 0.001), and the wall time of a fit against its budget.
+FLAML (per task, mean over seeds; a tie is within 0.001), and the wall time of a fit against its budget. A
+failed run is listed and scores as the worst finished run of its task and seed.
 
     python benchmarks/automl.py [--budgets 30,120] [--out benchmarks/results/automl] [--jobs 2]
     python benchmarks/automl.py --report-only --plot docs/img/automl.png
@@ -214,7 +215,10 @@ def _key(r) -> tuple:
 
 
 def summarize(records: list[dict]) -> dict:
-    """Per budget, over tasks every method finished: mean score, mean rank, wins against FLAML, wall time."""
+    """Per budget, over the (task, seed) runs every method finished or failed: mean test score, mean rank,
+    wins against FLAML, wall time. A failed run scores as the worst finished run of its task and seed (it
+    neither drops out of a mean nor wins); a task's score is the mean over its seeds, and ranks, wins, ties
+    (within 0.001) and losses are of those per-task means."""
     out = {}
     for budget in sorted({float(r["budget"]) for r in records}):
         runs = [r for r in records if float(r["budget"]) == budget]
@@ -222,16 +226,24 @@ def summarize(records: list[dict]) -> dict:
         by = {}
         for r in runs:
             by.setdefault((r["task"], r["seed"]), {})[r["method"]] = r
-        complete = {k: v for k, v in by.items() if all(m in v for m in methods)}
         per_task: dict[str, dict[str, list[float]]] = {}
-        ranks = {m: [] for m in methods}
-        for (task, _), v in complete.items():
-            scores = {m: (v[m]["score"] if v[m]["score"] is not None else -math.inf) for m in methods}
+        n_runs = 0
+        for (task, _), v in sorted(by.items()):
+            if not all(m in v for m in methods):
+                continue
+            finished = [v[m]["score"] for m in methods if v[m]["score"] is not None]
+            if not finished:
+                continue
+            n_runs += 1
             for m in methods:
-                per_task.setdefault(task, {}).setdefault(m, []).append(scores[m])
+                score = v[m]["score"] if v[m]["score"] is not None else min(finished)
+                per_task.setdefault(task, {}).setdefault(m, []).append(score)
+        mean_task = {t: {m: statistics.fmean(v) for m, v in d.items()} for t, d in per_task.items()}
+        ranks = {m: [] for m in methods}
+        for scores in mean_task.values():
+            for m in methods:
                 ranks[m].append(1 + sum(scores[o] > scores[m] + TIE for o in methods)
                                 + 0.5 * sum(abs(scores[o] - scores[m]) <= TIE for o in methods if o != m))
-        mean_task = {t: {m: statistics.fmean(v) for m, v in d.items()} for t, d in per_task.items()}
         kinds = {}
         for kind in ("all", "classification", "regression"):
             tasks = [t for t in mean_task if kind == "all" or any(r["task_type"] == kind for r in runs
@@ -246,7 +258,7 @@ def summarize(records: list[dict]) -> dict:
         walls = {m: [r["wall"] / budget for r in runs if r["method"] == m and r.get("wall") is not None]
                  for m in methods if m != "hgb"}
         out[str(budget)] = {
-            "runs": len(complete), "methods": methods, "by_kind": kinds,
+            "runs": n_runs, "methods": methods, "by_kind": kinds,
             "mean_rank": {m: _fmean(ranks[m]) for m in methods},
             "wall_over_budget": {m: {"mean": _fmean(w), "max": max(w) if w else None,
                                      "over_10pct": sum(x > 1.1 for x in w), "n": len(w)} for m, w in walls.items()},

@@ -79,6 +79,8 @@ class TuneResult:
             "n_trials": len(trials),
             "n_complete": len(complete),
             "n_failed": sum(interrupt.failed(t, cut) for t in trials),
+            # stopped early by the pruner or cut when the time budget ended
+            "n_pruned": sum(t.state == optuna.trial.TrialState.PRUNED for t in trials),
             "n_interrupted": sum(interrupt.is_cut(t, cut) for t in trials),
             "warm_start": self.warm_start_configs,
             "best_so_far": best_so_far,
@@ -302,9 +304,10 @@ class BudgetGuard:
         next_trial = statistics.median(t.user_attrs["cv_seconds"] for t in done)
         best = max(done, key=lambda t: t.value)
         fold = best.user_attrs["cv_seconds"] / self.cv
-        refit_seconds = fold * self.cv / (self.cv - 1)
-        if best.params.get("learner") in self.calibrated:
-            refit_seconds += 3 * fold * (2 / 3) / ((self.cv - 1) / self.cv)
+        full = fold * self.cv / (self.cv - 1)  # a fit on all rows, from a fold's fit on (cv - 1) / cv of them
+        refit_seconds = full
+        if best.params.get("learner") in self.calibrated:  # 3 fits on 2/3 of the rows, then one on all
+            refit_seconds += 3 * full * 2 / 3 + full
         self.reserve = refit_seconds
         if time.perf_counter() + next_trial + refit_seconds > self.deadline:
             study.stop()
@@ -378,7 +381,8 @@ def _optimize(study, ds, chosen, metric, cv, random_state, remaining, timeout, c
 
     ctrl_c = interrupt.CtrlC()
     objective = make_objective(ds.X, ds.y, ds.task_type, [get_learner(n) for n in chosen], metric, cv, random_state,
-                               interruptible=ctrl_c.interruptible, deadline=guard and guard.cut_time,
+                               interruptible=ctrl_c.interruptible, deferred=ctrl_c.deferred,
+                               deadline=guard and guard.cut_time,
                                trial_share=TRIAL_SHARE if guard is not None else 1.0, prune=guard is not None)
     # failed trials are summarised afterwards in one line; -v (INFO logging) keeps Optuna's own lines
     quiet = not logger.isEnabledFor(logging.INFO)
@@ -404,15 +408,17 @@ def _best_trial(study, trials, existing, cut, finished, time_budget=None):
         best = study.best_trial
     except ValueError:
         reason = next((t.user_attrs["error"] for t in failed_all if t.user_attrs.get("error")), "")
-        if failed_all:
+        cut_by_budget = [t for t in trials[len(existing):] if t.user_attrs.get("cut_by_budget")]
+        if failed_all and not cut_by_budget:
             raise MetarecError(f"no trial finished: all {len(failed_all)} trials failed (first error: "
                                f"{reason[:200] or 'unknown'}); fix that cause, e.g. with other --learners or "
                                f"another --metric (learners= / metric= in Python)") from None
         if time_budget is not None:
-            need = next((t.user_attrs["needs_seconds"] for t in trials[len(existing):]
-                         if t.user_attrs.get("needs_seconds")), None)
+            need = next((t.user_attrs["needs_seconds"] for t in cut_by_budget if t.user_attrs.get("needs_seconds")),
+                        None)
             more = f": its first trial alone needs about {need:.0f} s" if need else ""
-            raise MetarecError(f"no trial finished within the time budget of {time_budget:g} s{more}; raise "
+            also = f" ({len(failed_all)} trials failed, first error: {reason[:200]})" if failed_all else ""
+            raise MetarecError(f"no trial finished within the time budget of {time_budget:g} s{more}{also}; raise "
                                f"--time-budget (time_budget= in Python)") from None
         raise MetarecError("no trial finished: the time budget was too short; raise --timeout or --trials "
                            "(timeout= / n_trials= in Python)") from None

@@ -52,7 +52,8 @@ def _kept_after_interrupt(frame, kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MetarecWarning)  # "nothing left to run": what is wanted here
         result = tune(frame, n_trials=finished, study_name=study.study_name, **kw)
-    warnings.warn(f"interrupted: the best of the {finished} trials that finished ({result.best_learner}, CV "
+    complete = sum(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
+    warnings.warn(f"interrupted: the best of the {complete} trials that finished ({result.best_learner}, CV "
                   f"{result.best_score:.4f}) was refit on all the data", MetarecWarning, stacklevel=3)
     return result
 

@@ -33,44 +33,60 @@ class FoldError(RuntimeError):
 def run_forked(fn: Callable[[], Any], seconds: float) -> Any:
     """``fn()`` in a forked child with one OpenMP / BLAS thread; its result, or :class:`BudgetEnded` when it
     has not finished within ``seconds``. An exception in ``fn`` is raised here as a :class:`FoldError` with its
-    type and first line; Ctrl-C kills the child and goes on."""
+    type and first line; Ctrl-C while waiting kills the child and goes on."""
     if seconds <= 0:
         raise BudgetEnded
     seconds = min(seconds, 7 * 24 * 3600.0)  # poll() takes milliseconds in a C int
     rfd, wfd = os.pipe()
-    already_frozen = gc.get_freeze_count()
-    gc.freeze()  # the child must not finalise objects it inherited (locks held at the fork; see kb.evaluation)
-    pid = -1
+    # The child must never collect an object it inherited (a finaliser can block for good on a lock held at
+    # the fork, see kb.evaluation.run_with_timeout): the collector is off across the fork, and the child
+    # freezes what it inherited before turning it on. SIGINT is held across the fork so that a Ctrl-C
+    # reaches this process only, after the child is set up to ignore it.
+    gc_was_on = gc.isenabled()
+    gc.disable()
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         pid = os.fork()
-    finally:
-        if pid != 0 and not already_frozen:
-            gc.unfreeze()
-    if pid == 0:  # child
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        if gc_was_on:
+            gc.enable()
         os.close(rfd)
-        code = 0
+        os.close(wfd)
+        raise
+    if pid == 0:  # child: never returns into the caller's code
+        code = 1
         try:
-            from threadpoolctl import threadpool_limits
-
-            from ..kb.evaluation import _die_with_parent
-
-            _die_with_parent()
+            gc.freeze()
+            gc.enable()
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and kills this child
-            with threadpool_limits(1):  # a thread pool inherited over fork would hang a parallel region
-                payload = pickle.dumps(("ok", fn()))
-        except BaseException as exc:  # noqa: BLE001 - report anything to the parent
-            first = (str(exc).strip().splitlines() or [""])[0]
-            payload = pickle.dumps(("error", f"{type(exc).__name__}: {first}"[:500]))
-            code = 1
-        with os.fdopen(wfd, "wb") as fh:
-            fh.write(payload)
-        os._exit(code)
-    os.close(wfd)
-    deadline = time.perf_counter() + seconds
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+            os.close(rfd)
+            try:
+                from threadpoolctl import threadpool_limits
+
+                from ..kb.evaluation import _die_with_parent
+
+                _die_with_parent()
+                with threadpool_limits(1):  # a thread pool inherited over fork would hang a parallel region
+                    payload = pickle.dumps(("ok", fn()))
+                code = 0
+            except BaseException as exc:  # noqa: BLE001 - report anything to the parent
+                first = (str(exc).strip().splitlines() or [""])[0]
+                payload = pickle.dumps(("error", f"{type(exc).__name__}: {first}"[:500]))
+            with os.fdopen(wfd, "wb") as fh:
+                fh.write(payload)
+        finally:
+            os._exit(code)
     data, finished = b"", False
     try:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        if gc_was_on:
+            gc.enable()
+        os.close(wfd)
+        deadline = time.perf_counter() + seconds
         with os.fdopen(rfd, "rb") as fh:
-            poller = select.poll()
+            poller = select.poll()  # not select.select: it fails on descriptors numbered 1024 and above
             poller.register(fh, select.POLLIN | select.POLLHUP | select.POLLERR)
             while True:
                 left = deadline - time.perf_counter()
@@ -85,12 +101,15 @@ def run_forked(fn: Callable[[], Any], seconds: float) -> Any:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        os.waitpid(pid, 0)
+        _, status = os.waitpid(pid, 0)
     if not finished:
         raise BudgetEnded
-    if not data:
-        raise FoldError("the fold's process died without a result")
-    status, value = pickle.loads(data)
-    if status != "ok":
+    try:
+        outcome, value = pickle.loads(data)
+    except Exception:  # nothing or a truncated result: the child died
+        how = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
+               else f"exit code {os.waitstatus_to_exitcode(status)}")
+        raise FoldError(f"the fold's process died without a result ({how})") from None
+    if outcome != "ok":
         raise FoldError(value)
     return value

@@ -108,6 +108,19 @@ class CtrlC:
             self._in_cv = False
 
 
+    @contextlib.contextmanager
+    def deferred(self):
+        """Inside the cross-validation, a write to the storage (a fold's report to the pruner, a trial's
+        attribute) where a press waits until the write is done, then interrupts."""
+        was, self._in_cv = self._in_cv, False
+        try:
+            yield
+        finally:
+            self._in_cv = was
+        if was:
+            self.check()
+
+
 def requeue_interrupted(study, since: int) -> None:
     """Record the trials (numbered ``since`` or later) that Ctrl-C cut, wherever it struck (in the objective
     they carry ``interrupted``; elsewhere Optuna closes them as failed without an error of theirs), and

@@ -23,6 +23,7 @@ SMALL_ROWS = 5000
 
 def make_objective(X, y, task_type: str, learners: list, metric: str, cv: int = 5, random_state: int = 0,
                    interruptible: Callable[[], Any] = contextlib.nullcontext,
+                   deferred: Callable[[], Any] = contextlib.nullcontext,
                    deadline: Callable[[], float] | None = None, trial_share: float = 1.0,
                    prune: bool = False):
     """An Optuna objective: pick a learner, sample its config, return the k-fold CV score.
@@ -33,8 +34,9 @@ def make_objective(X, y, task_type: str, learners: list, metric: str, cv: int = 
     ``cut_by_budget``): each fold runs in a forked child killed at that moment (Linux; elsewhere the check is
     between folds, see :mod:`metarec.tuning.forked`); with ``prune`` the
     running mean after each fold is reported to the study's pruner, which may stop a hopeless
-    configuration early. ``interruptible()`` is entered around the cross-validation only (see
-    :class:`metarec.tuning.interrupt.CtrlC`)."""
+    configuration early. ``interruptible()`` is entered around the cross-validation only, ``deferred()``
+    around the storage writes inside it (see :class:`metarec.tuning.interrupt.CtrlC`)."""
+    import numpy as np
     import optuna
     from sklearn.metrics import get_scorer
 
@@ -72,22 +74,26 @@ def make_objective(X, y, task_type: str, learners: list, metric: str, cv: int = 
             def before_fold(k: int, scores: list) -> None:
                 step[0] = k
                 if prune and k:  # the running mean so far, to the study's pruner
-                    trial.report(float(sum(scores) / k), k - 1)
-                    if trial.should_prune():
+                    with deferred():
+                        trial.report(float(np.mean(scores)), k - 1)
+                        hopeless = trial.should_prune()
+                    if hopeless:
                         raise optuna.TrialPruned(f"pruned after {k} of {len(folds)} folds")
                 if cut_at is not None and time.perf_counter() >= cut_at:
-                    trial.set_user_attr("cut_by_budget", True)
-                    if k:  # what the whole trial would take, from its folds so far
-                        trial.set_user_attr("needs_seconds", (time.perf_counter() - t0) * len(folds) / k)
+                    with deferred():
+                        trial.set_user_attr("cut_by_budget", True)
+                        if k:  # what the whole trial would take, from its folds so far
+                            trial.set_user_attr("needs_seconds", (time.perf_counter() - t0) * len(folds) / k)
                     raise optuna.TrialPruned(f"the time budget ended after {k} of {len(folds)} folds")
 
             def in_child(fn):  # a fold the budget's end can cut (see metarec.tuning.forked)
                 try:
                     return run_forked(fn, cut_at - time.perf_counter())
                 except BudgetEnded:
-                    trial.set_user_attr("cut_by_budget", True)
-                    # at least: this fold (step[0] done before it) took as long as the others so far
-                    trial.set_user_attr("needs_seconds", (time.perf_counter() - t0) * len(folds) / (step[0] + 1))
+                    with deferred():
+                        trial.set_user_attr("cut_by_budget", True)
+                        # at least: this fold (step[0] done before it) took as long as the others so far
+                        trial.set_user_attr("needs_seconds", (time.perf_counter() - t0) * len(folds) / (step[0] + 1))
                     raise optuna.TrialPruned("the time budget ended during a fold") from None
 
             with warnings.catch_warnings(), interruptible(), threads():
@@ -104,7 +110,7 @@ def make_objective(X, y, task_type: str, learners: list, metric: str, cv: int = 
             trial.set_user_attr("interrupted", True)
             raise
         trial.set_user_attr("cv_seconds", time.perf_counter() - t0)
-        value = float(sum(scores) / len(scores))
+        value = float(np.mean(scores))
         if not math.isfinite(value):
             trial.set_user_attr("error", f"ValueError: {name}: non-finite CV score")
             raise ValueError(f"{name}: non-finite CV score")

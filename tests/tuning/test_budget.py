@@ -1,5 +1,6 @@
 """A time-budgeted run: folds one by one, a running trial cut at the budget, hopeless configurations pruned."""
 
+import os
 import time
 
 import numpy as np
@@ -9,6 +10,9 @@ import pytest
 import metarec
 import metarec.tuning.objective
 from metarec.exceptions import MetarecError
+from metarec.tuning.forked import CAN_FORK
+
+needs_fork = pytest.mark.skipif(not CAN_FORK, reason="folds run in forked children on Linux only")
 
 from .frames import _clf
 
@@ -38,6 +42,7 @@ def test_folds_one_by_one_score_as_scikit_learns_cross_val_score():
     assert np.allclose(ours, cross_val_score(pipe, X, y, cv=splitter, scoring="accuracy"))
 
 
+@needs_fork
 def test_a_fold_in_a_forked_child_is_killed_when_its_time_is_up():
     from metarec.tuning.forked import BudgetEnded, FoldError, run_forked
 
@@ -48,6 +53,30 @@ def test_a_fold_in_a_forked_child_is_killed_when_its_time_is_up():
     assert time.perf_counter() - t0 < 5
     with pytest.raises(FoldError, match="ZeroDivisionError: division by zero"):
         run_forked(lambda: 1 / 0, 30)
+    with pytest.raises(FoldError, match="died without a result"):
+        run_forked(lambda: os._exit(3), 30)
+
+
+@needs_fork
+def test_killed_folds_leave_no_open_descriptor_and_no_child_behind():
+    from metarec.tuning.forked import BudgetEnded, run_forked
+
+    fds = set(os.listdir("/proc/self/fd"))
+    for _ in range(5):
+        with pytest.raises(BudgetEnded):
+            run_forked(lambda: time.sleep(30), 0.05)
+        assert run_forked(lambda: 1.0, 30) == 1.0
+    assert set(os.listdir("/proc/self/fd")) == fds
+    children = [p for p in os.listdir("/proc") if p.isdigit() and _parent(p) == os.getpid()]
+    assert children == []
+
+
+def _parent(pid: str) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return int(fh.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def test_a_trial_running_when_the_budget_ends_is_cut_before_its_next_fold(monkeypatch):
@@ -96,6 +125,7 @@ def test_a_configuration_trailing_the_others_after_a_fold_is_pruned(monkeypatch)
     assert [t.state for t in study.trials] == [S.COMPLETE, S.COMPLETE]
 
 
+@needs_fork
 def test_a_budget_that_no_trial_fits_in_says_how_long_the_first_trial_needs(monkeypatch):
     real = metarec.tuning.objective.cross_validate
 
