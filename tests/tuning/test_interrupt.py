@@ -139,7 +139,8 @@ def _trials(storage):
 
 
 @pytest.mark.slow
-def test_ctrl_c_during_tune_keeps_the_study_and_the_same_command_resumes_it(tmp_path):
+@pytest.mark.parametrize("budget", [None, "600"])  # with a time budget, folds run in forked children
+def test_ctrl_c_during_tune_keeps_the_study_and_the_same_command_resumes_it(tmp_path, budget):
     import numpy as np
     import optuna
     import pandas as pd
@@ -153,6 +154,7 @@ def test_ctrl_c_during_tune_keeps_the_study_and_the_same_command_resumes_it(tmp_
     storage = f"sqlite:///{db}"
     command = [sys.executable, "-m", "metarec.cli", "tune", str(data), "--target", "y", "--learners",
                "knn,decision_tree", "--trials", "12", "--cv", "5", "--storage", storage, "--out", str(model)]
+    command += ["--time-budget", budget] if budget else []
     # a new session, like a terminal's foreground job: Ctrl-C sends SIGINT to the whole process group
     # this checkout's metarec, whatever is installed; a meta-model cache of its own, not the user's
     env = {**os.environ, "PYTHONPATH": str(REPO), "METAREC_CACHE_DIR": str(tmp_path / "cache")}
