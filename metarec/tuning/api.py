@@ -23,6 +23,7 @@ from typing import Any, Callable
 from ..exceptions import DataError, MetarecError, MetarecWarning, ParameterError, PluginError, check_seconds
 from ..metrics import check_metric, needs_probabilities
 from . import interrupt
+from .forked import CAN_FORK
 from .objective import check_classes, class_counts, has_probabilities, make_objective
 from .refit import best_of, refit
 from .study import check_study, default_study_name, open_study, study_spec
@@ -270,10 +271,40 @@ def tune(
         queued = [{"learner": t.params.get("learner"), "config": json.loads(t.user_attrs.get("config", "{}"))}
                   for t in trials if t.user_attrs.get("warm_start") and t.state.is_finished()
                   and not interrupt.is_cut(t, cut)]
-    best_learner, best_config = best_of(best)
-    pipeline = refit(ds, best_learner, best_config, random_state)
+    if time_budget is not None and CAN_FORK:
+        best, pipeline = _refit_within(ds, study, best, started + time_budget, time_budget, random_state)
+        best_learner, best_config = best_of(best)
+    else:
+        best_learner, best_config = best_of(best)
+        pipeline = refit(ds, best_learner, best_config, random_state)
     return TuneResult(study, best_learner, best_config, float(best.value), pipeline, metric, ds.task_type,
                       len(study.trials), queued, storage)
+
+
+def _refit_within(ds, study, best, deadline: float, time_budget: float, random_state):
+    """The refit of ``best`` in a forked child killed at ``deadline`` (at least a tenth of the budget from
+    now): a fit in C code that converges slowly on all the rows (an SVC's calibration fits) cannot stop
+    otherwise. When it does not finish, the finished trial with the fastest cross-validation is refit
+    instead, with a warning. Returns the trial refit and its pipeline."""
+    import optuna
+
+    from .forked import BudgetEnded, FoldError, run_forked
+
+    learner, config = best_of(best)
+    left = max(deadline - time.perf_counter(), 0.1 * time_budget)
+    try:
+        return best, run_forked(lambda: refit(ds, learner, config, random_state), left)
+    except FoldError:  # the refit itself fails: in this process, so that its own exception is raised
+        return best, refit(ds, learner, config, random_state)
+    except BudgetEnded:
+        pass
+    done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    fastest = min(done, key=lambda t: (t.user_attrs.get("cv_seconds", math.inf), -t.value))
+    other, other_config = best_of(fastest)
+    warnings.warn(f"the refit of the best configuration ({learner}, CV {best.value:.4f}) did not finish within "
+                  f"the time budget; refit the trial with the fastest cross-validation instead ({other}, CV "
+                  f"{fastest.value:.4f})", MetarecWarning, stacklevel=3)
+    return fastest, refit(ds, other, other_config, random_state)
 
 
 class BudgetGuard:

@@ -166,3 +166,26 @@ def test_ctrl_c_in_an_estimators_fit_keeps_the_best_trial_found(monkeypatch, at_
     complete = [t for t in est.study_.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert len(calls) == 3 and len(complete) == 2 and est.best_score_ == max(t.value for t in complete)
     assert est.predict(frame[["a", "b", "c"]]).shape == (len(frame),)
+
+
+@needs_fork
+def test_a_refit_that_cannot_finish_within_the_budget_gives_way_to_the_fastest_trial(monkeypatch):
+    from metarec.exceptions import MetarecWarning
+
+    real, parent = metarec.tuning.api.refit, os.getpid()
+
+    def slow_in_a_child(ds, learner, config, random_state=0):  # the budgeted refit runs in a forked child
+        if os.getpid() != parent:
+            time.sleep(60)
+        return real(ds, learner, config, random_state)
+
+    monkeypatch.setattr(metarec.tuning.api, "refit", slow_in_a_child)
+    t0 = time.perf_counter()
+    with pytest.warns(MetarecWarning, match="did not finish within the time budget; refit the trial with the "
+                                            "fastest cross-validation instead"):
+        res = metarec.tune(_clf(0), target="y", learners="knn,decision_tree", time_budget=3, cv=2, warm_start=0)
+    assert time.perf_counter() - t0 < 3 * 1.1 + 1
+    done = [t for t in res.study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    fastest = min(done, key=lambda t: t.user_attrs["cv_seconds"])
+    assert res.best_score == fastest.value and res.best_learner == fastest.params["learner"]
+    assert len(res.best_pipeline.predict(_clf(1)[["a", "b", "c"]])) == 60
