@@ -298,7 +298,7 @@ def _f(x, d=4):
 
 
 def plot(summary: dict, path: Path) -> None:
-    """Mean test score against budget on the tasks run at every budget, one line per method."""
+    """Mean test score against budget on the (task, seed) runs made at every budget, one line per method."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -317,6 +317,7 @@ def plot(summary: dict, path: Path) -> None:
             if any(y is not None for y in ys):
                 ax.plot([float(b) for b in budgets], ys, marker="o", label=m)
         ax.set_xscale("log")
+        ax.minorticks_off()
         ax.set_xticks([float(b) for b in budgets], [f"{float(b):g}" for b in budgets])
         ax.set_xlabel("time budget (s)")
         ax.set_ylabel("mean test " + ("accuracy" if kind == "classification" else "R$^2$"))
@@ -405,8 +406,16 @@ def main(argv=None) -> None:
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     print("tasks: " + ", ".join(f"{s} ({t[:3]})" for s, t in tasks))
     print_report(summary)
-    if args.plot:
-        plot(summary, Path(args.plot))
+    if args.plot:  # the (task, seed) runs every budget has, so that a line moves with the budget alone
+        kept = [r for r in records if r["task"] in wanted]
+        budgets_of: dict = {}
+        for r in kept:
+            budgets_of.setdefault((r["task"], r["seed"]), set()).add(float(r["budget"]))
+        n_budgets = len({float(r["budget"]) for r in kept})
+        common = summarize([r for r in kept if len(budgets_of[(r["task"], r["seed"])]) == n_budgets])
+        for s in common.values():
+            s["kinds"] = {t: k for t, k in tasks}
+        plot(common, Path(args.plot))
     print(f"\n({time.perf_counter() - t_all:.0f} s this run; results in {log})")
 
 
