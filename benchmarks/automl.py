@@ -277,7 +277,7 @@ def print_report(summary: dict) -> None:
     for budget, s in summary.items():
         print(f"\n== budget {float(budget):g} s: {s['runs']} runs (task x seed) ==")
         ms = s["methods"]
-        print(f"{'':24}" + "".join(f"{m:>10}" for m in ms) + "   metarec vs flaml (win/tie/loss)")
+        print(f"{'method':24}" + "".join(f"{m:>10}" for m in ms) + "   metarec vs flaml (win/tie/loss)")
         for kind, e in s["by_kind"].items():
             label = f"mean score, {kind[:5]} ({e['tasks']})"
             print(f"{label:24}" + "".join(f"{_f(e['mean'][m]):>10}" for m in ms) + (

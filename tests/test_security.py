@@ -47,6 +47,13 @@ def _calls(tree):
             yield node, owner, name
 
 
+#: modules that may import pickle, and why it is safe there
+PICKLE_ALLOWED = {
+    # reads only the bytes its own forked child wrote to a private pipe (a fold's score, a refit pipeline)
+    "metarec/tuning/forked.py",
+}
+
+
 def test_no_module_can_unpickle():
     problems = []
     for path in sorted(PACKAGE.rglob("*.py")):
@@ -56,7 +63,8 @@ def test_no_module_can_unpickle():
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 mods = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
                 for m in mods:
-                    if m.split(".")[0] in ("pickle", "cPickle", "dill", "cloudpickle", "shelve", "marshal"):
+                    if m.split(".")[0] in ("pickle", "cPickle", "dill", "cloudpickle", "shelve", "marshal") and (
+                            m != "pickle" or str(rel) not in PICKLE_ALLOWED):
                         problems.append(f"{rel}:{node.lineno}: imports {m}")
         for node, owner, name in _calls(tree):
             kw = {k.arg: k.value for k in node.keywords}
