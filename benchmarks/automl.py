@@ -173,16 +173,8 @@ def _fit(method, task_type, Xtr, ytr, budget, seed):
         pipe = learner.make_pipeline(dict(learner.default_config), random_state=seed)
         ytrain = ytr.astype(str) if clf else ytr
         pipe.fit(Xtr, ytrain)
-        return _StrPredict(pipe) if clf else pipe, {"best": learner.name, "trials": 1}
+        return pipe, {"best": learner.name, "trials": 1}
     raise ValueError(method)
-
-
-class _StrPredict:
-    def __init__(self, pipe):
-        self.pipe = pipe
-
-    def predict(self, X):
-        return self.pipe.predict(X)
 
 
 def _score(task_type, y, pred) -> float:

@@ -158,22 +158,9 @@ def run_with_timeout(fn, timeout: float | None) -> CVResult:
             fh.write(payload)
         os._exit(code)
     os.close(wfd)
-    chunks = []
-    deadline = t0 + timeout
-    timed_out = False
     with os.fdopen(rfd, "r") as fh:
-        poller = select.poll()  # not select.select: it fails on descriptors numbered 1024 and above
-        poller.register(fh, select.POLLIN | select.POLLHUP | select.POLLERR)
-        while True:
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                timed_out = True
-                break
-            if poller.poll(left * 1000.0):
-                data = fh.read()
-                chunks.append(data)
-                break
-    if timed_out:
+        text = read_before(fh, t0 + timeout)
+    if text is None:
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -181,11 +168,23 @@ def run_with_timeout(fn, timeout: float | None) -> CVResult:
         os.waitpid(pid, 0)
         return CVResult({}, {}, float(timeout), "timeout", f"exceeded {timeout:g} s")
     os.waitpid(pid, 0)
-    text = "".join(chunks)
     if not text:
         return CVResult({}, {}, float("nan"), "failed", "the evaluation process died without a result")
     d: dict[str, Any] = json.loads(text)
     return CVResult(**d)
+
+
+def read_before(fh, deadline: float):
+    """Everything a child writes to the pipe ``fh`` (until it closes it), or None when nothing came before
+    ``deadline`` (a ``time.perf_counter()`` value)."""
+    poller = select.poll()  # not select.select: it fails on descriptors numbered 1024 and above
+    poller.register(fh, select.POLLIN | select.POLLHUP | select.POLLERR)
+    while True:
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            return None
+        if poller.poll(left * 1000.0):
+            return fh.read()
 
 
 def _die_with_parent() -> None:

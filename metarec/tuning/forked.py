@@ -12,7 +12,6 @@ from __future__ import annotations
 import gc
 import os
 import pickle
-import select
 import signal
 import sys
 import time
@@ -84,17 +83,11 @@ def run_forked(fn: Callable[[], Any], seconds: float) -> Any:
         if gc_was_on:
             gc.enable()
         os.close(wfd)
-        deadline = time.perf_counter() + seconds
+        from ..kb.evaluation import read_before
+
         with os.fdopen(rfd, "rb") as fh:
-            poller = select.poll()  # not select.select: it fails on descriptors numbered 1024 and above
-            poller.register(fh, select.POLLIN | select.POLLHUP | select.POLLERR)
-            while True:
-                left = deadline - time.perf_counter()
-                if left <= 0:
-                    break
-                if poller.poll(left * 1000.0):
-                    data, finished = fh.read(), True
-                    break
+            got = read_before(fh, time.perf_counter() + seconds)
+        data, finished = (b"", False) if got is None else (got, True)
     finally:
         if not finished:  # the budget ended, or Ctrl-C / an error here
             try:

@@ -51,8 +51,6 @@ def make_objective(X, y, task_type: str, learners: list, metric: str, cv: int = 
     splitter = cv_splitter(y, task_type, cv, random_state)
     scorer = scorer_name(metric, int(y.nunique()) if task_type == "classification" else None)
     if task_type == "classification":  # integer codes; see LabelEncodedClassifier
-        import numpy as np
-
         y = np.unique(y.astype(str).to_numpy(), return_inverse=True)[1]
     folds = list(splitter.split(X, y))
     score = get_scorer(scorer)
