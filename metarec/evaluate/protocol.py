@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from ..exceptions import MetarecError
+from ..exceptions import MetarecError, ParameterError
 from .scores import (WITHIN, best_constant, coverage, fit_time_error, gap_closed, interval_width, ndcg_at_k,
                      regret, regret_at_k, spearman)
 
@@ -212,7 +212,7 @@ def evaluate_metamodels(
     seed: int = 0,
     factories: dict[str, Callable] | None = None,
     progress: Callable[[int, int], None] | None = None,
-    curve_anchors: Sequence[int] | None = None,
+    curve_anchors: Sequence[int] | None | str = "default",
 ) -> EvaluationResult:
     """Leave-one-dataset-out (or ``folds``-fold) evaluation of registered meta-models on ``kb``.
 
@@ -241,7 +241,8 @@ def evaluate_metamodels(
         ``progress(done, total)`` after each fitted fold.
     curve_anchors : sequence of int, optional
         Also learn from the LCDB datasets at these smaller training sizes (:mod:`metarec.kb.curves`); those
-        rows are only learnt from, never scored, and leave with their dataset when it is held out.
+        rows are only learnt from, never scored, and leave with their dataset when it is held out. Default:
+        the anchors the shipped meta-models learn from (``DEFAULT_ANCHORS``); ``None`` or ``()``: none.
     """
     import numpy as np
     import pandas as pd
@@ -252,6 +253,12 @@ def evaluate_metamodels(
     metric = DEFAULT_METRIC.get(task_type, "accuracy") if metric is None else check_metric(metric, task_type)
     pt = performance_table(kb, metric=metric, task_type=task_type, source=source)
     base_of: dict = {}
+    if isinstance(curve_anchors, str):
+        if curve_anchors != "default":
+            raise ParameterError(f"curve_anchors={curve_anchors!r}: pass row counts, None or 'default'")
+        from ..kb.curves import DEFAULT_ANCHORS
+
+        curve_anchors = DEFAULT_ANCHORS
     if curve_anchors:
         from ..kb.curves import add_curve_examples
 

@@ -2,8 +2,9 @@
 
 LCDB scores each learner at training sizes 16, 23, 32, ... up to the dataset's largest anchor. The
 performance table uses the largest; :func:`add_curve_examples` adds, for each LCDB dataset, the same
-dataset at smaller anchors (by default 256, 1,024 and 4,096 training rows, where below 70% of its largest
-anchor) as rows of their own, so that a meta-model sees how the winner changes with size.
+dataset at smaller anchors (by default 64, 181 and 512 training rows, where below 70% of its largest
+anchor) as rows of their own, so that a meta-model sees how the winner changes with size. The meta-models
+metarec fits (:func:`metarec.metamodels.fit_metamodel`) and evaluates learn from these rows.
 
 Which meta-features change with size, and how (the rest describe the distribution of the data and stay
 as they are, since a random subsample has the same distribution in expectation):
@@ -26,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 #: Training sizes (LCDB anchors) added as meta-examples, where below :data:`MAX_SHARE` of the largest
-DEFAULT_ANCHORS = (256, 1024, 4096)
+DEFAULT_ANCHORS = (64, 181, 512)
 MAX_SHARE = 0.7
 #: meta-features that count rows, scaled by the subsample's share
 ROW_COUNTS = ("NumberOfInstances", "MajorityClassSize", "MinorityClassSize", "NumberOfInstancesWithMissingValues",

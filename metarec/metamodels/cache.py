@@ -105,8 +105,12 @@ def fit_metamodel(kb: Any, name: str = "lightgbm", metric: str = "accuracy",
     from .base import load_metamodel
 
     spec = get_metamodel(name)
-    # v2: fitted with `observed` (a learner not run on a dataset is unknown there, not failed)
-    key = f"{kb.checksum}-{name}-{metric}-{task_type}-{_params_hash(spec.create())}-v2"
+    from ..kb.curves import DEFAULT_ANCHORS, add_curve_examples
+
+    # v3: fitted with `observed` (a learner not run on a dataset is unknown there, not failed) and the LCDB
+    # datasets' learning-curve rows at DEFAULT_ANCHORS
+    anchors = "_".join(str(a) for a in DEFAULT_ANCHORS)
+    key = f"{kb.checksum}-{name}-{metric}-{task_type}-{_params_hash(spec.create())}-c{anchors}-v3"
     path = cache_dir() / "metamodels" / key
     if cache and path.exists():
         try:
@@ -117,7 +121,7 @@ def fit_metamodel(kb: Any, name: str = "lightgbm", metric: str = "accuracy",
             logger.warning("%s", message)
             warnings.warn(message, MetarecWarning, stacklevel=2)
             shutil.rmtree(path, ignore_errors=True)
-    perf = performance_table(kb, metric=metric, task_type=task_type)
+    perf, _ = add_curve_examples(performance_table(kb, metric=metric, task_type=task_type), kb, DEFAULT_ANCHORS)
     model = spec.create().fit(perf.metafeatures, perf.scores, fit_times=perf.fit_times,
                               train_sizes=perf.train_sizes, observed=perf.observed)
     if cache:

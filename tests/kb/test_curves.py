@@ -78,3 +78,27 @@ def test_evaluation_learns_from_curve_rows_scores_only_datasets_and_holds_out_a_
     _fit_predict_fold(Spy, table, ["openml:3"], base_of)
     assert not any(d.startswith("openml:3") for d in seen[0])  # neither the dataset nor its smaller sizes
     assert curve_id("openml:4", 256) in seen[0]
+
+
+def test_the_shipped_meta_model_learns_the_winner_at_small_sizes_from_curve_rows(monkeypatch, tmp_path):
+    """fit_metamodel learns from the LCDB datasets at the default anchors: the kNN meta-model then picks
+    knn for a 200-row dataset (random forest wins only at the largest sizes, which alone never show knn
+    ahead) and still random forest for a large one; evaluation by default learns from the same rows."""
+    from metarec.evaluate import evaluate_metamodels
+    from metarec.kb.curves import DEFAULT_ANCHORS
+    from metarec.metamodels import fit_metamodel
+
+    monkeypatch.setenv("METAREC_CACHE_DIR", str(tmp_path))
+    kb = _curve_kb()
+    kb.runs["train_size"] = kb.runs["train_size"].replace({256.0: 64.0, 1024.0: 181.0, 4096.0: 512.0})
+    model = fit_metamodel(kb, "knn", cache=False)
+    pt = performance_table(kb, "accuracy", "classification", "lcdb")
+    small = pt.metafeatures.iloc[[0]].copy()
+    small["NumberOfInstances"], small["MajorityClassSize"] = 200.0, 120.0
+    small["Dimensionality"] = 10.0 / 200
+    assert model.predict(small).score.iloc[0].idxmax() == "knn"
+    assert model.predict(pt.metafeatures.iloc[[0]]).score.iloc[0].idxmax() == "random_forest"
+    res = evaluate_metamodels(kb, ["single-best"], source="lcdb", n_jobs=1)
+    assert res.settings["curve_anchors"] == list(DEFAULT_ANCHORS) and res.settings["learning_curve_rows"] == 24
+    assert evaluate_metamodels(kb, ["single-best"], source="lcdb", n_jobs=1,
+                               curve_anchors=None).settings["learning_curve_rows"] == 0
