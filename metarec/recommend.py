@@ -23,6 +23,9 @@ from .metrics import DEFAULT_METRIC, check_metric, get_metric
 
 logger = logging.getLogger(__name__)
 
+#: how many of the nearest KB tasks :meth:`Recommendation.portfolio` complements the top pick on
+PORTFOLIO_TASKS = 10
+
 
 @dataclass
 class LearnerRecommendation:
@@ -58,6 +61,9 @@ class Recommendation:
     timings: dict = field(default_factory=dict)
     #: how far the dataset is from the KB's tasks (:func:`novelty`): ``far`` when farther than LOO ever sees
     novelty: dict = field(default_factory=dict)
+    #: the :data:`PORTFOLIO_TASKS` nearest KB tasks (rows) x learners: each score less the task's best (0 for
+    #: the task's winner, NaN where not run); what :meth:`portfolio` complements the top pick on
+    neighbour_scores: Any = field(default=None, repr=False)
 
     @property
     def best(self) -> LearnerRecommendation:
@@ -72,6 +78,34 @@ class Recommendation:
                 if i < len(r.configs) and len(out) < k:
                     out.append((r.learner, r.configs[i]))
         return out
+
+    def portfolio(self, k: int = 3, candidates: list[str] | None = None, pool: int | None = None) -> list[str]:
+        """``k`` learners to search together: the top pick, then greedily the learner that most raises the
+        best score reached on the nearest KB tasks (``neighbour_scores``) by one of those chosen, among the
+        ``pool`` (default ``2 k``) best ranked; ties go to the better ranked. Learners ranked alike by the
+        meta-model (a logistic regression and a linear SVC) tend to win and lose on the same tasks, so the
+        portfolio trades the second of them for one that wins where they lose. ``candidates``: the learners
+        allowed (default: those installed), in rank order."""
+        import numpy as np
+
+        names = [r.learner for r in self.learners if r.installed] if candidates is None else list(candidates)
+        pool_names = names[:max(k, pool if pool is not None else 2 * k)]
+        chosen = pool_names[:1]
+        R = self.neighbour_scores
+        if R is None or not len(R):
+            return names[:k]
+        while len(chosen) < min(k, len(pool_names)):
+            have = R.reindex(columns=chosen).max(axis=1).fillna(-np.inf).to_numpy()
+            best, pick = -np.inf, None
+            for c in pool_names:
+                if c in chosen:
+                    continue
+                col = R[c].to_numpy(dtype=float) if c in R.columns else np.full(len(R), np.nan)
+                gain = float(np.nanmean(np.where(np.isnan(col), 0.0, np.maximum(col - have, 0.0))))
+                if gain > best:  # strictly: a tie keeps the better ranked
+                    best, pick = gain, c
+            chosen.append(pick)
+        return chosen
 
     def to_frame(self):
         import pandas as pd
@@ -89,6 +123,7 @@ class Recommendation:
             "no_evidence": self.no_evidence,
             "similar_datasets": self.similar,
             "novelty": self.novelty,
+            "portfolio": self.portfolio(min(3, len(self.learners))),
             "explanation": self.explanation,
             "warnings": self.warnings,
             "timings": self.timings,
@@ -200,6 +235,9 @@ class Recommender:
         installed = {lr.name: lr for lr in get_learners()}
         scaling = scaled(perf.metafeatures)  # once, for both comparisons with the KB's tasks
         similar = nearest_datasets(perf.metafeatures, x.iloc[0], kb, n=n_similar, scaling=scaling)
+        near = [d["dataset_id"] for d in nearest_datasets(perf.metafeatures, x.iloc[0], kb, n=PORTFOLIO_TASKS,
+                                                          scaling=scaling)]
+        neighbour_scores = perf.scores.loc[near].sub(perf.scores.loc[near].max(axis=1), axis=0)
         far = novelty(perf.metafeatures, x.iloc[0], key=(kb.checksum, ds.task_type, metric), scaling=scaling)
         # filtered once for every learner below
         searched = search_runs(kb, metric, ds.task_type, learners=[r.learner for r in ranked[:top_k]]) \
@@ -257,7 +295,7 @@ class Recommender:
             dataset={"name": ds.name, "source": ds.source, "target": ds.target, "n_rows": ds.n_rows,
                      "n_features": ds.n_features, "n_classes": ds.n_classes, "task_decision": ds.task_decision},
             task_type=ds.task_type, metric=metric or DEFAULT_METRIC[ds.task_type], metamodel=self.metamodel,
-            learners=ranked[:top_k], no_evidence=no_evidence, similar=similar,
+            learners=ranked[:top_k], no_evidence=no_evidence, similar=similar, neighbour_scores=neighbour_scores,
             explanation=explanation, metafeatures=mf, warnings=warnings, novelty=far,
             timings={"load_kb": round(t_load - t0, 3), "metafeatures": round(t_mf - t_load, 3),
                      "metamodel": round(t_pred - t_mf, 3), "total": round(time.perf_counter() - t0, 3)},

@@ -314,3 +314,39 @@ def test_a_learner_the_kb_ran_at_its_default_only_starts_from_its_default_not_a_
     assert _only_default([dict(gb.default_config)], gb)
     assert not _only_default([{**dict(gb.default_config), "max_depth": 7}], gb)
     assert not _only_default([dict(gb.default_config), {"max_depth": 7}], gb) and not _only_default([{}], None)
+
+
+def _ranked(names):
+    from metarec.recommend import LearnerRecommendation, Recommendation
+
+    rows = [LearnerRecommendation(rank=i + 1, learner=n, score=0.9 - i / 100, lower=0.8, upper=0.95, fit_time=0.1,
+                                  evidence=10) for i, n in enumerate(names)]
+    return Recommendation(dataset={}, task_type="classification", metric="accuracy", metamodel="x", learners=rows,
+                          no_evidence=[], similar=[], explanation={})
+
+
+def test_portfolio_trades_a_lookalike_of_the_top_pick_for_a_learner_that_wins_where_it_loses():
+    rec = _ranked(["logreg", "svc_linear", "forest", "knn"])
+    # logreg and svc_linear win and lose on the same nearest tasks; forest wins where they lose
+    rec.neighbour_scores = pd.DataFrame({"logreg": [0.0, 0.0, -0.05, -0.06], "svc_linear": [-0.001, 0.0, -0.05, -0.06],
+                                         "forest": [-0.02, -0.03, 0.0, 0.0], "knn": [-0.04, -0.04, -0.02, np.nan]})
+    assert rec.portfolio(2) == ["logreg", "forest"]
+    assert rec.portfolio(3) == ["logreg", "forest", "svc_linear"]  # svc_linear and knn add 0.0005 and 0: rank wins
+    assert rec.portfolio(2, pool=2) == ["logreg", "svc_linear"]  # forest is outside the 2 best ranked
+    assert rec.portfolio(2, candidates=["svc_linear", "knn"]) == ["svc_linear", "knn"]
+    assert rec.to_dict()["portfolio"] == ["logreg", "forest", "svc_linear"]
+    rec.neighbour_scores = None  # no neighbours: the ranking's top k
+    assert rec.portfolio(2) == ["logreg", "svc_linear"]
+
+
+@pytest.mark.slow
+def test_tune_searches_the_portfolio_of_the_recommendation(small_kb):
+    rec = metarec.recommend(CREDIT, target="class", kb=small_kb, top_k=4)
+    assert len(rec.neighbour_scores) == 10 and (rec.neighbour_scores.max(axis=1) == 0).all()
+    want = rec.portfolio(2)
+    result = metarec.tune(CREDIT, target="class", n_trials=4, cv=2, top_k=2, kb=small_kb, warm_start=0,
+                          random_state=0)
+    assert {t.params["learner"] for t in result.study.trials} <= set(want)
+    from metarec.tuning.study import SPEC_ATTR
+
+    assert result.study.user_attrs[SPEC_ATTR]["learners"] == want

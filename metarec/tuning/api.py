@@ -214,7 +214,8 @@ def tune(
         # warnings of the checks wait until every check has passed: a refused run is its one error line
         with warnings.catch_warnings(record=True) as early:
             warnings.simplefilter("always")
-            chosen, warm = _choose_learners(ds, learners, metric, cv, top_k, kb, metamodel, recommendation)
+            chosen, warm = _choose_learners(ds, learners, metric, cv, top_k, kb, metamodel, recommendation,
+                                            time_budget)
             spec = study_spec(ds, metric, chosen, cv, random_state)
             study_name = study_name or default_study_name(ds, metric, chosen, spec["cv"], spec["random_state"],
                                                           spec["data"])
@@ -352,7 +353,7 @@ def _check_rows(ds) -> None:
                         f"{MIN_TUNE_ROWS} (add rows; `metarec recommend` works on fewer)")
 
 
-def _choose_learners(ds, learners, metric, cv, top_k, kb, metamodel, recommendation):
+def _choose_learners(ds, learners, metric, cv, top_k, kb, metamodel, recommendation, time_budget=None):
     """The learners to tune, and (for ``"auto"``) the recommendation's warm-start configurations of them."""
     from ..learners import get_learner
 
@@ -368,14 +369,20 @@ def _choose_learners(ds, learners, metric, cv, top_k, kb, metamodel, recommendat
         rec = recommendation
         if rec is None:
             kb_obj = load_kb(kb)
+            # under a time budget, a learner whose predicted fit takes more than a fifth of the budget's
+            # share per CV fold (fewer than 5 trials) is ranked after those that fit it
+            per_fit = None if time_budget is None else time_budget / (5 * cv)
             rec = recommend(ds, kb=kb_obj, metamodel=metamodel, metric=ranking_metric(kb_obj, metric, ds.task_type),
-                            top_k=top_k + 10 if proba else top_k)
+                            top_k=2 * top_k + (10 if proba else 0), time_budget=per_fit)
         # learners ranked from the KB whose plugin is not installed here cannot be tuned: skip them
-        chosen, without = [], []
+        allowed, without = [], []
         for name in (r.learner for r in rec.learners if r.installed):
-            if len(chosen) == top_k:
-                break
-            (without if proba and not has_probabilities(get_learner(name)) else chosen).append(name)
+            (without if proba and not has_probabilities(get_learner(name)) else allowed).append(name)
+        # the top pick and the learners that best complement it on the nearest KB tasks
+        chosen = rec.portfolio(top_k, candidates=allowed)
+        rank = {r.learner: i for i, r in enumerate(rec.learners)}
+        last = max((rank[n] for n in chosen), default=-1)
+        without = [n for n in without if rank[n] < last]  # those passed over on the way to the chosen
         if without:
             warnings.warn(f"{why_proba}; skipped the recommended learners without predict_proba: "
                           f"{', '.join(without)}", MetarecWarning, stacklevel=3)
