@@ -82,30 +82,12 @@ class Recommendation:
     def portfolio(self, k: int = 3, candidates: list[str] | None = None, pool: int | None = None) -> list[str]:
         """``k`` learners to search together: the top pick, then greedily the learner that most raises the
         best score reached on the nearest KB tasks (``neighbour_scores``) by one of those chosen, among the
-        ``pool`` (default ``2 k``) best ranked; ties go to the better ranked. Learners ranked alike by the
-        meta-model (a logistic regression and a linear SVC) tend to win and lose on the same tasks, so the
-        portfolio trades the second of them for one that wins where they lose. ``candidates``: the learners
-        allowed (default: those installed), in rank order."""
-        import numpy as np
+        ``pool`` (default ``2 k``) best ranked (:func:`metarec.kb.similarity.learner_portfolio`).
+        ``candidates``: the learners allowed (default: those installed), in rank order."""
+        from .kb.similarity import learner_portfolio
 
         names = [r.learner for r in self.learners if r.installed] if candidates is None else list(candidates)
-        pool_names = names[:max(k, pool if pool is not None else 2 * k)]
-        chosen = pool_names[:1]
-        R = self.neighbour_scores
-        if R is None or not len(R):
-            return names[:k]
-        while len(chosen) < min(k, len(pool_names)):
-            have = R.reindex(columns=chosen).max(axis=1).fillna(-np.inf).to_numpy()
-            best, pick = -np.inf, None
-            for c in pool_names:
-                if c in chosen:
-                    continue
-                col = R[c].to_numpy(dtype=float) if c in R.columns else np.full(len(R), np.nan)
-                gain = float(np.nanmean(np.where(np.isnan(col), 0.0, np.maximum(col - have, 0.0))))
-                if gain > best:  # strictly: a tie keeps the better ranked
-                    best, pick = gain, c
-            chosen.append(pick)
-        return chosen
+        return learner_portfolio(names, self.neighbour_scores, k, pool)
 
     def to_frame(self):
         import pandas as pd
@@ -179,7 +161,7 @@ class Recommender:
 
         from .data import load_dataset
         from .kb.performance import performance_table
-        from .kb.similarity import scaled
+        from .kb.similarity import nearest_scores, scaled
         from .kb.zeroshot import search_runs, zero_shot_configs
         from .learners import get_learners
         from .metafeatures.cache import cached_metafeatures
@@ -235,9 +217,8 @@ class Recommender:
         installed = {lr.name: lr for lr in get_learners()}
         scaling = scaled(perf.metafeatures)  # once, for both comparisons with the KB's tasks
         similar = nearest_datasets(perf.metafeatures, x.iloc[0], kb, n=n_similar, scaling=scaling)
-        near = [d["dataset_id"] for d in nearest_datasets(perf.metafeatures, x.iloc[0], kb, n=PORTFOLIO_TASKS,
-                                                          scaling=scaling)]
-        neighbour_scores = perf.scores.loc[near].sub(perf.scores.loc[near].max(axis=1), axis=0)
+        neighbour_scores = nearest_scores(perf.scores, perf.metafeatures, x.iloc[0], n=PORTFOLIO_TASKS,
+                                          scaling=scaling)
         far = novelty(perf.metafeatures, x.iloc[0], key=(kb.checksum, ds.task_type, metric), scaling=scaling)
         # filtered once for every learner below
         searched = search_runs(kb, metric, ds.task_type, learners=[r.learner for r in ranked[:top_k]]) \

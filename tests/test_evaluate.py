@@ -356,3 +356,25 @@ def test_fit_time_error_and_interval_width_are_reported_by_size_band():
     small = sb["fit_time_error_by_rows"]["0-1,000 rows"]
     assert small == small and math.isnan(sb["fit_time_error_by_rows"][">= 10,000 rows"])  # no such datasets
     assert sb["interval_width"] >= 0
+
+
+def test_the_tuned_three_trade_a_lookalike_for_the_learner_that_wins_where_the_top_pick_loses():
+    """A and B win and lose together; C wins on d5 and d6 only, D never. Single-best ranks A, B, D, C, so
+    its top 3 miss C on d5 and d6 (regret 0.3 there); the portfolio of 3 adds C, which wins on the nearest
+    tasks where A loses."""
+    scores = {f"d{i}": {"A": 0.9, "B": 0.89, "D": 0.85, "C": 0.7} for i in range(1, 5)}
+    scores.update({d: {"A": 0.6, "B": 0.6, "D": 0.55, "C": 0.9} for d in ("d5", "d6")})
+    ds = pd.DataFrame({"dataset_id": list(scores), "name": list(scores), "source": "lcdb",
+                       "task_type": "classification", "openml_id": np.nan, "n_rows": 100.0, "n_features": 4.0,
+                       "n_classes": 2.0, "NumberOfInstances": [100.0, 200.0, 300.0, 400.0, 500.0, 600.0]})
+    runs = pd.DataFrame([{"dataset_id": d, "learner": lr, "train_size": 100.0, "score": s, "fit_time": 0.5}
+                         for d, sc in scores.items() for lr, s in sc.items()]).assign(
+        source="lcdb", config_id="x", config="{}", metric="accuracy", score_std=0.0, valid_score=np.nan,
+        valid_score_std=np.nan, n_repeats=25.0, trial=np.nan, status="ok")[list(RUN_COLUMNS)]
+    kb = KnowledgeBase(ds[list(DATASET_COLUMNS) + ["NumberOfInstances"]], runs, new_manifest())
+    res = evaluate_metamodels(kb, ["single-best"], n_jobs=1)
+    m = res.summary["single-best"]
+    assert m["regret_at_3"] == pytest.approx(2 * 0.3 / 6) and m["portfolio_at_3"] == 0.0
+    picks = {p["dataset_id"]: p for p in res.picks("single-best")}
+    assert picks["d6"]["top3"] == ["A", "B", "D"] and picks["d6"]["portfolio"] == ["A", "C", "B"]
+    assert picks["d6"]["regret_at_3"] == pytest.approx(0.3) and picks["d6"]["portfolio_at_3"] == 0.0

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from ..exceptions import MetarecError, ParameterError
+from ..kb.similarity import learner_portfolio
 from .scores import (WITHIN, best_constant, coverage, fit_time_error, gap_closed, interval_width, ndcg_at_k,
                      regret, regret_at_k, spearman)
 
@@ -26,7 +27,8 @@ class EvaluationResult:
         meta-model name -> metric name -> value (see :meth:`table`).
     per_dataset : pandas.DataFrame
         One row per (meta-model, dataset): ``metamodel, dataset_id, name, best, top1, top2, top3,
-        regret, regret_at_3, ndcg_at_5, spearman``.
+        regret, regret_at_3, portfolio`` (the 3 learners tune would search), ``portfolio_at_3`` (the regret of
+        their best), ``ndcg_at_5, spearman``.
     settings : dict
         metric, task type, source, protocol, datasets, learners, interval.
     errors : dict
@@ -42,6 +44,7 @@ class EvaluationResult:
         "mean_regret",
         "median_regret",
         "regret_at_3",
+        "portfolio_at_3",
         "top1_within_1pt",
         "ndcg_at_5",
         "spearman",
@@ -72,6 +75,8 @@ class EvaluationResult:
                     "best": r.best,
                     "regret": r.regret,
                     "regret_at_3": r.regret_at_3,
+                    "portfolio": r.portfolio,
+                    "portfolio_at_3": r.portfolio_at_3,
                 }
             )
         return out
@@ -171,6 +176,25 @@ def _run_fold(name: str, factory: Callable | None, pt, test_ids: list[str], base
     except Exception as exc:  # one broken meta-model (a plugin's) must not cost the others' results
         text = str(exc).strip().splitlines()
         return {"test_ids": test_ids, "error": f"{type(exc).__name__}: {text[0][:300] if text else ''}"}
+
+
+def _neighbour_scores(pt, splits, base_of: dict) -> dict:
+    """For each scored dataset, the nearest tasks of the fit without it (learning-curve rows aside, as
+    ``recommend`` sees the KB), as :func:`metarec.kb.similarity.nearest_scores` gives them."""
+    from ..kb.similarity import nearest_scores, scaled
+    from ..recommend import PORTFOLIO_TASKS
+
+    base = [d for d in pt.scores.index if d not in base_of]
+    out = {}
+    for split in splits:
+        held = set(split)
+        train = [d for d in base if d not in held]
+        mf = pt.metafeatures.loc[train]
+        scaling = scaled(mf)
+        for d in split:
+            out[d] = nearest_scores(pt.scores.loc[train], mf, pt.metafeatures.loc[d], n=PORTFOLIO_TASKS,
+                                    scaling=scaling)
+    return out
 
 
 def _fit_predict_fold(factory: Callable, pt, test_ids: list[str], base_of: dict | None = None) -> dict:
@@ -326,13 +350,14 @@ def evaluate_metamodels(
         raise MetarecError(f"the single-best baseline failed ({errors['single-best']}); cannot evaluate")
     run_names = [n for n in run_names if n not in errors]
     names = [n for n in names if n not in errors]
+    near_of = _neighbour_scores(pt, splits, base_of)
     for n in run_names:
         pref = pd.concat([o["preference"] for o in outputs[n]]).loc[scored]
         lower = pd.concat([o["lower"] for o in outputs[n]]).loc[scored]
         upper = pd.concat([o["upper"] for o in outputs[n]]).loc[scored]
         ftime = pd.concat([o["fit_time"] for o in outputs[n]]).loc[scored]
         seconds = float(sum(o["seconds"] for o in outputs[n]))
-        regs, r3s, ndcgs, sps = [], [], [], []
+        regs, r3s, ndcgs, sps, pf3s = [], [], [], [], []
         for d in scored:
             # only learners that were run on the dataset can be scored (all of them on the LCDB grid)
             ran = np.flatnonzero(observed.loc[d].to_numpy(dtype=bool))
@@ -341,8 +366,12 @@ def evaluate_metamodels(
             order = list(np.argsort(-np.where(np.isnan(p), -np.inf, p), kind="stable"))
             r1, r3 = regret(s, order[0]), regret_at_k(s, order, 3)
             nd, sp = ndcg_at_k(s, order, 5), spearman(s, p)
+            # the best of the 3 learners tune searches: the top pick and its complements on the nearest tasks
+            chosen = learner_portfolio([learners[ran[i]] for i in order], near_of[d], 3)
+            pf3 = regret_at_k(s, [list(ran).index(learners.index(c)) for c in chosen], 3)
             regs.append(r1)
             r3s.append(r3)
+            pf3s.append(pf3)
             ndcgs.append(nd)
             sps.append(sp)
             top = [learners[ran[i]] for i in order[:3]] + [None] * 3
@@ -357,6 +386,8 @@ def evaluate_metamodels(
                     "top3": top[2],
                     "regret": r1,
                     "regret_at_3": r3,
+                    "portfolio": chosen,
+                    "portfolio_at_3": pf3,
                     "ndcg_at_5": nd,
                     "spearman": sp,
                 }
@@ -366,6 +397,7 @@ def evaluate_metamodels(
             "mean_regret": float(regs_a.mean()),
             "median_regret": float(np.median(regs_a)),
             "regret_at_3": float(np.mean(r3s)),
+            "portfolio_at_3": float(np.mean(pf3s)),
             "top1_within_1pt": float((regs_a <= WITHIN + 1e-12).mean()),
             "ndcg_at_5": float(np.mean(ndcgs)),
             "spearman": float(np.nanmean(sps)) if not np.isnan(sps).all() else float("nan"),
@@ -391,14 +423,17 @@ def evaluate_metamodels(
         learner, regs_c = const
         ordered["best-constant"] = {
             "learner": learner, "mean_regret": float(regs_c.mean()), "median_regret": float(regs_c.median()),
-            "regret_at_3": None, "top1_within_1pt": float((regs_c <= WITHIN + 1e-12).mean()),
+            "regret_at_3": None, "portfolio_at_3": None,
+            "top1_within_1pt": float((regs_c <= WITHIN + 1e-12).mean()),
             "ndcg_at_5": None, "spearman": None, "gap_closed": gap_closed(float(regs_c.mean()), sb),
             "coverage": None, "interval_width": None, "fit_time_error": float("nan"), "seconds": 0.0,
         }
         best_of = {r["dataset_id"]: r["best"] for r in rows if r["metamodel"] == run_names[0]}
         rows += [{"metamodel": "best-constant", "dataset_id": d, "name": str(names_of.get(d, d)),
                   "best": best_of.get(d), "top1": learner, "top2": None, "top3": None, "regret": float(regs_c[d]),
-                  "regret_at_3": None, "ndcg_at_5": None, "spearman": None} for d in scored]
+                  "regret_at_3": None, "portfolio": None, "portfolio_at_3": None, "ndcg_at_5": None,
+                  "spearman": None}
+                 for d in scored]
     per = pd.DataFrame(rows)
     settings = {
         "metric": metric,

@@ -39,3 +39,44 @@ def distances(Z, z):
     diff = np.abs(Z - z)
     count = (~np.isnan(diff)).sum(axis=1)
     return np.where(count > 0, np.nansum(diff, axis=1) / np.maximum(count, 1), np.inf), count
+
+
+def nearest_scores(scores, metafeatures, x, n: int = 10, scaling=None):
+    """The ``n`` tasks of ``scores`` (tasks x learners, higher is better) whose ``metafeatures`` are nearest
+    to ``x`` (a series), each score less its task's best: 0 for the task's winner, NaN where not run.
+    ``scaling``: :func:`scaled` of ``metafeatures`` when the caller has it."""
+    import numpy as np
+
+    Z, med, scale = scaling if scaling is not None else scaled(metafeatures)
+    z = (slog(x.reindex(metafeatures.columns).to_numpy(dtype=float)) - med) / scale
+    dist, _ = distances(Z, z)
+    near = scores.reindex(metafeatures.index[np.argsort(dist, kind="stable")[:n]])
+    return near.sub(near.max(axis=1), axis=0)
+
+
+def learner_portfolio(order, neighbour_scores, k: int = 3, pool: int | None = None) -> list[str]:
+    """``k`` learners to search together: the first of ``order`` (the ranking), then greedily the learner
+    that most raises the best score the chosen reach on the nearest tasks (``neighbour_scores``, from
+    :func:`nearest_scores`), among the ``pool`` (default ``2 k``) first of ``order``; ties go to the better
+    ranked. Learners ranked alike (a logistic regression and a linear SVC) tend to win and lose on the same
+    tasks, so the portfolio trades the second of them for one that wins where they lose."""
+    import numpy as np
+
+    names = list(order)
+    candidates = names[:max(k, pool if pool is not None else 2 * k)]
+    R = neighbour_scores
+    if R is None or not len(R):
+        return names[:k]
+    chosen = candidates[:1]
+    while len(chosen) < min(k, len(candidates)):
+        have = R.reindex(columns=chosen).max(axis=1).fillna(-np.inf).to_numpy()
+        best, pick = -np.inf, None
+        for c in candidates:
+            if c in chosen:
+                continue
+            col = R[c].to_numpy(dtype=float) if c in R.columns else np.full(len(R), np.nan)
+            gain = float(np.mean(np.where(np.isnan(col), 0.0, np.maximum(col - have, 0.0))))
+            if gain > best:  # strictly: a tie keeps the better ranked
+                best, pick = gain, c
+        chosen.append(pick)
+    return chosen
