@@ -379,8 +379,7 @@ def register_recommend_commands(cli):
             warn(w)
         from rich.table import Table
 
-        d = rec.dataset
-        out = console()
+        d, out = rec.dataset, console()
         title = (f"{d['name']}: {d['n_rows']} rows x {d['n_features']} features, "
                  f"{_task_shown(rec.task_type, d.get('task_decision'))}; ")
         predicted = f"predicted {shown_name(rec.metric)} ({rec.metamodel} meta-model)"
@@ -404,6 +403,7 @@ def register_recommend_commands(cli):
             captions.append(f"order: the {rec.metamodel} meta-model's own ranking, not by the predicted {rec.metric}")
         table.caption = "; ".join(captions) or None
         out.print(table)
+        out.print(f"tune searches: {', '.join(rec.portfolio(3))} (the top pick, then who wins where it loses nearby)")
         if rec.similar:
             out.print("Most similar knowledge-base tasks: " + "; ".join(
                 f"{s['dataset_id']} {s['name']} (distance {s['distance']:.3f})" for s in rec.similar))

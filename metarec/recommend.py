@@ -64,6 +64,8 @@ class Recommendation:
     #: the :data:`PORTFOLIO_TASKS` nearest KB tasks (rows) x learners: each score less the task's best (0 for
     #: the task's winner, NaN where not run); what :meth:`portfolio` complements the top pick on
     neighbour_scores: Any = field(default=None, repr=False)
+    #: every installed learner the meta-model ranked, in its order (``learners`` holds the first ``top_k``)
+    ranking: list[str] = field(default_factory=list, repr=False)
 
     @property
     def best(self) -> LearnerRecommendation:
@@ -83,10 +85,13 @@ class Recommendation:
         """``k`` learners to search together: the top pick, then greedily the learner that most raises the
         best score reached on the nearest KB tasks (``neighbour_scores``) by one of those chosen, among the
         ``pool`` (default ``2 k``) best ranked (:func:`metarec.kb.similarity.learner_portfolio`).
-        ``candidates``: the learners allowed (default: those installed), in rank order."""
+        ``candidates``: the learners allowed, in rank order (default: every installed learner ranked)."""
         from .kb.similarity import learner_portfolio
 
-        names = [r.learner for r in self.learners if r.installed] if candidates is None else list(candidates)
+        if candidates is None:
+            names = self.ranking or [r.learner for r in self.learners if r.installed]
+        else:
+            names = list(candidates)
         return learner_portfolio(names, self.neighbour_scores, k, pool)
 
     def to_frame(self):
@@ -105,7 +110,7 @@ class Recommendation:
             "no_evidence": self.no_evidence,
             "similar_datasets": self.similar,
             "novelty": self.novelty,
-            "portfolio": self.portfolio(min(3, len(self.learners))),
+            "portfolio": self.portfolio(3),
             "explanation": self.explanation,
             "warnings": self.warnings,
             "timings": self.timings,
@@ -277,6 +282,7 @@ class Recommender:
                      "n_features": ds.n_features, "n_classes": ds.n_classes, "task_decision": ds.task_decision},
             task_type=ds.task_type, metric=metric or DEFAULT_METRIC[ds.task_type], metamodel=self.metamodel,
             learners=ranked[:top_k], no_evidence=no_evidence, similar=similar, neighbour_scores=neighbour_scores,
+            ranking=[r.learner for r in ranked if r.installed],
             explanation=explanation, metafeatures=mf, warnings=warnings, novelty=far,
             timings={"load_kb": round(t_load - t0, 3), "metafeatures": round(t_mf - t_load, 3),
                      "metamodel": round(t_pred - t_mf, 3), "total": round(time.perf_counter() - t0, 3)},

@@ -95,6 +95,7 @@ def test_recommend_cli(small_kb):
     assert data["learners"][0]["rank"] == 1 and len(data["similar_datasets"]) == 3
     table = CliRunner().invoke(cli, ["recommend", str(CREDIT), "-t", "class", "--kb", str(small_kb)])
     assert table.exit_code == 0 and "Most similar knowledge-base tasks" in table.output
+    assert f"tune searches: {', '.join(data['portfolio'])} (" in table.output and len(data["portfolio"]) == 3
 
 
 @pytest.mark.slow
