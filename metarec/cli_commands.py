@@ -421,7 +421,7 @@ def register_recommend_commands(cli):
     @click.option("--target", "-t", default=None, help="Target column (OpenML datasets default to theirs).")
     @_task_option()
     @click.option("--learners", "-l", default="auto", show_default=True,
-                  help="'auto' (the recommended top learners) or a comma-separated list.")
+                  help="'auto' (the top pick and the learners that complement it) or a comma-separated list.")
     @click.option("--trials", "n_trials", type=click.IntRange(min=1), default=50, show_default=True,
                   help="Trials in the study (a resumed study counts its earlier trials).")
     @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None, help="Seconds of trials.")

@@ -159,7 +159,10 @@ def tune(
     data, target, y, task_type
         The dataset, as for :func:`metarec.data.load_dataset` (``tune(X, y)`` as in scikit-learn).
     learners : "auto" or list of str
-        ``"auto"``: the ``top_k`` learners of :func:`metarec.recommend`; or explicit learner names.
+        ``"auto"``: ``top_k`` learners of :func:`metarec.recommend`, the top pick and those that best
+        complement it on the nearest KB tasks (:meth:`~metarec.recommend.Recommendation.portfolio`); under a
+        ``time_budget``, learners predicted to fit in over ``time_budget / (5 cv)`` seconds rank last. Or
+        explicit learner names.
     n_trials, timeout
         Stop after this many trials in the study (counting earlier runs of a resumed study) or seconds.
     time_budget : float, optional
