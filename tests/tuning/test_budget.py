@@ -1,5 +1,6 @@
 """A time-budgeted run: folds one by one, a running trial cut at the budget, hopeless configurations pruned."""
 
+import json
 import os
 import time
 
@@ -173,7 +174,7 @@ def test_ctrl_c_in_an_estimators_fit_keeps_the_best_trial_found(monkeypatch, at_
 
 
 @needs_fork
-def test_a_refit_that_cannot_finish_within_the_budget_gives_way_to_the_fastest_trial(monkeypatch):
+def test_a_refit_that_cannot_finish_within_the_budget_gives_way_to_a_faster_trial(monkeypatch):
     from metarec.exceptions import MetarecWarning
 
     real, parent = metarec.tuning.api.refit, os.getpid()
@@ -185,11 +186,42 @@ def test_a_refit_that_cannot_finish_within_the_budget_gives_way_to_the_fastest_t
 
     monkeypatch.setattr(metarec.tuning.api, "refit", slow_in_a_child)
     t0 = time.perf_counter()
-    with pytest.warns(MetarecWarning, match="did not finish within the time budget; refit the trial with the "
-                                            "fastest cross-validation instead"):
+    with pytest.warns(MetarecWarning, match="did not finish within the time budget; refit a faster one instead"):
         res = metarec.tune(_clf(0), target="y", learners="knn,decision_tree", time_budget=3, cv=2, warm_start=0)
     assert time.perf_counter() - t0 < 3 * 1.1 + 1
     done = [t for t in res.study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    fastest = min(done, key=lambda t: t.user_attrs["cv_seconds"])
-    assert res.best_score == fastest.value and res.best_learner == fastest.params["learner"]
+    best = max(done, key=lambda t: t.value)
+    cheap = [t for t in done if t.user_attrs["cv_seconds"] <= 0.25 * best.user_attrs["cv_seconds"]]
+    fallback = max(cheap, key=lambda t: t.value) if cheap else min(done, key=lambda t: t.user_attrs["cv_seconds"])
+    assert res.best_score == fallback.value and res.best_learner == fallback.params["learner"]
     assert len(res.best_pipeline.predict(_clf(1)[["a", "b", "c"]])) == 60
+
+
+@needs_fork
+def test_the_refit_that_gives_way_is_the_best_of_the_cheap_trials_not_a_degenerate_fastest(monkeypatch):
+    """Trials: the best (CV 0.9, 8 s), a good cheap one (0.85, 1.5 s), a degenerate fastest (0.6, 0.1 s) and a
+    slow one (0.8, 6 s): when the best's refit overruns, the good cheap one (at most a quarter of the best's
+    CV time) is refit, not the fastest."""
+    import optuna
+
+    from metarec.exceptions import MetarecWarning
+    from metarec.tuning.api import _refit_within
+
+    parent = os.getpid()
+    refits = []
+
+    def fake_refit(ds, learner, config, random_state=0):
+        if os.getpid() != parent:
+            time.sleep(60)
+        refits.append((learner, config))
+        return "pipeline"
+
+    monkeypatch.setattr(metarec.tuning.api, "refit", fake_refit)
+    study = optuna.create_study(direction="maximize")
+    dist = {"learner": optuna.distributions.CategoricalDistribution(["a", "b", "c", "d"])}
+    for name, value, seconds in (("a", 0.9, 8.0), ("b", 0.85, 1.5), ("c", 0.6, 0.1), ("d", 0.8, 6.0)):
+        study.add_trial(optuna.trial.create_trial(params={"learner": name}, distributions=dist, value=value,
+                                                  user_attrs={"cv_seconds": seconds, "config": json.dumps({"k": name})}))
+    with pytest.warns(MetarecWarning, match=r"refit a faster one instead \(b, CV 0.8500\)"):
+        trial, pipe = _refit_within(None, study, study.best_trial, time.perf_counter(), 2.0, 0)
+    assert trial.params["learner"] == "b" and pipe == "pipeline" and refits == [("b", {"k": "b"})]
