@@ -26,6 +26,7 @@ from . import interrupt
 from .forked import CAN_FORK
 from .objective import check_classes, class_counts, has_probabilities, make_objective
 from .refit import best_of, refit
+from .budget import BudgetGuard, affordable, refit_within
 from .study import check_study, default_study_name, open_study, study_spec
 from .warmstart import enqueue_warm_start, explicit_warm_start, load_kb, ranking_metric
 
@@ -258,7 +259,7 @@ def tune(
 
             calibrated = frozenset() if ds.task_type != "classification" else frozenset(
                 n for n in chosen if not has_probabilities(get_learner(n)))
-            guard = BudgetGuard(deadline, cv, since=len(existing), calibrated=calibrated)
+            guard = BudgetGuard(deadline, cv, since=len(existing), calibrated=calibrated, budget=time_budget)
             callbacks = [*(callbacks or []), guard]
             # a configuration trailing the others' running CV mean stops early (the warm start runs in full)
             study.pruner = optuna.pruners.MedianPruner(n_startup_trials=max(5, n_warm), n_warmup_steps=0)
@@ -275,87 +276,15 @@ def tune(
         queued = [{"learner": t.params.get("learner"), "config": json.loads(t.user_attrs.get("config", "{}"))}
                   for t in trials if t.user_attrs.get("warm_start") and t.state.is_finished()
                   and not interrupt.is_cut(t, cut)]
+    best = affordable(best, study, guard)
     if time_budget is not None and CAN_FORK:
-        best, pipeline = _refit_within(ds, study, best, started + time_budget, time_budget, random_state)
+        best, pipeline = refit_within(ds, study, best, started + time_budget, time_budget, random_state)
         best_learner, best_config = best_of(best)
     else:
         best_learner, best_config = best_of(best)
         pipeline = refit(ds, best_learner, best_config, random_state)
     return TuneResult(study, best_learner, best_config, float(best.value), pipeline, metric, ds.task_type,
                       len(study.trials), queued, storage)
-
-
-def _refit_within(ds, study, best, deadline: float, time_budget: float, random_state):
-    """The refit of ``best`` in a forked child killed at ``deadline`` (at least a tenth of the budget from
-    now): a fit in C code that converges slowly on all the rows (an SVC's calibration fits) cannot stop
-    otherwise. When it does not finish, the finished trial with the fastest cross-validation is refit
-    instead, with a warning. Returns the trial refit and its pipeline."""
-    import optuna
-
-    from .forked import BudgetEnded, FoldError, run_forked
-
-    learner, config = best_of(best)
-    left = max(deadline - time.perf_counter(), 0.1 * time_budget)
-    try:
-        return best, run_forked(lambda: refit(ds, learner, config, random_state), left)
-    except FoldError:  # the refit itself fails: in this process, so that its own exception is raised
-        return best, refit(ds, learner, config, random_state)
-    except BudgetEnded:
-        pass
-    done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    seconds = best.user_attrs.get("cv_seconds", math.inf)
-    # the best of the trials whose CV took at most a quarter of the best's (a refit about 4 x faster), else
-    # the fastest: the fastest alone is often a degenerate configuration (a near-constant model)
-    cheap = [t for t in done if t.user_attrs.get("cv_seconds", math.inf) <= FALLBACK_SHARE * seconds]
-    fallback = max(cheap, key=lambda t: t.value) if cheap else min(
-        done, key=lambda t: (t.user_attrs.get("cv_seconds", math.inf), -t.value))
-    other, other_config = best_of(fallback)
-    warnings.warn(f"the refit of the best configuration ({learner}, CV {best.value:.4f}) did not finish within "
-                  f"the time budget; refit a faster one instead ({other}, CV {fallback.value:.4f})",
-                  MetarecWarning, stacklevel=3)
-    return fallback, refit(ds, other, other_config, random_state)
-
-
-#: when the best configuration's refit overruns the budget, the best trial whose CV took at most this share of
-#: its CV time is refit instead
-FALLBACK_SHARE = 0.25
-
-
-class BudgetGuard:
-    """An Optuna callback that stops the study before a trial the time budget cannot see finished: after each
-    trial, the median CV seconds of this run's finished trials (the next trial) plus the best trial's refit on
-    all rows (its CV seconds / (cv - 1): a fold's fit on (cv - 1) / cv of the rows, scaled to all of them)
-    must fit before ``deadline`` (a ``time.perf_counter()`` value); a classifier without ``predict_proba``
-    (``calibrated``) also reserves its calibration's fits. :meth:`cut_time` is when a running trial is cut:
-    the deadline less the refit's reserve."""
-
-    def __init__(self, deadline: float, cv: int, since: int = 0, calibrated: frozenset = frozenset()):
-        self.deadline, self.cv, self.since = deadline, max(2, int(cv)), since
-        self.calibrated = calibrated  # learners whose refit also fits a calibration (3 folds on 2/3 of the rows)
-        self.reserve = 0.0
-
-    def cut_time(self) -> float:
-        return self.deadline - self.reserve
-
-    def __call__(self, study, trial) -> None:
-        import statistics
-
-        import optuna
-
-        done = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-                if t.number >= self.since and "cv_seconds" in t.user_attrs]
-        if not done:
-            return
-        next_trial = statistics.median(t.user_attrs["cv_seconds"] for t in done)
-        best = max(done, key=lambda t: t.value)
-        fold = best.user_attrs["cv_seconds"] / self.cv
-        full = fold * self.cv / (self.cv - 1)  # a fit on all rows, from a fold's fit on (cv - 1) / cv of them
-        refit_seconds = full
-        if best.params.get("learner") in self.calibrated:  # 3 fits on 2/3 of the rows, then one on all
-            refit_seconds += 3 * full * 2 / 3 + full
-        self.reserve = refit_seconds
-        if time.perf_counter() + next_trial + refit_seconds > self.deadline:
-            study.stop()
 
 
 def _check_rows(ds) -> None:

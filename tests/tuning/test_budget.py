@@ -9,6 +9,7 @@ import optuna
 import pytest
 
 import metarec
+import metarec.tuning.budget
 import metarec.tuning.objective
 from metarec.exceptions import MetarecError
 from metarec.tuning.forked import CAN_FORK
@@ -177,14 +178,14 @@ def test_ctrl_c_in_an_estimators_fit_keeps_the_best_trial_found(monkeypatch, at_
 def test_a_refit_that_cannot_finish_within_the_budget_gives_way_to_a_faster_trial(monkeypatch):
     from metarec.exceptions import MetarecWarning
 
-    real, parent = metarec.tuning.api.refit, os.getpid()
+    real, parent = metarec.tuning.budget.refit, os.getpid()
 
     def slow_in_a_child(ds, learner, config, random_state=0):  # the budgeted refit runs in a forked child
         if os.getpid() != parent:
             time.sleep(60)
         return real(ds, learner, config, random_state)
 
-    monkeypatch.setattr(metarec.tuning.api, "refit", slow_in_a_child)
+    monkeypatch.setattr(metarec.tuning.budget, "refit", slow_in_a_child)
     t0 = time.perf_counter()
     with pytest.warns(MetarecWarning, match="did not finish within the time budget; refit a faster one instead"):
         res = metarec.tune(_clf(0), target="y", learners="knn,decision_tree", time_budget=3, cv=2, warm_start=0)
@@ -205,7 +206,7 @@ def test_the_refit_that_gives_way_is_the_best_of_the_cheap_trials_not_a_degenera
     import optuna
 
     from metarec.exceptions import MetarecWarning
-    from metarec.tuning.api import _refit_within
+    from metarec.tuning.budget import refit_within
 
     parent = os.getpid()
     refits = []
@@ -216,12 +217,36 @@ def test_the_refit_that_gives_way_is_the_best_of_the_cheap_trials_not_a_degenera
         refits.append((learner, config))
         return "pipeline"
 
-    monkeypatch.setattr(metarec.tuning.api, "refit", fake_refit)
+    monkeypatch.setattr(metarec.tuning.budget, "refit", fake_refit)
     study = optuna.create_study(direction="maximize")
     dist = {"learner": optuna.distributions.CategoricalDistribution(["a", "b", "c", "d"])}
     for name, value, seconds in (("a", 0.9, 8.0), ("b", 0.85, 1.5), ("c", 0.6, 0.1), ("d", 0.8, 6.0)):
         study.add_trial(optuna.trial.create_trial(params={"learner": name}, distributions=dist, value=value,
                                                   user_attrs={"cv_seconds": seconds, "config": json.dumps({"k": name})}))
     with pytest.warns(MetarecWarning, match=r"refit a faster one instead \(b, CV 0.8500\)"):
-        trial, pipe = _refit_within(None, study, study.best_trial, time.perf_counter(), 2.0, 0)
+        trial, pipe = refit_within(None, study, study.best_trial, time.perf_counter(), 2.0, 0)
     assert trial.params["learner"] == "b" and pipe == "pipeline" and refits == [("b", {"k": "b"})]
+
+
+def test_the_trial_refit_under_a_budget_is_the_best_whose_refit_takes_at_most_a_quarter_of_it():
+    """An SVC that wins by a hair but whose refit (and calibration) would take most of the budget is not the
+    trial refit: the guard reserves, and tune refits, the best affordable one, with a warning."""
+    from metarec.exceptions import MetarecWarning
+    from metarec.tuning.budget import BudgetGuard, affordable
+
+    study = optuna.create_study(direction="maximize")
+    dist = {"learner": optuna.distributions.CategoricalDistribution(["svc_rbf", "random_forest", "knn"])}
+    for name, value, seconds in (("svc_rbf", 0.84, 39.0), ("random_forest", 0.83, 1.4), ("knn", 0.70, 0.2)):
+        study.add_trial(optuna.trial.create_trial(params={"learner": name}, distributions=dist, value=value,
+                                                  user_attrs={"cv_seconds": seconds}))
+    svc, forest = study.trials[0], study.trials[1]
+    guard = BudgetGuard(time.perf_counter() + 1000, cv=3, calibrated=frozenset({"svc_rbf"}), budget=120)
+    assert guard.refit_seconds(svc) == pytest.approx(39.0 / 2 * 4) and guard.refit_seconds(forest) == 0.7
+    assert guard.choice(study.trials).number == forest.number
+    guard(study, study.trials[-1])
+    assert guard.reserve == pytest.approx(0.7)  # the forest's refit is reserved, not the SVC's 78 s
+    with pytest.warns(MetarecWarning, match=r"svc_rbf, CV 0.8400\) needs about 78 s to refit, over 25% of the "
+                                            r"time budget; refit the best that does not \(random_forest"):
+        assert affordable(svc, study, guard).number == forest.number
+    roomy = BudgetGuard(time.perf_counter() + 1000, cv=3, calibrated=frozenset({"svc_rbf"}), budget=600)
+    assert affordable(svc, study, roomy) is svc and affordable(svc, study, None) is svc
