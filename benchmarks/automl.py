@@ -285,6 +285,21 @@ def print_report(summary: dict) -> None:
             print(f"{'failed runs':24}" + "".join(f"{s['failed'][m]:>10}" for m in ms))
 
 
+def print_per_task(summary: dict) -> None:
+    """Per budget, a Markdown table of each task's mean score over its seeds (the best of a row in bold)."""
+    names = {"metarec": "metarec", "flaml": "FLAML", "cold": "cold TPE", "hgb": "HistGB default"}
+    for budget, s in summary.items():
+        ms = s["methods"]
+        print(f"\n{float(budget):g} s budget, per task (mean over seeds; accuracy or R^2):\n")
+        print("| task | type | " + " | ".join(names.get(m, m) for m in ms) + " |")
+        print("|---|---|" + "---|" * len(ms))
+        for task in sorted(s["per_task"], key=lambda t: t.split(":", 1)[-1]):
+            scores = s["per_task"][task]
+            top = max(scores.values())
+            cells = [f"**{scores[m]:.4f}**" if scores[m] >= top - 1e-9 else f"{scores[m]:.4f}" for m in ms]
+            print(f"| {task.split(':', 1)[-1]} | {_kind(s, task)[:3]} | " + " | ".join(cells) + " |")
+
+
 def _f(x, d=4):
     return "-" if x is None else f"{x:.{d}f}"
 
@@ -346,6 +361,7 @@ def main(argv=None) -> None:
     ap.add_argument("--rerun", default="", help="methods whose earlier runs are dropped and run again")
     ap.add_argument("--plot", default=None, help="write the score-against-budget plot here")
     ap.add_argument("--report-only", action="store_true", help="summarise what runs.jsonl holds; run nothing")
+    ap.add_argument("--per-task", action="store_true", help="also print each task's scores (Markdown tables)")
     args = ap.parse_args(argv)
 
     os.environ.setdefault("METAREC_PLUGINS", "")  # the product as installed, without third-party learners
@@ -398,6 +414,8 @@ def main(argv=None) -> None:
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     print("tasks: " + ", ".join(f"{s} ({t[:3]})" for s, t in tasks))
     print_report(summary)
+    if args.per_task:
+        print_per_task(summary)
     if args.plot:  # the (task, seed) runs every budget has, so that a line moves with the budget alone
         kept = [r for r in records if r["task"] in wanted]
         budgets_of: dict = {}

@@ -78,3 +78,7 @@ def test_automl_benchmark_smoke(tmp_path, monkeypatch):
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)  # resumes: nothing to redo
     assert again.returncode == 0 and "runs to do" not in again.stdout
     assert len((tmp_path / "am" / "runs.jsonl").read_text().splitlines()) == 8
+    report = subprocess.run(cmd + ["--report-only", "--per-task"], capture_output=True, text=True, timeout=600)
+    wine = {r["method"]: r["score"] for r in runs if r["task"] == "sklearn:wine" and r["budget"] == 15.0}
+    row = next(x for x in report.stdout.splitlines() if x.startswith("| wine | cla |"))
+    assert f"{wine['metarec']:.4f}" in row and f"{wine['hgb']:.4f}" in row and "**" in row
