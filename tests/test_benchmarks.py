@@ -61,6 +61,12 @@ def test_unscored_as_missing_rescoring_by_hand(tmp_path):
 @pytest.mark.slow
 def test_automl_benchmark_smoke(tmp_path, monkeypatch):
     monkeypatch.setenv("METAREC_CACHE_DIR", str(tmp_path / "cache"))
+    # the meta-models a user's first `recommend` fits and caches, so that the short budgets below go to the search
+    from metarec.kb import load_kb
+    from metarec.metamodels import fit_metamodel
+
+    for metric, task in (("accuracy", "classification"), ("r2", "regression")):
+        fit_metamodel(load_kb(None), "lightgbm", metric, task)
     cmd = [sys.executable, str(ROOT / "benchmarks" / "automl.py"), "--tasks", "sklearn:wine,sklearn:diabetes",
            "--seeds", "1", "--budgets", "15,20", "--long", "2", "--methods", "metarec,hgb", "--jobs", "2",
            "--out", str(tmp_path / "am"), "--plot", str(tmp_path / "am.png")]
