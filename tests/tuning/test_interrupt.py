@@ -127,6 +127,23 @@ def test_a_second_ctrl_c_outside_the_objective_interrupts_at_once():
         signal.signal(signal.SIGINT, saved)
 
 
+def _complete_trials(db) -> int:
+    """Trials COMPLETE in the Optuna SQLite file ``db``, read-only: a poller that opened it through Optuna
+    would create its schema too, racing the tune run that is creating it."""
+    import sqlite3
+
+    if not db.exists():
+        return 0
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+        try:
+            return con.execute("SELECT count(*) FROM trials WHERE state = 'COMPLETE'").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.Error:  # not created yet, or mid-creation
+        return 0
+
+
 def _trials(storage):
     import optuna
 
@@ -164,15 +181,10 @@ def test_ctrl_c_during_tune_keeps_the_study_and_the_same_command_resumes_it(tmp_
     env = {**os.environ, "PYTHONPATH": str(REPO), "METAREC_CACHE_DIR": str(tmp_path / "cache")}
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True, cwd=tmp_path, env=env)
-    complete = []
     deadline = time.time() + 240
     while time.time() < deadline and proc.poll() is None:
         time.sleep(0.3)
-        try:
-            complete = [t for t in _trials(storage) if t.state == optuna.trial.TrialState.COMPLETE]
-        except Exception:  # the database may be mid-creation
-            continue
-        if len(complete) >= 3:
+        if _complete_trials(db) >= 3:
             break
     try:
         os.killpg(proc.pid, signal.SIGINT)
