@@ -127,6 +127,13 @@ def test_a_second_ctrl_c_outside_the_objective_interrupts_at_once():
         signal.signal(signal.SIGINT, saved)
 
 
+def _as_a_terminal_job() -> None:
+    """In the child before exec: SIGINT as a shell's foreground job has it (default action, not blocked),
+    whatever the test runner's worker process holds and a child would otherwise inherit."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _complete_trials(db) -> int:
     """Trials COMPLETE in the Optuna SQLite file ``db``, read-only: a poller that opened it through Optuna
     would create its schema too, racing the tune run that is creating it."""
@@ -180,7 +187,7 @@ def test_ctrl_c_during_tune_keeps_the_study_and_the_same_command_resumes_it(tmp_
     # this checkout's metarec, whatever is installed; a meta-model cache of its own, not the user's
     env = {**os.environ, "PYTHONPATH": str(REPO), "METAREC_CACHE_DIR": str(tmp_path / "cache")}
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, cwd=tmp_path, env=env)
+                            start_new_session=True, cwd=tmp_path, env=env, preexec_fn=_as_a_terminal_job)
     deadline = time.time() + 240
     while time.time() < deadline and proc.poll() is None:
         time.sleep(0.3)
