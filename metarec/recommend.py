@@ -166,7 +166,7 @@ class Recommender:
 
         from .data import load_dataset
         from .kb.performance import performance_table
-        from .kb.similarity import nearest_scores, scaled
+        from .kb.similarity import below_best, scaled
         from .kb.zeroshot import search_runs, zero_shot_configs
         from .learners import get_learners
         from .metafeatures.cache import cached_metafeatures
@@ -221,9 +221,10 @@ class Recommender:
         ranked.sort(key=lambda r: (not r.fits_budget, position[r.learner]))
         installed = {lr.name: lr for lr in get_learners()}
         scaling = scaled(perf.metafeatures)  # once, for both comparisons with the KB's tasks
-        similar = nearest_datasets(perf.metafeatures, x.iloc[0], kb, n=n_similar, scaling=scaling)
-        neighbour_scores = nearest_scores(perf.scores, perf.metafeatures, x.iloc[0], n=PORTFOLIO_TASKS,
-                                          scaling=scaling)
+        # one distance computation for the tasks shown and the tasks the portfolio learns from
+        near = nearest_datasets(perf.metafeatures, x.iloc[0], kb, n=max(n_similar, PORTFOLIO_TASKS), scaling=scaling)
+        similar = near[:n_similar]
+        neighbour_scores = below_best(perf.scores.loc[[d["dataset_id"] for d in near[:PORTFOLIO_TASKS]]])
         far = novelty(perf.metafeatures, x.iloc[0], key=(kb.checksum, ds.task_type, metric), scaling=scaling)
         # filtered once for every learner below
         searched = search_runs(kb, metric, ds.task_type, learners=[r.learner for r in ranked[:top_k]]) \

@@ -368,7 +368,8 @@ def evaluate_metamodels(
             nd, sp = ndcg_at_k(s, order, 5), spearman(s, p)
             # the best of the 3 learners tune searches: the top pick and its complements on the nearest tasks
             chosen = learner_portfolio([learners[ran[i]] for i in order], near_of[d], 3)
-            pf3 = regret_at_k(s, [list(ran).index(learners.index(c)) for c in chosen], 3)
+            at = {learners[j]: i for i, j in enumerate(ran)}
+            pf3 = regret_at_k(s, [at[c] for c in chosen], 3)
             regs.append(r1)
             r3s.append(r3)
             pf3s.append(pf3)

@@ -50,8 +50,12 @@ def nearest_scores(scores, metafeatures, x, n: int = 10, scaling=None):
     Z, med, scale = scaling if scaling is not None else scaled(metafeatures)
     z = (slog(x.reindex(metafeatures.columns).to_numpy(dtype=float)) - med) / scale
     dist, _ = distances(Z, z)
-    near = scores.reindex(metafeatures.index[np.argsort(dist, kind="stable")[:n]])
-    return near.sub(near.max(axis=1), axis=0)
+    return below_best(scores.reindex(metafeatures.index[np.argsort(dist, kind="stable")[:n]]))
+
+
+def below_best(scores):
+    """Each task's (row's) scores less its best: 0 for the task's winner, NaN where not run."""
+    return scores.sub(scores.max(axis=1), axis=0)
 
 
 def learner_portfolio(order, neighbour_scores, k: int = 3, pool: int | None = None) -> list[str]:
