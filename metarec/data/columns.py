@@ -97,7 +97,7 @@ def infer_column_kinds(X, decimal_comma: bool = False, parsed: dict | None = Non
             kinds[c] = "text"
             notes.append(f"column {c!r}: free text ({n_unique} distinct values); the learners one-hot encode only its "
                          f"{TEXT_MAX_CATEGORIES - 1} most frequent values (each seen at least {TEXT_MIN_FREQUENCY} "
-                         f"times) and put the rest in one 'infrequent' column"
+                         f"times), put the rest in one 'infrequent' column, and target encode it"
                          + ("; it also holds numbers" if mixed else ""))
         else:
             if mixed:

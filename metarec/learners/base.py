@@ -88,8 +88,9 @@ class Learner(LearnerBase):
         cfg = dict(self.default_config)
         if config:
             cfg.update(config)
+        target = "continuous" if CLASSIFICATION not in self.task_types else "auto"
         pre = make_preprocessor(scale=self.scale, dense=self.dense, nonnegative=self.nonnegative,
-                                max_text_categories=TEXT_MAX_CATEGORIES)
+                                max_text_categories=TEXT_MAX_CATEGORIES, target_type=target)
         steps = [("preprocess", pre), ("model", self.estimator(cfg, random_state))]
         if typer is not None:
             steps.insert(0, ("types", typer))
@@ -135,7 +136,7 @@ class _PrefixedTrial:
 
 
 def make_preprocessor(scale: bool = False, dense: bool = False, nonnegative: bool = False,
-                      max_text_categories: int | None = None):
+                      max_text_categories: int | None = None, target_type: str | None = None):
     """Impute, one-hot encode categoricals and (optionally) scale numerics, routed by dtype.
 
     Numeric columns: median imputation (with missing indicators dropped to keep the shape stable), then
@@ -144,8 +145,13 @@ def make_preprocessor(scale: bool = False, dense: bool = False, nonnegative: boo
     With ``max_text_categories`` (what the learners use), a categorical column with more than
     ``CATEGORY_MAX_COLUMNS`` levels gets that many columns (its least frequent levels share one), and free-text
     columns (``object``, ``string``) are encoded as at most ``max_text_categories`` columns: values seen fewer than ``TEXT_MIN_FREQUENCY`` times, and all but
-    the most frequent ones, share one "infrequent" column, which also takes unseen values. Without it (what
-    the landmarker meta-features use, as when the knowledge base was built) every value gets a column.
+    the most frequent ones, share one "infrequent" column, which also takes unseen values. With
+    ``target_type`` too (``"auto"`` for a classifier, ``"continuous"`` for a regressor: what the learners use),
+    each column past its cap is also target encoded (scikit-learn's cross-fitted
+    :class:`~sklearn.preprocessing.TargetEncoder`, one column per class past two, scaled as the numbers are):
+    the levels the cap lumps together (a country among 170, an event's time stamp) keep what they say about the
+    target. Without ``max_text_categories`` (what the landmarker meta-features use, as when the knowledge base
+    was built) every value gets a column.
     """
     import numpy as np
     from sklearn.compose import ColumnTransformer, make_column_selector
@@ -154,10 +160,9 @@ def make_preprocessor(scale: bool = False, dense: bool = False, nonnegative: boo
     from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, OneHotEncoder, StandardScaler
 
     num_steps: list = [("impute", SimpleImputer(strategy="median", keep_empty_features=True))]
-    if nonnegative:
-        num_steps.append(("scale", MinMaxScaler(clip=True)))
-    elif scale:
-        num_steps.append(("scale", StandardScaler()))
+    scaler = MinMaxScaler(clip=True) if nonnegative else StandardScaler() if scale else None
+    if scaler is not None:
+        num_steps.append(("scale", scaler))
 
     def cat_steps(encoder):
         return [
@@ -179,7 +184,36 @@ def make_preprocessor(scale: bool = False, dense: bool = False, nonnegative: boo
             ("cat", Pipeline(cat_steps(many)), make_column_selector(dtype_include=["category", "bool"])),
             ("text", Pipeline(cat_steps(capped)), make_column_selector(dtype_include=["object", "string"])),
         ]
+        if target_type is not None:
+            from sklearn.base import clone
+            from sklearn.model_selection import KFold, StratifiedKFold
+            from sklearn.preprocessing import TargetEncoder
+
+            folds = (KFold if target_type == "continuous" else StratifiedKFold)(5, shuffle=True, random_state=0)
+            steps = cat_steps(TargetEncoder(target_type=target_type, cv=folds))
+            if scaler is not None:
+                steps.append(("scale", clone(scaler)))
+            transformers.append(("target", Pipeline(steps), ManyLevels(int(max_text_categories))))
     return ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0 if dense else 0.3)
+
+
+class ManyLevels:
+    """Select the columns past their one-hot cap (a :class:`~sklearn.compose.ColumnTransformer` selector).
+
+    A ``category`` / ``bool`` column with more than ``CATEGORY_MAX_COLUMNS`` levels seen, or an ``object`` /
+    ``string`` column with more than ``max_text`` distinct values, counted on the data the transformer is fit on.
+    """
+
+    def __init__(self, max_text: int):
+        self.max_text = max_text
+
+    def __call__(self, X) -> list:
+        from sklearn.compose import make_column_selector
+
+        declared = set(make_column_selector(dtype_include=["category", "bool"])(X))
+        text = make_column_selector(dtype_include=["object", "string"])(X)
+        return [c for c in X.columns if (c in declared and X[c].nunique() > CATEGORY_MAX_COLUMNS)
+                or (c in text and X[c].nunique() > self.max_text)]
 
 
 def _categoricals_as_str(X):

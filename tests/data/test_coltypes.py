@@ -80,13 +80,13 @@ def test_free_text_is_one_hot_encoded_with_a_cap_as_the_warning_says():
     text_warnings = [w for w in ds.warnings if "free text" in w]
     assert len(text_warnings) == 2 and all("not one-hot encoded" not in w for w in text_warnings)
     assert "one-hot encode only its 19 most frequent values (each seen at least 2 times)" in text_warnings[0]
-    assert "put the rest in one 'infrequent' column" in text_warnings[0]
+    assert "put the rest in one 'infrequent' column, and target encode it" in text_warnings[0]
     pipe = get_learner("logistic_regression").make_pipeline().fit(ds.X, ds.y)
     onehot = pipe.named_steps["preprocess"].named_transformers_["text"].named_steps["onehot"]
     widths = [len(c) for c in onehot.categories_]
     assert widths == [n, len(set(hc))]  # the categories are all known ...
     width = pipe.named_steps["preprocess"].transform(ds.X).shape[1]
-    assert width <= 1 + 2 * TEXT_MAX_CATEGORIES  # ... but encoded in at most 20 columns each (ids: one)
+    assert width <= 1 + 2 * (TEXT_MAX_CATEGORIES + 1)  # ... but one-hot in at most 20 columns each, + a target code
     # a low-cardinality (category) column keeps a column per level; the meta-features' encoder is unchanged
     assert make_preprocessor(dense=True).fit_transform(ds.X).shape[1] == 1 + n + len(set(hc))
 
