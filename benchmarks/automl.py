@@ -366,9 +366,13 @@ def main(argv=None) -> None:
 
     os.environ.setdefault("METAREC_PLUGINS", "")  # the product as installed, without third-party learners
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     log = out / "runs.jsonl"
     tasks_file = out / "tasks.json"
+    if args.report_only and args.rerun:
+        sys.exit("--report-only runs nothing, so --rerun would only drop runs: leave one of them out")
+    if args.report_only and not (args.tasks or tasks_file.exists()):
+        sys.exit(f"--report-only: {tasks_file} does not exist, so nothing has run there; give the --out of a run")
+    out.mkdir(parents=True, exist_ok=True)
     if args.tasks:
         from metarec.data.sources import parse_specs
 

@@ -88,3 +88,16 @@ def test_automl_benchmark_smoke(tmp_path, monkeypatch):
     wine = {r["method"]: r["score"] for r in runs if r["task"] == "sklearn:wine" and r["budget"] == 15.0}
     row = next(x for x in report.stdout.splitlines() if x.startswith("| wine | cla |"))
     assert f"{wine['metarec']:.4f}" in row and f"{wine['hgb']:.4f}" in row and "**" in row
+
+
+def test_automl_report_only_refuses_what_would_run_or_drop_work(tmp_path):
+    script = [sys.executable, str(ROOT / "benchmarks" / "automl.py"), "--out", str(tmp_path / "empty")]
+    nothing = subprocess.run(script + ["--report-only"], capture_output=True, text=True, timeout=120)
+    assert nothing.returncode != 0 and "tasks.json does not exist" in nothing.stderr
+    assert not (tmp_path / "empty").exists()  # no task selection ran, nothing was written
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "tasks.json").write_text('[["sklearn:wine", "classification"]]')
+    (tmp_path / "empty" / "runs.jsonl").write_text('{"task": "sklearn:wine", "method": "hgb"}\n')
+    drop = subprocess.run(script + ["--report-only", "--rerun", "hgb"], capture_output=True, text=True, timeout=120)
+    assert drop.returncode != 0 and "--rerun would only drop runs" in drop.stderr
+    assert "hgb" in (tmp_path / "empty" / "runs.jsonl").read_text()
