@@ -41,6 +41,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+#: the learners' preprocessing, part of a cached score's key (scores of an earlier preprocessing are not reused):
+#: columns past their one-hot cap are target encoded
+PIPELINE = "target-coded"
 #: family -> (classification learner, regression learner, flaml.default classes)
 FAMILIES = {
     "lightgbm": ("lightgbm", "lightgbm_regressor", ("LGBMClassifier", "LGBMRegressor")),
@@ -169,7 +172,7 @@ def run_task(spec: str, kb, families: list[str], args, cache: ScoreCache) -> lis
         row = {"task": spec, "task_type": task_type, "family": family, "rows": len(X),
                "metarec_config": first, "metarec_source": source}
         for arm, cfg in (("metarec", first), ("default", dict(learner.default_config))):
-            row[arm], row[f"{arm}_seconds"] = cache.get((spec, name, cfg, args.cv, args.max_rows), lambda: _cv(
+            row[arm], row[f"{arm}_seconds"] = cache.get((spec, name, cfg, args.cv, args.max_rows, PIPELINE), lambda: _cv(
                 learner, cfg, X, y, task_type, args.cv, metric))
         row["flaml"], row["flaml_seconds"] = cache.get((spec, "flaml." + family, {}, args.cv, args.max_rows),
                                                        lambda: _flaml(family, X, yv, task_type, splitter))

@@ -186,15 +186,34 @@ def make_preprocessor(scale: bool = False, dense: bool = False, nonnegative: boo
         ]
         if target_type is not None:
             from sklearn.base import clone
-            from sklearn.model_selection import KFold, StratifiedKFold
             from sklearn.preprocessing import TargetEncoder
 
-            folds = (KFold if target_type == "continuous" else StratifiedKFold)(5, shuffle=True, random_state=0)
-            steps = cat_steps(TargetEncoder(target_type=target_type, cv=folds))
+            steps = cat_steps(TargetEncoder(target_type=target_type, cv=CodeFolds(target_type == "continuous")))
             if scaler is not None:
                 steps.append(("scale", clone(scaler)))
             transformers.append(("target", Pipeline(steps), ManyLevels(int(max_text_categories))))
     return ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0 if dense else 0.3)
+
+
+class CodeFolds:
+    """The target encoder's cross-fitting folds: 5, shuffled with seed 0, stratified for a class target unless
+    every class has fewer than 5 rows (where stratified folds cannot be made)."""
+
+    n_splits = 5
+
+    def __init__(self, continuous: bool):
+        self.continuous = continuous
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        return self.n_splits
+
+    def split(self, X, y=None, groups=None):
+        import numpy as np
+        from sklearn.model_selection import KFold, StratifiedKFold
+
+        stratify = not self.continuous and np.unique(y, return_counts=True)[1].max() >= self.n_splits
+        folds = (StratifiedKFold if stratify else KFold)(self.n_splits, shuffle=True, random_state=0)
+        return folds.split(X, y)
 
 
 class ManyLevels:

@@ -74,3 +74,10 @@ def test_target_codes_are_cross_fitted_per_class_and_continuous_for_a_regressor(
     unseen = X.head(3).copy()
     unseen["group"] = pd.Categorical(["never-seen", None, "g1"])
     assert len(get_learner("lightgbm").make_pipeline().fit(X, y).predict(unseen)) == 3
+
+
+def test_a_small_table_with_many_small_classes_and_an_id_column_still_fits():
+    rng = np.random.default_rng(2)
+    X = pd.DataFrame({"id": [f"row{i}" for i in range(24)], "x": rng.normal(size=24)})
+    y = pd.Series([f"c{i % 6}" for i in range(24)])  # 6 classes of 4 rows: fewer than the encoder's 5 folds
+    assert len(get_learner("logistic_regression").make_pipeline().fit(X, y).predict(X)) == 24
