@@ -15,6 +15,12 @@ def _lightgbm():
     return LightGBMMetaModel()
 
 
+def _lightgbm_within():
+    from .lightgbm_model import LightGBMMetaModel
+
+    return LightGBMMetaModel(rank_by="within")
+
+
 def _torch():
     from .torch_model import TorchMetaModel
 
@@ -41,6 +47,7 @@ def _single_best():
 
 BUILTIN = {
     "lightgbm": (_lightgbm, "LightGBM ensemble over relative scores (default)"),
+    "lightgbm-within": (_lightgbm_within, "the same, ranking by the chance of scoring within a point of the best"),
     "torch": (_torch, "multi-output MLP over meta-features, early stopping (needs metarec[torch])"),
     "svm": (_svm, "RBF support-vector regression per learner"),
     "knn": (_knn, "best learners of the nearest datasets, L1 on scaled meta-features (auto-sklearn)"),

@@ -44,6 +44,9 @@ from .base import MetaModel
 from .conformal import conformal_fold_ids, conformal_quantile
 from .preprocessing import fill_failed
 
+#: what :class:`LightGBMMetaModel` can rank learners by (``rank_by``)
+RANK_BY = ("expected", "within")
+
 
 class LightGBMMetaModel(MetaModel):
     """Bagged per-learner LightGBM models of relative scores and failures (see the module docstring).
@@ -67,6 +70,13 @@ class LightGBMMetaModel(MetaModel):
     calibrate : bool
         Conformalize the interval (CQR, cross-conformal over 5 folds of datasets): widen or narrow both
         quantiles by the margin that makes the out-of-fold intervals cover ``interval`` of the scores.
+    rank_by : {"expected", "within"}
+        What learners are ranked by: ``"expected"``, the expected relative score (above); ``"within"``, the
+        chance that the learner scores within ``within`` of the dataset's best, from one more classifier per
+        learner and bag (a failure is never within), which puts first the learner most often near the top
+        rather than the best on average.
+    within : float
+        The margin of ``rank_by="within"``, in score units (0.01: a point of accuracy).
     random_state : int
     num_threads : int
         LightGBM threads (1 is fastest on meta-learning's small tables).
@@ -90,6 +100,8 @@ class LightGBMMetaModel(MetaModel):
         derived: bool = False,
         interval: float = 0.8,
         calibrate: bool = True,
+        rank_by: str = "expected",
+        within: float = 0.01,
         random_state: int = 0,
         num_threads: int = 1,
     ):
@@ -103,6 +115,8 @@ class LightGBMMetaModel(MetaModel):
         self.derived = derived
         self.interval = interval
         self.calibrate = calibrate
+        self.rank_by = rank_by
+        self.within = within
         self.random_state = random_state
         self.num_threads = num_threads
 
@@ -174,6 +188,8 @@ class LightGBMMetaModel(MetaModel):
 
         if int(self.n_bags) < 1:
             raise MetarecError(f"n_bags must be at least 1, got {self.n_bags}")
+        if self.rank_by not in RANK_BY:
+            raise MetarecError(f"rank_by must be one of {', '.join(RANK_BY)}, got {self.rank_by!r}")
         A = self._inputs(X)
         S = Y.to_numpy(dtype=float)
         n, L = S.shape
@@ -190,6 +206,8 @@ class LightGBMMetaModel(MetaModel):
         self.rates_ = [float((present[:, j].sum() + 1.0) / (ran[:, j].sum() + 2.0)) for j in range(L)]
         self.fallback_ = [float(np.nanmean(Robs[:, j])) if present[:, j].any() else float(np.min(worst))
                           for j in range(L)]
+        near = F >= best[:, None] - float(self.within)  # within the margin of the best (a failure: never)
+        self.near_rates_ = [float((near[:, j].sum() + 1.0) / (n + 2.0)) for j in range(L)]
         self.bags_: list[dict[str, Any]] = []
         for b in range(int(self.n_bags)):
             seed = seed0 * 1000 + b
@@ -207,6 +225,12 @@ class LightGBMMetaModel(MetaModel):
                 else:
                     bag["presence"].append(None)
                 bag["mu"].append(self._train(A[ok], Robs[ok, j], rounds, seed) if ok.sum() >= 3 else None)
+                if self.rank_by == "within":
+                    t = near[:, j]
+                    bag.setdefault("near", []).append(
+                        self._train(A, t.astype(float), 200, seed, objective="binary", learning_rate=0.03,
+                                    num_leaves=15, min_data_in_leaf=10)
+                        if min(t.sum(), (~t).sum()) >= 3 else None)
             self.bags_.append(bag)
         self.best_ = self._train(A, best, 50, seed0, learning_rate=0.05, num_leaves=8, min_data_in_leaf=5)
         # interval: quantiles of the score where the learner ran, one model over (dataset, learner) rows
@@ -272,17 +296,30 @@ class LightGBMMetaModel(MetaModel):
                 total[:, j] += p * mu + (1.0 - p) * worst
         return total / len(self.bags_)
 
+    def _near(self, A):
+        """Mean over bags of the chance that each learner scores within ``within`` of the best."""
+        import numpy as np
+
+        n, L = len(A), len(self.learners_)
+        total = np.zeros((n, L))
+        for bag in self.bags_:
+            for j, m in enumerate(bag["near"]):
+                total[:, j] += np.clip(self._pred(m, A), 0.0, 1.0) if m is not None else self.near_rates_[j]
+        return total / len(self.bags_)
+
     def _predict(self, X) -> dict:
         A = self._inputs(X)
         L = len(self.learners_)
-        preference = self._expected(A)
+        expected = preference = self._expected(A)
         best = self._pred(self.best_, A)
         Z = self._rows(A, L)
         # the conformal margin (interval_margin_) is applied by MetaModel.predict
         lower = self._pred(self.quantiles_["lower"], Z).reshape(L, len(A)).T
         upper = self._pred(self.quantiles_["upper"], Z).reshape(L, len(A)).T
         # the expected score, a failure counting as the dataset's worst score (what the ranking uses)
-        score = best[:, None] + preference
+        score = best[:, None] + expected
+        if self.rank_by == "within":  # the expected score breaks ties (learners without a classifier)
+            preference = self._near(A) + 1e-6 * expected
         return {"score": score, "lower": lower, "upper": upper, "preference": preference}
 
     def explain(self, x_row, learner: str):
@@ -325,6 +362,7 @@ class LightGBMMetaModel(MetaModel):
                 "worst": save(bag["worst"], f"bag{b}_worst.txt"),
                 "presence": [save(m, f"bag{b}_presence_{j:03d}.txt") for j, m in enumerate(bag["presence"])],
                 "mu": [save(m, f"bag{b}_mu_{j:03d}.txt") for j, m in enumerate(bag["mu"])],
+                "near": [save(m, f"bag{b}_near_{j:03d}.txt") for j, m in enumerate(bag.get("near", []))],
             })
         return {
             "bags": bags,
@@ -334,6 +372,9 @@ class LightGBMMetaModel(MetaModel):
             "fallback": self.fallback_,
             "interval_margin": float(self.interval_margin_),
             "derived": bool(self.derived),
+            "rank_by": self.rank_by,
+            "within": float(self.within),
+            "near_rates": self.near_rates_,
         }
 
     def _set_state(self, state: dict, directory: Path) -> None:
@@ -352,7 +393,8 @@ class LightGBMMetaModel(MetaModel):
             return lgb.Booster(model_str=text.decode("utf-8", errors="replace"))
 
         self.bags_ = [
-            {"worst": load(b["worst"]), "presence": [load(f) for f in b["presence"]], "mu": [load(f) for f in b["mu"]]}
+            {"worst": load(b["worst"]), "presence": [load(f) for f in b["presence"]], "mu": [load(f) for f in b["mu"]],
+             "near": [load(f) for f in b.get("near", [])]}
             for b in state["bags"]
         ]
         self.best_ = load(state["best"])
@@ -363,3 +405,7 @@ class LightGBMMetaModel(MetaModel):
         self.interval_margin_ = float(state.get("interval_margin", 0.0))
         # models saved before derived meta-features existed were fitted on the raw ones
         self.derived = bool(state.get("derived", False))
+        # models saved before rank_by existed rank by the expected score
+        self.rank_by = str(state.get("rank_by", "expected"))
+        self.within = float(state.get("within", 0.01))
+        self.near_rates_ = [float(v) for v in state.get("near_rates", [])]

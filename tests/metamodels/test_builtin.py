@@ -18,7 +18,7 @@ from metarec.metamodels._conformance import check_metamodel, make_metamodel_data
 from metarec.metamodels.base import MetaModel, MetaPrediction, NotFittedError
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
-BUILTINS = ["lightgbm", "torch", "svm", "knn", "single-best"]
+BUILTINS = ["lightgbm", "lightgbm-within", "torch", "svm", "knn", "single-best"]
 
 
 def _fast(name):
@@ -68,6 +68,34 @@ def test_conformance_catches_a_broken_model():
 @pytest.fixture(scope="module")
 def data():
     return make_metamodel_data(n_datasets=60, random_state=3)
+
+
+def test_lightgbm_within_ranks_the_learner_most_often_near_the_best(tmp_path):
+    from metarec.metamodels.lightgbm_model import LightGBMMetaModel
+    from metarec.metamodels.base import load_metamodel
+
+    # "peaky" is the best on 40% of datasets and 0.012 behind on the rest: the best on average (-0.0072);
+    # "steady" is always 0.008 behind the best: never the best, always within a point of it
+    rng = np.random.default_rng(0)
+    n = 240
+    X = pd.DataFrame({"noise": rng.normal(size=n), "more_noise": rng.normal(size=n)})
+    peaky_wins = rng.random(n) < 0.4
+    best = 0.9
+    Y = pd.DataFrame({"peaky": np.where(peaky_wins, best, best - 0.012),
+                      "steady": np.full(n, best - 0.008),
+                      "baseline": np.where(peaky_wins, best - 0.05, best)})
+    new = pd.DataFrame({"noise": rng.normal(size=20), "more_noise": rng.normal(size=20)})
+    expected = LightGBMMetaModel().fit(X, Y).predict(new)
+    within = LightGBMMetaModel(rank_by="within").fit(X, Y)
+    pred = within.predict(new)
+    assert (expected.ranking()[1] == "peaky").mean() > 0.5  # noisy features: noisy expected scores
+    assert (pred.ranking()[1] == "steady").all()
+    assert np.allclose(pred.score, expected.score)  # the same scores and intervals: only the order differs
+    within.save(tmp_path / "m")
+    again = load_metamodel(tmp_path / "m").predict(new)
+    assert np.allclose(again.preference, pred.preference) and again.ranking().equals(pred.ranking())
+    with pytest.raises(MetarecError, match="rank_by must be one of expected, within"):
+        LightGBMMetaModel(rank_by="best").fit(X, Y)
 
 
 def test_lightgbm_prediction_and_explain(data):
