@@ -16,6 +16,10 @@ the class-entropy ratio, ..., which trees cannot build from the raw columns on ~
 and for the dataset, a regressor of its worst relative score (``worst``). The expected relative score
 ``p * mu + (1 - p) * worst`` is what learners are ranked by (``preference``); it is averaged over
 ``n_bags`` copies fitted with different seeds (row and column subsampling), which steadies the ranking.
+With ``rank_by="within"`` (registered as ``lightgbm-within``) learners are ranked instead by the chance of
+scoring within ``within`` (0.01) of the dataset's best, from one more classifier per learner and bag: across
+sources (10 folds of R packages) that put the pick within a point of the best on 57% of everyday tables
+instead of 51%, with a lower mean regret (0.0243 against 0.0263) and regret@3 (0.0081 against 0.0116).
 The predicted ``score`` is ``best + preference`` (``best``: a regressor of the dataset's best score), and
 ``[lower, upper]`` come from two quantile regressors of the score of learners that ran (one model over
 dataset x learner rows, the learner a categorical feature), widened (or narrowed) by a conformal margin
