@@ -210,8 +210,9 @@ class LightGBMMetaModel(MetaModel):
         self.rates_ = [float((present[:, j].sum() + 1.0) / (ran[:, j].sum() + 2.0)) for j in range(L)]
         self.fallback_ = [float(np.nanmean(Robs[:, j])) if present[:, j].any() else float(np.min(worst))
                           for j in range(L)]
+        within = self.rank_by == "within"
         near = F >= best[:, None] - float(self.within)  # within the margin of the best (a failure: never)
-        self.near_rates_ = [float((near[:, j].sum() + 1.0) / (n + 2.0)) for j in range(L)]
+        self.near_rates_ = [float((near[:, j].sum() + 1.0) / (n + 2.0)) for j in range(L)] if within else []
         self.bags_: list[dict[str, Any]] = []
         for b in range(int(self.n_bags)):
             seed = seed0 * 1000 + b
@@ -219,6 +220,7 @@ class LightGBMMetaModel(MetaModel):
                 "worst": self._train(A, worst, 50, seed, learning_rate=0.05, num_leaves=8, min_data_in_leaf=5),
                 "presence": [],
                 "mu": [],
+                "near": [],
             }
             for j in range(L):
                 ok = present[:, j]
@@ -229,9 +231,9 @@ class LightGBMMetaModel(MetaModel):
                 else:
                     bag["presence"].append(None)
                 bag["mu"].append(self._train(A[ok], Robs[ok, j], rounds, seed) if ok.sum() >= 3 else None)
-                if self.rank_by == "within":
+                if within:
                     t = near[:, j]
-                    bag.setdefault("near", []).append(
+                    bag["near"].append(
                         self._train(A, t.astype(float), 200, seed, objective="binary", learning_rate=0.03,
                                     num_leaves=15, min_data_in_leaf=10)
                         if min(t.sum(), (~t).sum()) >= 3 else None)
@@ -366,7 +368,7 @@ class LightGBMMetaModel(MetaModel):
                 "worst": save(bag["worst"], f"bag{b}_worst.txt"),
                 "presence": [save(m, f"bag{b}_presence_{j:03d}.txt") for j, m in enumerate(bag["presence"])],
                 "mu": [save(m, f"bag{b}_mu_{j:03d}.txt") for j, m in enumerate(bag["mu"])],
-                "near": [save(m, f"bag{b}_near_{j:03d}.txt") for j, m in enumerate(bag.get("near", []))],
+                "near": [save(m, f"bag{b}_near_{j:03d}.txt") for j, m in enumerate(bag["near"])],
             })
         return {
             "bags": bags,

@@ -23,10 +23,10 @@ from typing import Any, Callable
 from ..exceptions import DataError, MetarecError, MetarecWarning, ParameterError, PluginError, check_seconds
 from ..metrics import check_metric, needs_probabilities
 from . import interrupt
+from .budget import BudgetGuard, affordable, refit_within
 from .forked import CAN_FORK
 from .objective import check_classes, class_counts, has_probabilities, make_objective
 from .refit import best_of, refit
-from .budget import BudgetGuard, affordable, refit_within
 from .study import check_study, default_study_name, open_study, study_spec
 from .warmstart import enqueue_warm_start, explicit_warm_start, load_kb, ranking_metric
 
