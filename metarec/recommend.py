@@ -6,7 +6,8 @@ extractors the KB's meta-features came from. It explains a ranking by the most s
 the meta-features that pushed the top pick up or down, and suggests configurations from the KB's search
 evidence (its HPO studies and imported search results) on the most similar tasks: a greedy portfolio of
 configs that did well across the nearest tasks the learner was searched on
-(:func:`metarec.kb.zeroshot.zero_shot_configs`), the learner's default when there are none.
+(:func:`metarec.kb.zeroshot.zero_shot_configs`), led by the learner's default unless a configuration beats
+it on significantly many of those tasks; the default alone when there are none.
 """
 
 from __future__ import annotations
@@ -232,7 +233,9 @@ class Recommender:
         for i, r in enumerate(ranked, start=1):
             r.rank = i
             if i <= top_k:
-                cfgs, _ = zero_shot_configs(kb, mf, r.learner, metric, ds.task_type, k=n_configs, runs=searched)
+                default = dict(installed[r.learner].default_config) if r.learner in installed else None
+                cfgs, _ = zero_shot_configs(kb, mf, r.learner, metric, ds.task_type, k=n_configs, runs=searched,
+                                            incumbent=default)
                 if cfgs and not _only_default(cfgs, installed.get(r.learner)):
                     r.configs = cfgs
                     r.config_source = "kb: portfolio over the nearest searched tasks"

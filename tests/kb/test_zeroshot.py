@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from metarec.kb.format import RUN_COLUMNS, KnowledgeBase, new_manifest
-from metarec.kb.zeroshot import portfolio, search_runs, zero_shot_configs
+from metarec.kb.zeroshot import beats_significantly, portfolio, search_runs, zero_shot_configs
 
 
 def _run(d, source, t, cfg, score, metric="accuracy", status="ok", learner="h"):
@@ -117,3 +117,33 @@ def test_search_runs_of_some_sources_and_learners():
     assert set(r["source"]) == {"tabrepo"}
     r = search_runs(kb, "accuracy", "classification", learners=["other"])
     assert set(r["learner"]) == {"other"} and set(r["dataset_id"]) == {"b"}
+
+
+def test_the_sign_test_that_lets_a_configuration_replace_the_default():
+    assert beats_significantly(7, 8) and beats_significantly(8, 8)  # P(>= 7 of 8) = 9/256 < 0.05
+    assert not beats_significantly(6, 8)  # 37/256 = 0.14
+    assert beats_significantly(10, 12) and not beats_significantly(9, 12)
+    assert not beats_significantly(0, 0) and not beats_significantly(3, 3)  # 1/8 > 0.05: too few tasks to tell
+
+
+def _tasks(gains):
+    """One task per gain: the default {"d": 1} scores 0.8, the candidate {"c": 1} 0.8 + gain, a third 0.7."""
+    return [[(json.dumps({"d": 1}), 0.8, 0), (json.dumps({"c": 1}), 0.8 + g, 1), (json.dumps({"o": 1}), 0.7, 2)]
+            for g in gains]
+
+
+def test_the_default_stays_first_unless_a_configuration_beats_it_on_significantly_many_tasks():
+    default = {"d": 1}
+    # better in mean (+0.30 +0.30 on two tasks) but worse on six of eight: the mean alone would pick it
+    lopsided = _tasks([0.3, 0.3, -0.02, -0.02, -0.02, -0.02, -0.02, -0.02])
+    assert portfolio(lopsided, 1, normalise="regret") == [{"c": 1}]
+    assert portfolio(lopsided, 2, normalise="regret", incumbent=default) == [default, {"c": 1}]
+    # better on seven of eight and in mean: it replaces the default
+    steady = _tasks([0.02] * 7 + [-0.01])
+    assert portfolio(steady, 1, normalise="regret", incumbent=default) == [{"c": 1}]
+    # better on six of eight only: not significant, the default stays
+    assert portfolio(_tasks([0.02] * 6 + [-0.01] * 2), 1, normalise="regret", incumbent=default) == [default]
+    # better on every task but worse in mean is impossible; worse in mean, better on seven: the default stays
+    assert portfolio(_tasks([0.001] * 7 + [-0.5]), 1, normalise="regret", incumbent=default) == [default]
+    # an incumbent no task ran is a candidate too; on three tasks nothing can beat it significantly
+    assert portfolio(_tasks([0.3, 0.3, 0.3]), 2, normalise="regret", incumbent={"z": 1}) == [{"z": 1}, {"c": 1}]
