@@ -15,10 +15,10 @@ def _lightgbm():
     return LightGBMMetaModel()
 
 
-def _lightgbm_expected():
+def _lightgbm_within():
     from .lightgbm_model import LightGBMMetaModel
 
-    return LightGBMMetaModel(rank_by="expected")
+    return LightGBMMetaModel(rank_by="within")
 
 
 def _torch():
@@ -46,9 +46,8 @@ def _single_best():
 
 
 BUILTIN = {
-    "lightgbm": (_lightgbm, "LightGBM ensemble over relative scores, ranking by the chance of scoring within a "
-                            "point of the best (default)"),
-    "lightgbm-expected": (_lightgbm_expected, "the same models, ranking by the expected relative score"),
+    "lightgbm": (_lightgbm, "LightGBM ensemble over relative scores (default)"),
+    "lightgbm-within": (_lightgbm_within, "the same, ranking by the chance of scoring within a point of the best"),
     "torch": (_torch, "multi-output MLP over meta-features, early stopping (needs metarec[torch])"),
     "svm": (_svm, "RBF support-vector regression per learner"),
     "knn": (_knn, "best learners of the nearest datasets, L1 on scaled meta-features (auto-sklearn)"),
