@@ -15,10 +15,10 @@ def _lightgbm():
     return LightGBMMetaModel()
 
 
-def _lightgbm_within():
+def _lightgbm_expected():
     from .lightgbm_model import LightGBMMetaModel
 
-    return LightGBMMetaModel(rank_by="within")
+    return LightGBMMetaModel(rank_by="expected")
 
 
 def _torch():
@@ -46,8 +46,9 @@ def _single_best():
 
 
 BUILTIN = {
-    "lightgbm": (_lightgbm, "LightGBM ensemble over relative scores (default)"),
-    "lightgbm-within": (_lightgbm_within, "the same, ranking by the chance of scoring within a point of the best"),
+    "lightgbm": (_lightgbm, "LightGBM ensemble over relative scores, ranking by the chance of scoring within a "
+                            "point of the best (default)"),
+    "lightgbm-expected": (_lightgbm_expected, "the same models, ranking by the expected relative score"),
     "torch": (_torch, "multi-output MLP over meta-features, early stopping (needs metarec[torch])"),
     "svm": (_svm, "RBF support-vector regression per learner"),
     "knn": (_knn, "best learners of the nearest datasets, L1 on scaled meta-features (auto-sklearn)"),

@@ -13,13 +13,15 @@ the class-entropy ratio, ..., which trees cannot build from the raw columns on ~
   learner with fewer than 3 failures or successes);
 - a regressor of its relative score on the datasets where it ran (``mu``);
 
-and for the dataset, a regressor of its worst relative score (``worst``). The expected relative score
-``p * mu + (1 - p) * worst`` is what learners are ranked by (``preference``); it is averaged over
-``n_bags`` copies fitted with different seeds (row and column subsampling), which steadies the ranking.
-With ``rank_by="within"`` (registered as ``lightgbm-within``) learners are ranked instead by the chance of
-scoring within ``within`` (0.01) of the dataset's best, from one more classifier per learner and bag: across
-sources (10 folds of R packages) that put the pick within a point of the best on 57% of everyday tables
-instead of 51%, with a lower mean regret (0.0243 against 0.0263) and regret@3 (0.0081 against 0.0116).
+and for the dataset, a regressor of its worst relative score (``worst``), which make the expected relative
+score ``p * mu + (1 - p) * worst``; and one more classifier per learner of whether it scores within
+``within`` (0.01) of the dataset's best (a failure is never within). Learners are ranked (``preference``)
+by that chance of being near the best (``rank_by="within"``, the default), or by the expected relative
+score (``rank_by="expected"``, registered as ``lightgbm-expected``); each is averaged over ``n_bags``
+copies fitted with different seeds (row and column subsampling), which steadies the ranking. Across
+sources (10 folds of R packages) ranking by the chance put the pick within a point of the best on 57% of
+everyday tables instead of 51%, with a lower mean regret (0.0243 against 0.0263) and regret@3 (0.0081
+against 0.0116).
 The predicted ``score`` is ``best + preference`` (``best``: a regressor of the dataset's best score), and
 ``[lower, upper]`` come from two quantile regressors of the score of learners that ran (one model over
 dataset x learner rows, the learner a categorical feature), widened (or narrowed) by a conformal margin
@@ -75,10 +77,10 @@ class LightGBMMetaModel(MetaModel):
         Conformalize the interval (CQR, cross-conformal over 5 folds of datasets): widen or narrow both
         quantiles by the margin that makes the out-of-fold intervals cover ``interval`` of the scores.
     rank_by : {"expected", "within"}
-        What learners are ranked by: ``"expected"``, the expected relative score (above); ``"within"``, the
-        chance that the learner scores within ``within`` of the dataset's best, from one more classifier per
-        learner and bag (a failure is never within), which puts first the learner most often near the top
-        rather than the best on average.
+        What learners are ranked by: ``"within"`` (default), the chance that the learner scores within
+        ``within`` of the dataset's best, from one more classifier per learner and bag (a failure is never
+        within), which puts first the learner most often near the top rather than the best on average;
+        ``"expected"``, the expected relative score (above).
     within : float
         The margin of ``rank_by="within"``, in score units (0.01: a point of accuracy).
     random_state : int
@@ -104,7 +106,7 @@ class LightGBMMetaModel(MetaModel):
         derived: bool = False,
         interval: float = 0.8,
         calibrate: bool = True,
-        rank_by: str = "expected",
+        rank_by: str = "within",
         within: float = 0.01,
         random_state: int = 0,
         num_threads: int = 1,

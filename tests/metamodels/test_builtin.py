@@ -18,7 +18,7 @@ from metarec.metamodels._conformance import check_metamodel, make_metamodel_data
 from metarec.metamodels.base import MetaModel, MetaPrediction, NotFittedError
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
-BUILTINS = ["lightgbm", "lightgbm-within", "torch", "svm", "knn", "single-best"]
+BUILTINS = ["lightgbm", "lightgbm-expected", "torch", "svm", "knn", "single-best"]
 
 
 def _fast(name):
@@ -85,8 +85,8 @@ def test_lightgbm_within_ranks_the_learner_most_often_near_the_best(tmp_path):
                       "steady": np.full(n, best - 0.008),
                       "baseline": np.where(peaky_wins, best - 0.05, best)})
     new = pd.DataFrame({"noise": rng.normal(size=20), "more_noise": rng.normal(size=20)})
-    expected = LightGBMMetaModel().fit(X, Y).predict(new)
-    within = LightGBMMetaModel(rank_by="within").fit(X, Y)
+    expected = LightGBMMetaModel(rank_by="expected").fit(X, Y).predict(new)
+    within = LightGBMMetaModel().fit(X, Y)
     pred = within.predict(new)
     assert (expected.ranking()[1] == "peaky").mean() > 0.5  # noisy features: noisy expected scores
     assert (pred.ranking()[1] == "steady").all()
@@ -102,12 +102,16 @@ def test_lightgbm_prediction_and_explain(data):
     from metarec.metamodels.lightgbm_model import LightGBMMetaModel
 
     X, Y, times, sizes = data
-    model = LightGBMMetaModel(n_estimators=60).fit(X, Y, fit_times=times, train_sizes=sizes)
+    model = LightGBMMetaModel(n_estimators=60, rank_by="expected").fit(X, Y, fit_times=times, train_sizes=sizes)
     pred = model.predict(X.iloc[:5])
     assert isinstance(pred, MetaPrediction) and pred.preference is not None
     # ranking follows the preference, and the score is best + preference (same order)
     assert list(pred.ranking().iloc[0]) == list(pred.preference.iloc[0].sort_values(ascending=False).index)
     assert list(pred.ranking().iloc[0]) == list(pred.score.iloc[0].sort_values(ascending=False).index)
+    # ranked by the chance of being near the best (the default): the same scores, the order of that chance
+    near = LightGBMMetaModel(n_estimators=60).fit(X, Y, fit_times=times, train_sizes=sizes).predict(X.iloc[:5])
+    assert np.allclose(near.score, pred.score)
+    assert list(near.ranking().iloc[0]) == list(near.preference.iloc[0].sort_values(ascending=False).index)
     frame = pred.frame(0)
     assert list(frame.columns[:5]) == ["rank", "score", "lower", "upper", "fit_time"] and frame["rank"].iloc[0] == 1
     contrib = model.explain(X.iloc[0], "l2")
