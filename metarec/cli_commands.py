@@ -382,7 +382,8 @@ def register_recommend_commands(cli):
         d, out = rec.dataset, console()
         title = (f"{d['name']}: {d['n_rows']} rows x {d['n_features']} features, "
                  f"{_task_shown(rec.task_type, d.get('task_decision'))}; ")
-        predicted = f"predicted {shown_name(rec.metric)} ({rec.metamodel} meta-model)"
+        predicted = f"predicted {shown_name(rec.metric)} ({rec.metamodel} meta-model"
+        predicted += ")" if rec.ranked_by == "predicted score" else f"; ranked by the {rec.ranked_by})"
         # a long first part (the task decision) keeps the metric on a line of its own
         table = Table(title=title + ("\n" if len(title + predicted) > 118 else "") + predicted)
         names = [r.learner + ("" if r.fits_budget else " (over budget)") + ("" if r.installed else " (not installed)")

@@ -48,8 +48,15 @@ def test_recommend_classification(small_kb):
     rec = metarec.recommend(CREDIT, target="class", kb=small_kb, top_k=5)
     assert rec.task_type == "classification" and rec.metric == "accuracy"
     assert [r.rank for r in rec.learners] == [1, 2, 3, 4, 5]
-    scores = [r.score for r in rec.learners]
+    # the default meta-model ranks by the chance of being near the best: not necessarily by the predicted score
+    assert rec.ranked_by == "chance of scoring within 0.01 of the best" == rec.to_dict()["ranked_by"]
+    expected = metarec.recommend(CREDIT, target="class", kb=small_kb, top_k=5, metamodel="lightgbm-expected")
+    assert expected.ranked_by == "expected score"
+    scores = [r.score for r in expected.learners]
     assert scores == sorted(scores, reverse=True)
+    both = {r.learner for r in expected.learners} & {r.learner for r in rec.learners}  # the same predicted scores
+    assert both and {r.learner: r.score for r in expected.learners if r.learner in both} == pytest.approx(
+        {r.learner: r.score for r in rec.learners if r.learner in both})
     for r in rec.learners:
         assert r.lower <= r.score <= r.upper
         assert r.evidence >= 1 and r.fit_time > 0 and r.configs

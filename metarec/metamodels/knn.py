@@ -40,6 +40,7 @@ class KNNMetaModel(MetaModel):
     """
 
     name = "knn"
+    ranked_by = "best learners of the nearest datasets"
 
     def __init__(self, n_neighbors: int = 10, interval: float = 0.8, calibrate: bool = True, random_state: int = 0):
         self.n_neighbors = n_neighbors

@@ -29,6 +29,7 @@ class SingleBestMetaModel(MetaModel):
     """
 
     name = "single-best"
+    ranked_by = "mean rank over the knowledge base"
 
     def __init__(self, interval: float = 0.8, calibrate: bool = True, random_state: int = 0):
         self.interval = interval

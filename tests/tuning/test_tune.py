@@ -343,6 +343,11 @@ def test_recommend_table_never_cuts_a_learner_name(tmp_path):
     code, out, err = run_cli(["recommend", "r.csv", "--target", "y", "--task", "regression", "--kb", str(kb)])
     assert code == 0, err
     assert "hist_gradient_boosting_regressor" in out and "random_forest_regressor" in out, out
+    # the caption says what the order is, as the scores need not be in it
+    assert "ranked by the chance of scoring within 0.01 of the best" in " ".join(out.split()), out
+    code, out, err = run_cli(["recommend", "r.csv", "--target", "y", "--task", "regression", "--kb", str(kb),
+                              "--metamodel", "lightgbm-expected"])
+    assert code == 0 and "(lightgbm-expected meta-model; ranked by the expected score)" in " ".join(out.split()), out
 
 
 def test_impossible_time_budgets_are_refused_alike_by_api_and_cli():
