@@ -8,6 +8,8 @@ pick's regret otherwise unchanged). It refits nothing.
 
     metarec evaluate --metamodel lightgbm --jobs 2 --json > loo.json
     python benchmarks/unscored_as_missing.py loo.json [--metamodel lightgbm] [--kb PATH]
+
+(``--metamodel``: the meta-model's name in the JSON, as given to ``metarec evaluate``.)
 """
 
 from __future__ import annotations

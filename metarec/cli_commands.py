@@ -382,8 +382,7 @@ def register_recommend_commands(cli):
         d, out = rec.dataset, console()
         title = (f"{d['name']}: {d['n_rows']} rows x {d['n_features']} features, "
                  f"{_task_shown(rec.task_type, d.get('task_decision'))}; ")
-        predicted = f"predicted {shown_name(rec.metric)} ({rec.metamodel} meta-model"
-        predicted += ")" if rec.ranked_by == "predicted score" else f"; ranked by the {rec.ranked_by})"
+        predicted = f"predicted {shown_name(rec.metric)} ({rec.metamodel} meta-model)"
         # a long first part (the task decision) keeps the metric on a line of its own
         table = Table(title=title + ("\n" if len(title + predicted) > 118 else "") + predicted)
         names = [r.learner + ("" if r.fits_budget else " (over budget)") + ("" if r.installed else " (not installed)")
@@ -401,7 +400,7 @@ def register_recommend_commands(cli):
         in_budget = [r.score for r in rec.learners if r.fits_budget]
         captions = ["far from every knowledge-base task: an extrapolation"] if rec.novelty.get("far") else []
         if any(b > a + 1e-12 for a, b in zip(in_budget, in_budget[1:])):
-            captions.append(f"order: the {rec.metamodel} meta-model's own ranking, not by the predicted {rec.metric}")
+            captions.append(f"order: by the {rec.ranked_by}, not the predicted {shown_name(rec.metric)}")
         table.caption = "; ".join(captions) or None
         out.print(table)
         out.print(f"tune searches: {', '.join(rec.portfolio(3))} (the top pick, then who wins where it loses nearby)")

@@ -68,7 +68,7 @@ class Recommendation:
     #: every installed learner the meta-model ranked, in its order (``learners`` holds the first ``top_k``)
     ranking: list[str] = field(default_factory=list, repr=False)
     #: what the meta-model ranks by (its ``ranked_by``): the predicted scores need not be in rank order
-    ranked_by: str = "predicted score"
+    ranked_by: str = "meta-model's own ranking"
 
     @property
     def best(self) -> LearnerRecommendation:
@@ -290,7 +290,7 @@ class Recommender:
             task_type=ds.task_type, metric=metric or DEFAULT_METRIC[ds.task_type], metamodel=self.metamodel,
             learners=ranked[:top_k], no_evidence=no_evidence, similar=similar, neighbour_scores=neighbour_scores,
             ranking=[r.learner for r in ranked if r.installed],
-            ranked_by=str(getattr(model, "ranked_by", "predicted score")),
+            ranked_by=str(getattr(model, "ranked_by", "meta-model's own ranking")),
             explanation=explanation, metafeatures=mf, warnings=warnings, novelty=far,
             timings={"load_kb": round(t_load - t0, 3), "metafeatures": round(t_mf - t_load, 3),
                      "metamodel": round(t_pred - t_mf, 3), "total": round(time.perf_counter() - t0, 3)},

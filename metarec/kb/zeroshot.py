@@ -20,7 +20,9 @@ configurations by AUC or log loss much as by accuracy, and by RMSE exactly as by
 meta-feature space (:mod:`metarec.kb.similarity`, over the meta-features both have: imported tasks carry
 OpenML's stored qualities only) form a greedy portfolio (:func:`portfolio`), the construction of
 auto-sklearn 2.0's portfolios: first the configuration with the least mean regret over those tasks, then
-each time the one that most lowers the mean of the per-task best of the portfolio.
+each time the one that most lowers the mean of the per-task best of the portfolio. ``recommend`` makes the
+learner's default the incumbent: it comes first unless a configuration beats it on those tasks in mean and
+on significantly many of them (a sign test).
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ SEARCH_METRICS = {"classification": ("accuracy", "balanced_accuracy", "auc", "lo
 #: significantly many of the nearest tasks, by a one-sided sign test at this level (:func:`portfolio`)
 INCUMBENT_ALPHA = 0.05
 
-__all__ = ["search_runs", "zero_shot_configs", "portfolio_configs", "portfolio", "MIN_SEARCH_CONFIGS"]
+__all__ = ["search_runs", "zero_shot_configs", "portfolio_configs", "portfolio", "beats_significantly",
+           "MIN_SEARCH_CONFIGS", "INCUMBENT_ALPHA"]
 
 
 def search_runs(kb, metric: str, task_type: str, min_configs: int = MIN_SEARCH_CONFIGS, sources=None,
@@ -189,7 +192,8 @@ def portfolio(per_task: list[list[tuple[str, float, Any]]], k: int, bandwidth: f
 
     ``incumbent`` (the learner's default, say) is a candidate too, and comes first unless another candidate
     beats it in mean *and* on significantly many of the tasks: a one-sided sign test at level ``alpha``
-    (:func:`beats_significantly`; on 8 tasks, 7 or more). A mean alone is carried by a few tasks where a
+    (:func:`beats_significantly`; on 8 tasks, 7 or more; a tie counts against the candidate); then the best in
+    mean of those candidates comes first, and step 3 continues from it. A mean alone is carried by a few tasks where a
     candidate gains much, while the tasks where it loses much (a low ``colsample_bytree`` on a table whose
     signal sits in one column) are the ones a new dataset may resemble.
 
@@ -226,14 +230,18 @@ def portfolio(per_task: list[list[tuple[str, float, Any]]], k: int, bandwidth: f
         tasks.append((texts, norm, centre))
     if not tasks or k <= 0:
         return []
+    everything = list(configs)
+    extra = []  # an incumbent no task ran: placed in the runs' config space, without changing its scaling
     incumbent_key = None
     if incumbent is not None:
-        incumbent_key = json.dumps(dict(incumbent), sort_keys=True)
-        configs.setdefault(incumbent_key, dict(incumbent))
+        incumbent_key = json.dumps(dict(incumbent), sort_keys=True, default=str)
+        if incumbent_key not in configs:
+            configs[incumbent_key] = dict(incumbent)
+            everything.append(incumbent_key)
+            extra = [dict(incumbent)]
         candidates.setdefault(incumbent_key, None)
-    everything = list(configs)
     keys = list(candidates)  # rows of P; every config of a task informs the smoothing
-    X = _encode_configs([configs[c] for c in everything])
+    X = _encode_configs([configs[c] for c in everything[:len(everything) - len(extra)]], extra)
     sq = (X ** 2).sum(axis=1)
     index = {c: i for i, c in enumerate(everything)}
     cand = np.array([index[c] for c in keys])
@@ -256,11 +264,12 @@ def portfolio(per_task: list[list[tuple[str, float, Any]]], k: int, bandwidth: f
     if incumbent_key is not None:
         d = keys.index(incumbent_key)
         mean = P.mean(axis=1)
-        wins = (P > P[d] + 1e-12).sum(axis=1)
+        wins = (P > P[d] + 1e-12).sum(axis=1)  # a tie with the incumbent counts against the candidate
         challengers = (mean > mean[d]) & np.array([beats_significantly(int(w), len(tasks), alpha) for w in wins])
-        if not challengers.any():
-            chosen.append(d)
-            covered = P[d].copy()
+        # the incumbent, or the best in mean of the candidates that beat it significantly
+        first = int(np.argmax(np.where(challengers, mean, -np.inf))) if challengers.any() else d
+        chosen.append(first)
+        covered = P[first].copy()
     for _ in range(min(k, len(keys)) - len(chosen)):
         gain = np.maximum(P, covered).mean(axis=1)
         gain[chosen] = -np.inf
@@ -277,30 +286,38 @@ def beats_significantly(wins: int, n: int, alpha: float = INCUMBENT_ALPHA) -> bo
     return n > 0 and tail <= alpha
 
 
-def _encode_configs(configs: list[dict]):
-    """Configs as rows of numbers in [0, 1] (categories one-hot), for distances between configs."""
+def _encode_configs(configs: list[dict], extra: list[dict] = ()):
+    """Configs as rows of numbers in [0, 1] (categories one-hot), for distances between configs; the rows of
+    ``extra`` follow, placed by the scaling and levels of ``configs`` alone (a value outside their range
+    falls outside [0, 1]; a level or parameter they lack matches nothing)."""
     import numpy as np
 
     names = sorted({n for c in configs for n in c})
+    rows = list(configs) + list(extra)
     columns = []
     for name in names:
         values = [c.get(name, _ABSENT) for c in configs]
-        numeric = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)
-                   and math.isfinite(v)]
+        everyone = [c.get(name, _ABSENT) for c in rows]
+        numeric = [v for v in values if _is_number(v)]
         if numeric and len(numeric) == sum(v is not _ABSENT for v in values):
             lo, hi = min(numeric), max(numeric)
             log = lo > 0 and hi / lo > 20
             f = (lambda x: math.log(x)) if log else (lambda x: x)
             span = (f(hi) - f(lo)) or 1.0
-            # absent (a conditional parameter): half a range below the smallest value
-            columns.append([(f(v) - f(lo)) / span if v is not _ABSENT else -0.5 for v in values])
+            # absent (a conditional parameter), or not a number this scale can place: half a range below the smallest
+            columns.append([(f(v) - f(lo)) / span if _is_number(v) and (v > 0 or not log) else -0.5
+                            for v in everyone])
         else:
-            codes = [json.dumps(v, sort_keys=True, default=str) if v is not _ABSENT else "<absent>" for v in values]
-            for level in dict.fromkeys(codes):
+            codes = [json.dumps(v, sort_keys=True, default=str) if v is not _ABSENT else "<absent>" for v in everyone]
+            for level in dict.fromkeys(codes[:len(configs)]):
                 columns.append([float(c == level) for c in codes])
     if not columns:
-        return np.zeros((len(configs), 1))
+        return np.zeros((len(rows), 1))
     return np.asarray(columns, dtype=float).T
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 _ABSENT = object()

@@ -154,7 +154,7 @@ class MetaModel(MetaModelBase):
     #: registered name of the model family (set by subclasses)
     name: str = "metamodel"
     #: what learners are ranked by (``MetaPrediction.preference``), as ``recommend`` shows it
-    ranked_by: str = "predicted score"
+    ranked_by: str = "meta-model's own ranking"
     #: folds of datasets of the cross-conformal calibration (``calibrate``); each costs a refit
     conformal_folds: int = 5
     #: True when ``_fit`` computes ``interval_margin_`` itself (the base class then leaves it alone)

@@ -22,7 +22,8 @@ copies fitted with different seeds (row and column subsampling), which steadies 
 sources (10 folds of R packages) ranking by the chance put the pick within a point of the best on 57% of
 everyday tables instead of 51%, with a lower mean regret (0.0243 against 0.0263) and regret@3 (0.0081
 against 0.0116).
-The predicted ``score`` is ``best + preference`` (``best``: a regressor of the dataset's best score), and
+The predicted ``score`` is ``best`` plus the expected relative score (``best``: a regressor of the dataset's
+best score), whatever the ranking, and
 ``[lower, upper]`` come from two quantile regressors of the score of learners that ran (one model over
 dataset x learner rows, the learner a categorical feature), widened (or narrowed) by a conformal margin
 (conformalized quantile regression, Romano et al. 2019, cross-conformal over 5 folds of datasets): alone,
@@ -330,7 +331,7 @@ class LightGBMMetaModel(MetaModel):
         # the conformal margin (interval_margin_) is applied by MetaModel.predict
         lower = self._pred(self.quantiles_["lower"], Z).reshape(L, len(A)).T
         upper = self._pred(self.quantiles_["upper"], Z).reshape(L, len(A)).T
-        # the expected score, a failure counting as the dataset's worst score (what the ranking uses)
+        # the expected score, a failure counting as the dataset's worst score (what rank_by="expected" ranks by)
         score = best[:, None] + expected
         if self.rank_by == "within":  # the expected score breaks ties (learners without a classifier)
             preference = self._near(A) + 1e-6 * expected

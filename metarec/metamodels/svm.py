@@ -47,6 +47,7 @@ class SVMMetaModel(MetaModel):
     """
 
     name = "svm"
+    ranked_by = "predicted score"
 
     def __init__(
         self,

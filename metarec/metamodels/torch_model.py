@@ -83,6 +83,7 @@ class TorchMetaModel(MetaModel):
     """
 
     name = "torch"
+    ranked_by = "predicted score"
 
     def __init__(
         self,

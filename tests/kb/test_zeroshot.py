@@ -147,3 +147,28 @@ def test_the_default_stays_first_unless_a_configuration_beats_it_on_significantl
     assert portfolio(_tasks([0.001] * 7 + [-0.5]), 1, normalise="regret", incumbent=default) == [default]
     # an incumbent no task ran is a candidate too; on three tasks nothing can beat it significantly
     assert portfolio(_tasks([0.3, 0.3, 0.3]), 2, normalise="regret", incumbent={"z": 1}) == [{"z": 1}, {"c": 1}]
+
+
+def test_when_the_default_is_beaten_the_first_pick_is_a_candidate_that_beat_it_significantly():
+    default = {"d": 1}
+    # A beats the default by 0.01 on all 8 tasks; B gains 0.3 on 2 and loses 0.02 on 6: B has the better mean
+    tasks = [[(json.dumps(default), 0.8, 0), (json.dumps({"a": 1}), 0.81, 1), (json.dumps({"b": 1}), 0.8 + g, 2)]
+             for g in [0.3, 0.3] + [-0.02] * 6]
+    assert portfolio(tasks, 1, normalise="regret") == [{"b": 1}]
+    assert portfolio(tasks, 2, normalise="regret", incumbent=default) == [{"a": 1}, {"b": 1}]
+    # the incumbent is matched whatever the order of its keys
+    shuffled = [[(json.dumps({"y": 2, "x": 1}), 0.8, 0), (json.dumps({"c": 1}), 0.79, 1)] for _ in range(8)]
+    assert portfolio(shuffled, 2, normalise="regret", incumbent={"x": 1, "y": 2}) == [{"x": 1, "y": 2}, {"c": 1}]
+
+
+def test_an_incumbent_no_task_ran_leaves_the_other_picks_as_they_were():
+    rng = np.random.default_rng(0)
+    tasks = [[(json.dumps({"lr": float(lr), "leaves": int(n)}), float(0.8 - abs(np.log(lr / 0.05)) / 20
+                                                                          + rng.normal(0, 0.005)), t)
+              for t, (lr, n) in enumerate(zip(rng.uniform(0.005, 0.5, 12), rng.integers(4, 256, 12)))]
+             for _ in range(8)]
+    alone = portfolio(tasks, 4, normalise="regret")
+    # a default outside every run's range, with a parameter none has, beaten on every task: the picks are the
+    # runs' own, as without it (placing it must not rescale the runs' config space, which moves the smoothing)
+    with_default = portfolio(tasks, 4, normalise="regret", incumbent={"lr": 5.0, "leaves": 1000, "extra": "x"})
+    assert with_default == alone

@@ -96,6 +96,15 @@ def test_lightgbm_within_ranks_the_learner_most_often_near_the_best(tmp_path):
     assert np.allclose(again.preference, pred.preference) and again.ranking().equals(pred.ranking())
     with pytest.raises(MetarecError, match="rank_by must be one of expected, within"):
         LightGBMMetaModel(rank_by="best").fit(X, Y)
+    # a model saved before rank_by existed (no rank_by, no 'near' classifiers) ranks by the expected score
+    LightGBMMetaModel(rank_by="expected").fit(X, Y).save(tmp_path / "old")
+    doc = json.loads((tmp_path / "old" / "metamodel.json").read_text())
+    for part in (doc["params"], doc["state"]):
+        part.pop("rank_by", None), part.pop("within", None)
+    (tmp_path / "old" / "metamodel.json").write_text(json.dumps(doc))
+    old = load_metamodel(tmp_path / "old")
+    assert old.rank_by == "expected" and old.ranked_by == "expected score"
+    assert old.predict(new).ranking().equals(expected.ranking())
 
 
 def test_lightgbm_prediction_and_explain(data):
@@ -109,9 +118,14 @@ def test_lightgbm_prediction_and_explain(data):
     assert list(pred.ranking().iloc[0]) == list(pred.preference.iloc[0].sort_values(ascending=False).index)
     assert list(pred.ranking().iloc[0]) == list(pred.score.iloc[0].sort_values(ascending=False).index)
     # ranked by the chance of being near the best (the default): the same scores, the order of that chance
-    near = LightGBMMetaModel(n_estimators=60).fit(X, Y, fit_times=times, train_sizes=sizes).predict(X.iloc[:5])
+    default = LightGBMMetaModel(n_estimators=60)
+    assert default.rank_by == "within" and default.ranked_by == "chance of scoring within 0.01 of the best"
+    assert model.ranked_by == "expected score"
+    near = default.fit(X, Y, fit_times=times, train_sizes=sizes).predict(X.iloc[:5])
     assert np.allclose(near.score, pred.score)
-    assert list(near.ranking().iloc[0]) == list(near.preference.iloc[0].sort_values(ascending=False).index)
+    # its preference is a chance (plus a 1e-6 tie-break by the expected score), not the expected score
+    assert ((near.preference.to_numpy() >= -1e-5) & (near.preference.to_numpy() <= 1 + 1e-5)).all()
+    assert not np.allclose(near.preference, pred.preference)
     frame = pred.frame(0)
     assert list(frame.columns[:5]) == ["rank", "score", "lower", "upper", "fit_time"] and frame["rank"].iloc[0] == 1
     contrib = model.explain(X.iloc[0], "l2")

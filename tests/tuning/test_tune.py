@@ -343,11 +343,33 @@ def test_recommend_table_never_cuts_a_learner_name(tmp_path):
     code, out, err = run_cli(["recommend", "r.csv", "--target", "y", "--task", "regression", "--kb", str(kb)])
     assert code == 0, err
     assert "hist_gradient_boosting_regressor" in out and "random_forest_regressor" in out, out
-    # the caption says what the order is, as the scores need not be in it
-    assert "ranked by the chance of scoring within 0.01 of the best" in " ".join(out.split()), out
-    code, out, err = run_cli(["recommend", "r.csv", "--target", "y", "--task", "regression", "--kb", str(kb),
-                              "--metamodel", "lightgbm-expected"])
-    assert code == 0 and "(lightgbm-expected meta-model; ranked by the expected score)" in " ".join(out.split()), out
+
+
+@pytest.mark.parametrize("ranked_by, caption", [
+    ("chance of scoring within 0.01 of the best", "order: by the chance of scoring within 0.01 of the best, not the "
+                                                  "predicted accuracy"),
+    (None, "order: by the meta-model's own ranking, not the predicted accuracy"),
+])
+def test_the_table_says_what_the_order_is_when_the_scores_are_not_in_it(monkeypatch, ranked_by, caption):
+    from metarec.recommend import LearnerRecommendation, Recommendation
+
+    rec_module = importlib.import_module("metarec.recommend")  # the module (metarec.recommend is also the function)
+
+    def fake(data, target=None, **kw):
+        rows = [LearnerRecommendation(rank=i + 1, learner=n, score=s, lower=0.7, upper=0.95, fit_time=0.1, evidence=9)
+                for i, (n, s) in enumerate([("forest", 0.85), ("boosting", 0.86)])]
+        rec = Recommendation(dataset={"name": "d", "n_rows": 10, "n_features": 2}, task_type="classification",
+                             metric="accuracy", metamodel="m", learners=rows, no_evidence=[], similar=[],
+                             explanation={})
+        if ranked_by:
+            rec.ranked_by = ranked_by
+        return rec
+
+    monkeypatch.setattr(rec_module, "recommend", fake)
+    code, out, err = run_cli(["recommend", "x.csv", "--target", "y"])
+    assert code == 0, err
+    assert caption in " ".join(out.split()), out
+    assert fake("x").to_dict()["ranked_by"] == (ranked_by or "meta-model's own ranking")
 
 
 def test_impossible_time_budgets_are_refused_alike_by_api_and_cli():
@@ -454,3 +476,26 @@ def test_warm_start_configs_that_differ_only_where_the_space_cannot_hold_them_ar
     queued = enqueue_warm_start(study, [("random_forest", a), ("random_forest", b), ("random_forest", dict(a))])
     waiting = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,))
     assert [q["config"] for q in queued] == [a, b] and len(waiting) == 2  # the repeat of a is enqueued once
+
+
+def test_recommend_offers_each_learners_default_as_the_incumbent_of_its_zero_shot_portfolio(tmp_path, monkeypatch):
+    """The default comes first unless a configuration beats it significantly on the nearest searched tasks
+    (tests/kb/test_zeroshot.py): recommend must hand the default to that rule."""
+    import metarec.kb.zeroshot as zs
+    from metarec.learners import get_learner
+
+    kb = synthetic_kb(tmp_path / "kb", {"classification": ("decision_tree", "knn"), "regression": ("ridge_regressor",)},
+                      configs={"decision_tree": [{}, {"max_depth": 3}, {"max_depth": 5}]})
+    seen = {}
+    real = zs.zero_shot_configs
+
+    def spy(kb_, x, learner, *args, **kwargs):
+        seen[learner] = kwargs.get("incumbent")
+        return real(kb_, x, learner, *args, **kwargs)
+
+    monkeypatch.setattr(zs, "zero_shot_configs", spy)
+    rec = metarec.recommend(_clf(0), target="y", kb=kb, top_k=2)
+    assert seen["decision_tree"] == dict(get_learner("decision_tree").default_config)
+    assert seen["knn"] == dict(get_learner("knn").default_config)
+    tree = next(r for r in rec.learners if r.learner == "decision_tree")
+    assert tree.configs and len(tree.configs) <= 3
