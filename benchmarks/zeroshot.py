@@ -154,7 +154,9 @@ def run_task(spec: str, kb, families: list[str], args, cache: ScoreCache) -> lis
     X, y = subsample(ds, args.max_rows, seed=0)
     task_type = ds.task_type
     held_out = kb.subset([d for d in kb.datasets["dataset_id"] if d != p.dataset_id])
-    rec = Recommender(held_out).recommend(X, y=y, top_k=1000)
+    # the configurations do not depend on the meta-model's ranking (every learner's are asked for): the cheapest
+    # meta-model is fitted on each held-out KB
+    rec = Recommender(held_out, metamodel=args.metamodel).recommend(X, y=y, top_k=1000)
     by_learner = {r.learner: r for r in rec.learners}
     yv = LabelEncoder().fit_transform(y.astype(str)) if task_type == "classification" else y.to_numpy(float)
     splitter = cv_splitter(yv, task_type, args.cv, 0)
@@ -223,6 +225,8 @@ def main(argv=None) -> None:
     ap.add_argument("--cv", type=int, default=5)
     ap.add_argument("--families", default=",".join(FAMILIES))
     ap.add_argument("--kb", default=None)
+    ap.add_argument("--metamodel", default="single-best",
+                    help="fitted on each held-out KB; the configurations do not depend on it")
     ap.add_argument("--out", default=str(ROOT / "build" / "zeroshot"))
     ap.add_argument("--cache", default=str(ROOT / "build" / "zeroshot-scores.jsonl"),
                     help="scores measured before (JSON lines), reused by every run")
