@@ -11,14 +11,15 @@ import math
 import time
 import warnings
 
-from ..exceptions import MetarecWarning
+from ..exceptions import MetarecError, MetarecWarning
 from .refit import best_of, refit
 
 def refit_within(ds, study, best, deadline: float, time_budget: float, random_state):
     """The refit of ``best`` in a forked child killed at ``deadline`` (at least a tenth of the budget from
     now): a fit in C code that converges slowly on all the rows (an SVC's calibration fits) cannot stop
-    otherwise. When it does not finish, the finished trial with the fastest cross-validation is refit
-    instead, with a warning. Returns the trial refit and its pipeline."""
+    otherwise. When it does not finish, a faster finished trial is refit instead, with a warning, in a child
+    killed after a tenth of the budget (at least :data:`FALLBACK_MIN_SECONDS`); when that does not finish
+    either, :class:`MetarecError`. Returns the trial refit and its pipeline."""
     import optuna
 
     from .forked import BudgetEnded, FoldError, run_forked
@@ -42,12 +43,23 @@ def refit_within(ds, study, best, deadline: float, time_budget: float, random_st
     warnings.warn(f"the refit of the best configuration ({learner}, CV {best.value:.4f}) did not finish within "
                   f"the time budget; refit a faster one instead ({other}, CV {fallback.value:.4f})",
                   MetarecWarning, stacklevel=3)
-    return fallback, refit(ds, other, other_config, random_state)
+    # bounded too: a configuration whose folds were quick can still converge slowly on all the rows
+    try:
+        return fallback, run_forked(lambda: refit(ds, other, other_config, random_state),
+                                    max(0.1 * time_budget, FALLBACK_MIN_SECONDS))
+    except FoldError:
+        return fallback, refit(ds, other, other_config, random_state)
+    except BudgetEnded:
+        raise MetarecError(f"neither the best configuration ({learner}) nor a faster one ({other}) could be refit on "
+                           f"all the rows within the time budget of {time_budget:g} s; give a larger time budget, "
+                           f"or fewer rows") from None
 
 
 #: when the best configuration's refit overruns the budget, the best trial whose CV took at most this share of
 #: its CV time is refit instead
 FALLBACK_SHARE = 0.25
+#: the faster configuration's refit is killed after a tenth of the budget, and at least this many seconds
+FALLBACK_MIN_SECONDS = 0.5
 #: under a time budget, the trial refit is the best whose predicted refit takes at most this share of the budget
 REFIT_SHARE = 0.25
 
