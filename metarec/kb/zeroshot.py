@@ -230,18 +230,16 @@ def portfolio(per_task: list[list[tuple[str, float, Any]]], k: int, bandwidth: f
         tasks.append((texts, norm, centre))
     if not tasks or k <= 0:
         return []
-    everything = list(configs)
-    extra = []  # an incumbent no task ran: placed in the runs' config space, without changing its scaling
-    incumbent_key = None
+    everything = list(configs)  # the runs' configs: every config of a task informs the smoothing
+    extra, incumbent_key = [], None  # an incumbent no task ran: placed in the runs' config space, not scaling it
     if incumbent is not None:
         incumbent_key = json.dumps(dict(incumbent), sort_keys=True, default=str)
         if incumbent_key not in configs:
-            configs[incumbent_key] = dict(incumbent)
-            everything.append(incumbent_key)
-            extra = [dict(incumbent)]
+            extra = [configs.setdefault(incumbent_key, dict(incumbent))]
         candidates.setdefault(incumbent_key, None)
-    keys = list(candidates)  # rows of P; every config of a task informs the smoothing
-    X = _encode_configs([configs[c] for c in everything[:len(everything) - len(extra)]], extra)
+    X = _encode_configs([configs[c] for c in everything], extra)
+    everything += [incumbent_key] if extra else []
+    keys = list(candidates)  # rows of P
     sq = (X ** 2).sum(axis=1)
     index = {c: i for i, c in enumerate(everything)}
     cand = np.array([index[c] for c in keys])

@@ -90,15 +90,15 @@ class LightGBMMetaModel(MetaModel):
     """
 
     name = "lightgbm"
+    _openmp_modules = ("lightgbm",)
+    # CQR refits only the quantile models, not the whole ensemble (cheaper than the base class's refits)
+    _own_conformal = True
 
     @property
     def ranked_by(self) -> str:
         if self.rank_by == "within":
             return f"chance of scoring within {self.within:g} of the best"
         return "expected score"
-    _openmp_modules = ("lightgbm",)
-    # CQR refits only the quantile models, not the whole ensemble (cheaper than the base class's refits)
-    _own_conformal = True
     explain_method_ = "LightGBM pred_contrib of the learner's relative-score models"
 
     def __init__(
