@@ -79,18 +79,17 @@ def held_out_recommendation(kb, dataset_id: str, X, y):
     return Recommender(held_out).recommend(X, y=y, top_k=3)
 
 
-def run_arm(X, y, task_type, learners, warm, seed: int, n_trials: int, cv: int) -> list[float]:
+def run_arm(X, y, task_type, learners, warm, seed: int, n_trials: int, cv: int, random_after: bool = False) -> list[float]:
     import optuna
 
     from metarec.learners import get_learner
     from metarec.metrics import DEFAULT_METRIC
     from metarec.tuning.objective import make_objective
-    from metarec.tuning.warmstart import enqueue_warm_start
+    from metarec.tuning.warmstart import enqueue_warm_start, warm_sampler
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     # exactly what `metarec tune` does, minus storage and the final refit
-    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=max(5, len(warm)))
-    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study = optuna.create_study(direction="maximize", sampler=warm_sampler(seed, len(warm), random_after))
     if warm:
         enqueue_warm_start(study, warm)
     objective = make_objective(X, y, task_type, [get_learner(n) for n in learners], DEFAULT_METRIC[task_type],
@@ -282,6 +281,8 @@ def main(argv=None) -> None:
     ap.add_argument("--seed-list", default=None, help="run only these seeds (e.g. 1,2: split work across processes)")
     ap.add_argument("--trials", type=int, default=50)
     ap.add_argument("--warm-start", type=int, default=5)
+    ap.add_argument("--random-after", action="store_true",
+                    help="warm arm: random trials after the warm start before TPE models the study")
     ap.add_argument("--cv", type=int, default=3)
     ap.add_argument("--max-rows", type=int, default=1000)
     ap.add_argument("--out", default=str(ROOT / "build" / "warmstart"))
@@ -319,7 +320,8 @@ def main(argv=None) -> None:
             # a logged run of another search space (the recommendation changed since) is run again; so is a
             # warm run whose warm-start configs differ (cold runs do not depend on them and are kept)
             stale = [r for r in records if r["task"] == spec and (r["learners"] != learners or (
-                r["arm"] == "warm" and r.get("warm_configs") != [{"learner": n, "config": c} for n, c in warm]))]
+                r["arm"] == "warm" and (r.get("warm_configs") != [{"learner": n, "config": c} for n, c in warm]
+                                        or r.get("random_after", False) != args.random_after)))]
             if stale:
                 print(f"  {len(stale)} logged run(s) of another space or warm start: run again", flush=True)
                 records = [r for r in records if all(r is not x for x in stale)]
@@ -333,12 +335,13 @@ def main(argv=None) -> None:
                         continue
                     t0 = time.perf_counter()
                     values = run_arm(X, y, task_type, learners, warm if arm == "warm" else [], seed,
-                                     args.trials, args.cv)
+                                     args.trials, args.cv, args.random_after)
                     rec_ = {"task": spec, "dataset_id": dataset_id, "task_type": task_type, "seed": seed,
                             "arm": arm, "learners": learners, "values": values,
                             "seconds": round(time.perf_counter() - t0, 1)}
                     if arm == "warm":
                         rec_["warm_configs"] = [{"learner": n, "config": c} for n, c in warm]
+                        rec_["random_after"] = args.random_after
                         flaml = flaml_zero_shot(X, y, task_type, seed, args.cv)
                         rec_["flaml"] = flaml
                     with log.open("a") as fh:

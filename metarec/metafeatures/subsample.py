@@ -28,7 +28,8 @@ scored on the test set; the accuracies are averaged over repeats. A training sam
 class; one whose features are all constant (nothing to learn from, and LDA fails on it) predicts its
 majority class, for every learner. A learner that fails, or that the budget does not reach, is NaN (and its
 ``_rel`` too). Fewer than 10 labelled rows, a single class or no feature column leave everything NaN.
-Single-threaded, like the other groups.
+The fits run in up to :data:`MAX_THREADS` threads (scikit-learn's tree and neighbour code releases the GIL);
+the values do not depend on the number of threads.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ SUBSAMPLE_LEARNERS = (
 )
 #: the share of a dataset LCDB could train on at most (10 % test, then 10 % validation)
 LCDB_TRAIN_SHARE = 0.81
+#: threads for the learners' fits at most (``n_jobs=None``: the CPUs this process may use, up to this)
+MAX_THREADS = 4
 
 
 def anchor_for(largest_train_size: float, cap: int = 512) -> int:
@@ -81,6 +84,8 @@ class SubsampleGroup(MetaFeatureGroup):
     max_test : int
         Test rows at most (the rest of the 20 % is not used).
     random_state : int
+    n_jobs : int or None
+        Threads for the fits; None: the CPUs this process may use, at most :data:`MAX_THREADS`.
     """
 
     name = "subsample"
@@ -88,16 +93,19 @@ class SubsampleGroup(MetaFeatureGroup):
     description = "Test accuracy of 10 LCDB learners trained on at most 512 rows (learning-curve landmarkers)"
     supports_regression = False
 
-    def __init__(self, repeats: int = 2, max_test: int = 1000, random_state: int = 0):
+    def __init__(self, repeats: int = 2, max_test: int = 1000, random_state: int = 0, n_jobs: int | None = None):
         self.repeats = int(repeats)
         self.max_test = int(max_test)
         self.random_state = int(random_state)
+        self.n_jobs = None if n_jobs is None else max(1, int(n_jobs))
 
     def compute(self, dataset: Any, budget: Budget, skipped: dict[str, str]) -> Mapping[str, float]:
         import warnings
 
         import numpy as np
         import pandas as pd
+        from concurrent.futures import ThreadPoolExecutor
+
         from threadpoolctl import threadpool_limits
 
         from ..learners import get_learner
@@ -114,17 +122,21 @@ class SubsampleGroup(MetaFeatureGroup):
         X = dataset.X.iloc[labelled].reset_index(drop=True)
         scores: dict[str, list[float]] = {lr: [] for lr in SUBSAMPLE_LEARNERS}
         failed: dict[str, str] = {}
-        with warnings.catch_warnings(), threadpool_limits(limits=1):
+        learners = {lr: get_learner(lr) for lr in SUBSAMPLE_LEARNERS}
+        with warnings.catch_warnings(), threadpool_limits(limits=1), \
+                ThreadPoolExecutor(self.n_jobs or _default_jobs()) as pool:
             warnings.simplefilter("ignore")
             for rep in range(max(1, self.repeats)):
                 seed = self.random_state + rep
                 test, train = _split(y, anchor, self.max_test, seed)
                 if train.size < 2 or test.size < 1:
                     break
+                y_train, y_test = y[train], y[test]
                 # each learner's pipeline is its preprocessor + its estimator; learners with the same
                 # preprocessing share one fitted preprocessor (what Pipeline.fit would compute, once)
                 encoded: dict[tuple, Any] = {}
-                for lr in SUBSAMPLE_LEARNERS:
+                jobs = {}
+                for lr in SUBSAMPLE_LEARNERS:  # slowest first, so that the threads finish together
                     try:
                         budget.check(f"subsample landmarker {lr}")
                     except BudgetExceeded as exc:
@@ -132,30 +144,53 @@ class SubsampleGroup(MetaFeatureGroup):
                         continue
                     if lr in failed:
                         continue
-                    y_train = y[train]
+                    key = (learners[lr].scale, learners[lr].dense, learners[lr].nonnegative)
                     try:
-                        if np.all(y_train == y_train[0]):
-                            pred = np.full(test.size, y_train[0])
-                        else:
-                            learner = get_learner(lr)
-                            key = (learner.scale, learner.dense, learner.nonnegative)
-                            if key not in encoded:
-                                pre = make_preprocessor(scale=key[0], dense=key[1], nonnegative=key[2])
-                                A = pre.fit_transform(X.iloc[train])
-                                encoded[key] = (A, pre.transform(X.iloc[test]), _varies(A))
-                            A, B, informative = encoded[key]
-                            if not informative:  # constant features carry nothing: predict the majority class
-                                pred = np.full(test.size, np.bincount(y_train).argmax())
-                            else:
-                                model = learner.estimator(dict(learner.default_config), seed)
-                                pred = np.asarray(model.fit(A, y_train).predict(B))
-                        scores[lr].append(float(np.mean(pred == y[test])))
+                        if key not in encoded and not np.all(y_train == y_train[0]):
+                            pre = make_preprocessor(scale=key[0], dense=key[1], nonnegative=key[2])
+                            A = pre.fit_transform(X.iloc[train])
+                            encoded[key] = (A, pre.transform(X.iloc[test]), _varies(A))
+                    except Exception as exc:  # this learner's value is unknown, the others stand
+                        failed[lr] = f"{type(exc).__name__}: {exc}"
+                        continue
+                    jobs[lr] = pool.submit(_accuracy, learners[lr], encoded.get(key), y_train, y_test, seed, budget)
+                for lr, job in jobs.items():
+                    try:
+                        scores[lr].append(job.result())
+                    except BudgetExceeded as exc:
+                        failed.setdefault(lr, str(exc))
                     except Exception as exc:  # this learner's value is unknown, the others stand
                         failed[lr] = f"{type(exc).__name__}: {exc}"
         acc = {lr: (float(np.mean(v)) if v and lr not in failed else NAN) for lr, v in scores.items()}
         for lr, why in failed.items():
             skipped[f"sub_{lr}_accuracy"] = skipped[f"sub_{lr}_rel"] = why
         return relative(acc)
+
+
+def _default_jobs() -> int:
+    """Threads for the fits: the CPUs this process may use, at most :data:`MAX_THREADS`."""
+    import os
+
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(MAX_THREADS, cpus))
+
+
+def _accuracy(learner, encoded, y_train, y_test, seed: int, budget: Budget) -> float:
+    """Test accuracy of ``learner``'s default configuration fitted on ``encoded``'s training matrix (the
+    training class where there is one; the majority class where no feature varies)."""
+    import numpy as np
+
+    if encoded is None:  # a training sample of one class predicts that class
+        return float(np.mean(y_test == y_train[0]))
+    A, B, informative = encoded
+    if not informative:  # constant features carry nothing: predict the majority class
+        return float(np.mean(y_test == np.bincount(y_train).argmax()))
+    budget.check(f"subsample landmarker {learner.name}")
+    model = learner.estimator(dict(learner.default_config), seed)
+    return float(np.mean(np.asarray(model.fit(A, y_train).predict(B)) == y_test))
 
 
 def _varies(A) -> bool:

@@ -28,7 +28,7 @@ from .forked import CAN_FORK
 from .objective import check_classes, class_counts, has_probabilities, make_objective
 from .refit import best_of, refit
 from .study import check_study, default_study_name, open_study, study_spec
-from .warmstart import enqueue_warm_start, explicit_warm_start, load_kb, ranking_metric
+from .warmstart import enqueue_warm_start, explicit_warm_start, load_kb, ranking_metric, warm_sampler
 
 logger = logging.getLogger(__name__)
 
@@ -237,7 +237,7 @@ def tune(
                 warm = explicit_warm_start(ds, chosen, recommendation, kb=kb, metamodel=metamodel, metric=metric)
             queued = enqueue_warm_start(study, warm[:warm_start if remaining is None else min(warm_start, remaining)])
         n_warm = sum(bool(t.user_attrs.get("warm_start")) for t in study.get_trials(deepcopy=False))
-        study.sampler = optuna.samplers.TPESampler(seed=random_state, n_startup_trials=max(5, n_warm))
+        study.sampler = warm_sampler(random_state, n_warm)
         if remaining == 0:
             warnings.warn(f"study {study_name!r} already has {finished} finished trials (n_trials={n_trials}): "
                           f"nothing left to run; using its best trial (raise --trials / n_trials to run more)",

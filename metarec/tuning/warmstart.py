@@ -48,6 +48,20 @@ def enqueue_warm_start(study, configs: list[tuple[str, dict]]) -> list[dict]:
     return queued
 
 
+#: random trials the sampler draws before TPE models the study, besides the warm start's
+STARTUP_TRIALS = 5
+
+
+def warm_sampler(random_state: int | None, n_warm: int, random_after: bool = False):
+    """The study's sampler: TPE, which starts modelling after ``max(STARTUP_TRIALS, n_warm)`` trials, so that a
+    warm-started study models from its warm start at once; with ``random_after``, only after
+    ``STARTUP_TRIALS`` random trials follow the warm start."""
+    import optuna
+
+    startup = n_warm + STARTUP_TRIALS if random_after else max(STARTUP_TRIALS, n_warm)
+    return optuna.samplers.TPESampler(seed=random_state, n_startup_trials=startup)
+
+
 class _SpaceProbe:
     """Walks a learner's search space along a given config, collecting the values the space can hold."""
 

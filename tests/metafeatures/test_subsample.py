@@ -98,3 +98,28 @@ def test_lcdb_values_come_from_the_curve_at_the_same_anchor():
     assert f.at["big", "sub_knn_rel"] == pytest.approx(-0.10) and f.at["big", "sub_random_forest_rel"] == 0
     assert f.at["small", "sub_random_forest_accuracy"] == 0.55 and f.at["small", "sub_knn_rel"] == 0
     assert math.isnan(f.at["small", "sub_lda_accuracy"])
+
+
+def test_threads_do_not_change_the_values():
+    ds = _linear(400, 6)
+    one = SubsampleGroup(repeats=1, n_jobs=1).compute(ds, Budget(None), {})
+    two = SubsampleGroup(repeats=1, n_jobs=2).compute(ds, Budget(None), {})
+    assert one.keys() == two.keys() and all(one[k] == two[k] for k in one)
+    assert not any(math.isnan(v) for v in one.values())
+
+
+def test_a_learner_failing_in_its_thread_leaves_the_others(monkeypatch):
+    import metarec.metafeatures.subsample as sub
+
+    real = sub._accuracy
+
+    def knn_fails(learner, *args):
+        if learner.name == "knn":
+            raise ValueError("boom")
+        return real(learner, *args)
+
+    monkeypatch.setattr(sub, "_accuracy", knn_fails)
+    skipped: dict = {}
+    out = SubsampleGroup(repeats=1, n_jobs=2).compute(_linear(300, 4), Budget(None), skipped)
+    assert math.isnan(out["sub_knn_accuracy"]) and "boom" in skipped["sub_knn_accuracy"]
+    assert not math.isnan(out["sub_lda_accuracy"]) and "sub_lda_accuracy" not in skipped
