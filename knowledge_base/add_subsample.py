@@ -2,14 +2,15 @@
 
 Usage::
 
-    python knowledge_base/add_subsample.py [KB]      # KB defaults to knowledge_base/
+    python knowledge_base/add_subsample.py [KB] [--recompute]      # KB defaults to knowledge_base/
 
-LCDB datasets get the values read off their accuracy curves (:func:`metarec.kb.lcdb.subsample_landmarkers`,
-what ``import_lcdb`` now does itself); the other classification datasets get them computed by the group
-from their data (their specs are read from the KB's ``hpo_datasets.txt``; ``kb build`` computes the group by
-default now). Regression datasets stay NaN (the group is
-classification-only). Columns already present are recomputed. Prints what it did; the KB's checksums and
-manifest are rewritten by ``KnowledgeBase.save``.
+LCDB datasets get the classification values read off their accuracy curves
+(:func:`metarec.kb.lcdb.subsample_landmarkers`, what ``import_lcdb`` does itself); every other dataset whose
+values for its task type are missing gets them computed by the group from its data (``--recompute``: all of
+them, even where present). Specs are read from the KB's listings (``hpo_datasets.txt``,
+``everyday_datasets.txt``, ``portfolio_datasets.txt``); a dataset in none of them (the imported OpenML tasks,
+whose data is not here) stays NaN. Prints what it did; the KB's checksums and manifest are rewritten by
+``KnowledgeBase.save``.
 """
 
 from __future__ import annotations
@@ -24,43 +25,52 @@ def main(argv=None) -> None:
     import os
 
     argv = sys.argv[1:] if argv is None else argv
+    recompute = "--recompute" in argv
+    argv = [a for a in argv if a != "--recompute"]
     kb_path = Path(argv[0]) if argv else ROOT / "knowledge_base"
-    os.chdir(ROOT)  # specs in hpo_datasets.txt are relative to the repository root
+    os.chdir(ROOT)  # specs in the listings are relative to the repository root
 
+    from metarec.data.sources import parse_specs
     from metarec.kb import load_kb
     from metarec.kb.format import metafeature_providers
     from metarec.kb.lcdb import subsample_landmarkers
     from metarec.metafeatures import extract_metafeatures
-    from metarec.metafeatures.subsample import feature_names
-    from metarec.data.sources import parse_specs
+    from metarec.metafeatures.subsample import REGRESSION_LEARNERS, SUBSAMPLE_LEARNERS, feature_names
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from check_datasets import read_specs  # the one parser of hpo_datasets.txt
+    from check_datasets import read_specs  # the one parser of the listings
 
     kb = load_kb(kb_path)
     names = list(feature_names())
-    ds = kb.datasets.drop(columns=[c for c in names if c in kb.datasets.columns])
-    values = subsample_landmarkers(kb.runs).reindex(ds["dataset_id"])
-    listing = kb_path / "hpo_datasets.txt"
-    specs = {p.dataset_id: p for p in parse_specs([spec for _, spec, _ in read_specs(listing)])} \
-        if listing.exists() else {}
-    todo = ds[(ds["source"] != "lcdb") & (ds["task_type"] == "classification")]["dataset_id"].tolist()
-    for i, dataset_id in enumerate(todo, 1):
-        if dataset_id not in specs:
-            print(f"  {dataset_id}: no spec in hpo_datasets.txt, left NaN")
-            continue
+    ds = kb.datasets
+    values = ds.set_index("dataset_id").reindex(columns=names).astype(float)
+    lcdb = subsample_landmarkers(kb.runs)
+    lcdb_ids = ds.loc[ds["source"] == "lcdb", "dataset_id"]
+    values.loc[lcdb_ids, list(lcdb.columns)] = lcdb.reindex(lcdb_ids).to_numpy(dtype=float)
+    specs = {}
+    for listing in ("hpo_datasets.txt", "everyday_datasets.txt", "portfolio_datasets.txt"):
+        if (kb_path / listing).exists():
+            specs.update({p.dataset_id: p for p in parse_specs([spec for _, spec, _ in read_specs(kb_path / listing)])})
+    first = {"classification": f"sub_{SUBSAMPLE_LEARNERS[0]}_accuracy", "regression": f"sub_{REGRESSION_LEARNERS[0]}_r2"}
+    todo = [(d, t) for d, t, src in zip(ds["dataset_id"], ds["task_type"], ds["source"])
+            if src != "lcdb" and (recompute or values.loc[d, first[t]] != values.loc[d, first[t]])]
+    missing = [d for d, _ in todo if d not in specs]
+    todo = [(d, t) for d, t in todo if d in specs]
+    for i, (dataset_id, task_type) in enumerate(todo, 1):
         mf = extract_metafeatures(specs[dataset_id].load(), groups=["subsample"])
         values.loc[dataset_id, names] = mf[names].to_numpy(dtype=float)
-        print(f"  [{i}/{len(todo)}] {dataset_id}: gradient boosting {mf['sub_gradient_boosting_accuracy']:.3f}",
-              flush=True)
-    for c in names:
-        ds[c] = values[c].to_numpy(dtype=float)
-    kb.datasets = ds
+        print(f"  [{i}/{len(todo)}] {dataset_id}: {first[task_type]} {mf[first[task_type]]:.3f}", flush=True)
+    if missing:
+        print(f"  {len(missing)} datasets in no listing (no data here), left NaN: {', '.join(missing[:5])}, ...")
+    kb.datasets = ds.drop(columns=[c for c in names if c in ds.columns]).join(
+        values.reset_index(drop=True).set_axis(ds.index))
     providers = metafeature_providers()
     kb.manifest["metafeatures"] = {**kb.manifest.get("metafeatures", {}), **{c: providers.get(c, "?") for c in names}}
     kb.save(kb_path)
-    print(f"{kb_path}: {len(names)} sub_* columns; non-missing per column: "
-          f"{int(ds[names[0]].notna().sum())} of {len(ds)} datasets (gradient boosting)")
+    for task, col in first.items():
+        rows = kb.datasets["task_type"] == task
+        print(f"{kb_path}: {task}: {int(kb.datasets.loc[rows, col].notna().sum())} of {int(rows.sum())} datasets "
+              f"have sub_* values")
 
 
 if __name__ == "__main__":

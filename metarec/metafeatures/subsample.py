@@ -1,4 +1,4 @@
-"""The ``subsample`` meta-feature group: learning-curve landmarkers (learners' accuracy on a small sample).
+"""The ``subsample`` meta-feature group: learning-curve landmarkers (learners' score on a small sample).
 
 How well a learner does when trained on a few hundred rows of a dataset says much about how it will do on
 all of it (Fürnkranz & Petrak's "sub-sampling landmarkers"; Mohr & van Rijn's learning-curve
@@ -6,11 +6,14 @@ meta-learning). LCDB holds exactly this quantity for every KB dataset of its par
 each learner at every training size ("anchor"). This group measures it on a new dataset the same way, so
 the meta-model can learn from the KB's curves and use the new dataset's own early points.
 
-Features (classification only; names ``sub_<learner>_accuracy`` and ``sub_<learner>_rel``):
+Features (names ``sub_<learner>_accuracy`` and ``sub_<learner>_rel`` for classification,
+``sub_<regressor>_r2`` and ``sub_<regressor>_rel`` for regression; the other task's are NaN):
 
 - ``sub_<learner>_accuracy``: the test accuracy of the built-in learner (its default configuration, i.e.
   LCDB's) trained on ``anchor`` rows;
-- ``sub_<learner>_rel``: that accuracy minus the best of the group's learners there.
+- ``sub_<regressor>_r2``: the test R^2 of the built-in regressor (default configuration) trained on
+  ``anchor`` rows, clipped below at -1 (a regressor far worse than the mean is a failure, whatever its size);
+- ``sub_<learner>_rel``: that score minus the best of the group's learners (regressors) there.
 
 The anchor is the largest of LCDB's training sizes (16, 23, 32, 45, 64, 91, 128, 181, 256, 362, 512) that
 is at most ``min(512, m / 2)``, where ``m`` is the largest training size LCDB could use on the dataset:
@@ -19,15 +22,17 @@ labelled rows. For the KB's LCDB datasets the same rule is applied to the larges
 (:func:`metarec.kb.lcdb.subsample_landmarkers`), so a dataset's value means the same on both sides and
 never looks at more than half of what the learner's final score was trained on.
 
-Procedure: ``repeats`` times (seeds ``random_state + i``), a stratified test set of ``min(20 %, max_test)``
-rows is drawn, then a stratified training sample of ``anchor`` rows from the rest; each learner's
+Procedure: ``repeats`` times (seeds ``random_state + i``), a test set of ``min(20 %, max_test)``
+rows is drawn, then a training sample of ``anchor`` rows from the rest (both stratified for classification;
+regression has no LCDB counterpart and uses the same sizes); each learner's
 scikit-learn pipeline (:meth:`metarec.learners.Learner.make_pipeline`: its preprocessor, then its
 estimator; learners with the same preprocessing share one fitted preprocessor; free-text columns get a
 column per value, without the learners' cap, as when the knowledge base was built) is fitted on the sample and
-scored on the test set; the accuracies are averaged over repeats. A training sample of one class predicts that
+scored on the test set; the scores are averaged over repeats. A training sample of one class predicts that
 class; one whose features are all constant (nothing to learn from, and LDA fails on it) predicts its
-majority class, for every learner. A learner that fails, or that the budget does not reach, is NaN (and its
-``_rel`` too). Fewer than 10 labelled rows, a single class or no feature column leave everything NaN.
+majority class (its mean target), for every learner. A learner that fails, or that the budget does not reach,
+is NaN (and its ``_rel`` too). Fewer than 10 labelled rows, a single class (a constant target) or no feature
+column leave everything NaN.
 The fits run in up to :data:`MAX_THREADS` threads (scikit-learn's tree and neighbour code releases the GIL);
 the values do not depend on the number of threads.
 """
@@ -39,6 +44,13 @@ from typing import Any, Mapping
 from .base import Budget, BudgetExceeded, MetaFeatureGroup
 from .statistical import NAN
 
+#: the built-in regressors measured on regression datasets (slowest first)
+REGRESSION_LEARNERS = (
+    "gradient_boosting_regressor", "random_forest_regressor", "extra_trees_regressor", "mlp_regressor",
+    "svr_regressor", "knn_regressor", "ridge_regressor", "elastic_net_regressor", "decision_tree_regressor",
+)
+#: a regressor's test R^2 is clipped below at this (far worse than predicting the mean is all the same)
+R2_FLOOR = -1.0
 #: LCDB's training sizes up to 512 (``ceil(2 ** (k / 2))`` for k = 8 ... 18)
 ANCHORS = (16, 23, 32, 45, 64, 91, 128, 181, 256, 362, 512)
 #: the built-in learners measured (all are LCDB learners, so the KB's LCDB part has their curves)
@@ -59,8 +71,10 @@ def anchor_for(largest_train_size: float, cap: int = 512) -> int:
     return fitting[-1] if fitting else ANCHORS[0]
 
 
-def feature_names(learners=SUBSAMPLE_LEARNERS) -> tuple[str, ...]:
-    return tuple(f"sub_{lr}_accuracy" for lr in learners) + tuple(f"sub_{lr}_rel" for lr in learners)
+def feature_names(learners=SUBSAMPLE_LEARNERS, regressors=REGRESSION_LEARNERS) -> tuple[str, ...]:
+    """The classification features of ``learners``, then the regression features of ``regressors``."""
+    return (tuple(f"sub_{lr}_accuracy" for lr in learners) + tuple(f"sub_{lr}_rel" for lr in learners)
+            + tuple(f"sub_{lr}_r2" for lr in regressors) + tuple(f"sub_{lr}_rel" for lr in regressors))
 
 
 def relative(acc: Mapping[str, float], learners=SUBSAMPLE_LEARNERS) -> dict[str, float]:
@@ -71,6 +85,17 @@ def relative(acc: Mapping[str, float], learners=SUBSAMPLE_LEARNERS) -> dict[str,
     best = max(known) if known else math.nan
     out = {f"sub_{lr}_accuracy": float(acc.get(lr, NAN)) for lr in learners}
     out.update({f"sub_{lr}_rel": float(acc.get(lr, NAN)) - best for lr in learners})
+    return out
+
+
+def relative_r2(r2: Mapping[str, float], regressors=REGRESSION_LEARNERS) -> dict[str, float]:
+    """The regression ``sub_*`` features from the R^2 values ``r2`` (regressor -> R^2, NaN when unknown)."""
+    import math
+
+    known = [v for v in r2.values() if v == v]
+    best = max(known) if known else math.nan
+    out = {f"sub_{lr}_r2": float(r2.get(lr, NAN)) for lr in regressors}
+    out.update({f"sub_{lr}_rel": float(r2.get(lr, NAN)) - best for lr in regressors})
     return out
 
 
@@ -90,8 +115,8 @@ class SubsampleGroup(MetaFeatureGroup):
 
     name = "subsample"
     feature_names = feature_names()
-    description = "Test accuracy of 10 LCDB learners trained on at most 512 rows (learning-curve landmarkers)"
-    supports_regression = False
+    description = ("Test accuracy of 10 LCDB learners (R^2 of 9 regressors) trained on at most 512 rows "
+                   "(learning-curve landmarkers)")
 
     def __init__(self, repeats: int = 2, max_test: int = 1000, random_state: int = 0, n_jobs: int | None = None):
         self.repeats = int(repeats)
@@ -111,24 +136,32 @@ class SubsampleGroup(MetaFeatureGroup):
         from ..learners import get_learner
         from ..learners.base import make_preprocessor
 
-        codes, _ = pd.factorize(pd.Series(dataset.y), sort=True)
-        codes = np.asarray(codes, dtype=np.int64)
-        labelled = np.flatnonzero(codes >= 0)
-        y = codes[labelled]
-        out = relative({})
-        if y.size < 10 or np.unique(y).size < 2 or dataset.X.shape[1] == 0:  # undefined, like landmarkers
-            return out
+        regression = dataset.task_type == "regression"
+        names = REGRESSION_LEARNERS if regression else SUBSAMPLE_LEARNERS
+        if regression:
+            target = pd.to_numeric(pd.Series(dataset.y), errors="coerce").to_numpy(dtype=float)
+            labelled = np.flatnonzero(np.isfinite(target))
+            y = target[labelled]
+            undefined = y.size < 10 or np.ptp(y) == 0 if y.size else True
+        else:
+            codes, _ = pd.factorize(pd.Series(dataset.y), sort=True)
+            codes = np.asarray(codes, dtype=np.int64)
+            labelled = np.flatnonzero(codes >= 0)
+            y = codes[labelled]
+            undefined = y.size < 10 or np.unique(y).size < 2
+        if undefined or dataset.X.shape[1] == 0:  # undefined, like landmarkers
+            return {**relative({}), **relative_r2({})}
         anchor = anchor_for(LCDB_TRAIN_SHARE * y.size)
         X = dataset.X.iloc[labelled].reset_index(drop=True)
-        scores: dict[str, list[float]] = {lr: [] for lr in SUBSAMPLE_LEARNERS}
+        scores: dict[str, list[float]] = {lr: [] for lr in names}
         failed: dict[str, str] = {}
-        learners = {lr: get_learner(lr) for lr in SUBSAMPLE_LEARNERS}
+        learners = {lr: get_learner(lr) for lr in names}
         with warnings.catch_warnings(), threadpool_limits(limits=1), \
                 ThreadPoolExecutor(self.n_jobs or _default_jobs()) as pool:
             warnings.simplefilter("ignore")
             for rep in range(max(1, self.repeats)):
                 seed = self.random_state + rep
-                test, train = _split(y, anchor, self.max_test, seed)
+                test, train = _split(y, anchor, self.max_test, seed, stratify=not regression)
                 if train.size < 2 or test.size < 1:
                     break
                 y_train, y_test = y[train], y[test]
@@ -136,7 +169,7 @@ class SubsampleGroup(MetaFeatureGroup):
                 # preprocessing share one fitted preprocessor (what Pipeline.fit would compute, once)
                 encoded: dict[tuple, Any] = {}
                 jobs = {}
-                for lr in SUBSAMPLE_LEARNERS:  # slowest first, so that the threads finish together
+                for lr in names:  # slowest first, so that the threads finish together
                     try:
                         budget.check(f"subsample landmarker {lr}")
                     except BudgetExceeded as exc:
@@ -153,7 +186,8 @@ class SubsampleGroup(MetaFeatureGroup):
                     except Exception as exc:  # this learner's value is unknown, the others stand
                         failed[lr] = f"{type(exc).__name__}: {exc}"
                         continue
-                    jobs[lr] = pool.submit(_accuracy, learners[lr], encoded.get(key), y_train, y_test, seed, budget)
+                    jobs[lr] = pool.submit(_score, learners[lr], encoded.get(key), y_train, y_test, seed, budget,
+                                          regression)
                 for lr, job in jobs.items():
                     try:
                         scores[lr].append(job.result())
@@ -163,8 +197,8 @@ class SubsampleGroup(MetaFeatureGroup):
                         failed[lr] = f"{type(exc).__name__}: {exc}"
         acc = {lr: (float(np.mean(v)) if v and lr not in failed else NAN) for lr, v in scores.items()}
         for lr, why in failed.items():
-            skipped[f"sub_{lr}_accuracy"] = skipped[f"sub_{lr}_rel"] = why
-        return relative(acc)
+            skipped[f"sub_{lr}_{'r2' if regression else 'accuracy'}"] = skipped[f"sub_{lr}_rel"] = why
+        return {**relative({}), **relative_r2(acc)} if regression else {**relative(acc), **relative_r2({})}
 
 
 def _default_jobs() -> int:
@@ -178,19 +212,25 @@ def _default_jobs() -> int:
     return max(1, min(MAX_THREADS, cpus))
 
 
-def _accuracy(learner, encoded, y_train, y_test, seed: int, budget: Budget) -> float:
-    """Test accuracy of ``learner``'s default configuration fitted on ``encoded``'s training matrix (the
-    training class where there is one; the majority class where no feature varies)."""
+def _score(learner, encoded, y_train, y_test, seed: int, budget: Budget, regression: bool) -> float:
+    """Test score of ``learner``'s default configuration fitted on ``encoded``'s training matrix: accuracy
+    for a classifier, R^2 (at least :data:`R2_FLOOR`) for a regressor. Where there is one training class (a
+    constant training target) it is predicted; where no feature varies, the majority class (the mean)."""
     import numpy as np
 
-    if encoded is None:  # a training sample of one class predicts that class
-        return float(np.mean(y_test == y_train[0]))
-    A, B, informative = encoded
-    if not informative:  # constant features carry nothing: predict the majority class
-        return float(np.mean(y_test == np.bincount(y_train).argmax()))
-    budget.check(f"subsample landmarker {learner.name}")
-    model = learner.estimator(dict(learner.default_config), seed)
-    return float(np.mean(np.asarray(model.fit(A, y_train).predict(B)) == y_test))
+    if encoded is None or not encoded[2]:  # nothing to learn from: predict the training target's centre
+        centre = y_train.mean() if regression else np.bincount(y_train).argmax()
+        pred = np.full(y_test.size, centre)
+    else:
+        budget.check(f"subsample landmarker {learner.name}")
+        A, B, _ = encoded
+        pred = np.asarray(learner.estimator(dict(learner.default_config), seed).fit(A, y_train).predict(B))
+    if not regression:
+        return float(np.mean(pred == y_test))
+    total = float(np.sum((y_test - y_test.mean()) ** 2))
+    if total == 0.0:
+        return NAN
+    return max(R2_FLOOR, 1.0 - float(np.sum((y_test - pred) ** 2)) / total)
 
 
 def _varies(A) -> bool:
@@ -208,15 +248,17 @@ def _varies(A) -> bool:
     return bool(np.any(np.nanmax(A, axis=0) != np.nanmin(A, axis=0)))
 
 
-def _split(y, anchor: int, max_test: int, seed: int):
-    """Stratified test rows (``min(20 %, max_test)``) and a stratified training sample of ``anchor`` rows."""
+def _split(y, anchor: int, max_test: int, seed: int, stratify: bool = True):
+    """Test rows (``min(20 %, max_test)``) and a training sample of ``anchor`` rows of the rest, both
+    stratified by ``y`` (class codes) unless ``stratify`` is false."""
     import numpy as np
 
     from .statistical import subsample_rows
 
     n = y.size
     n_test = max(1, min(int(0.2 * n), max_test))
-    test = subsample_rows(n, n_test, seed, strata=y)
+    test = subsample_rows(n, n_test, seed, strata=y if stratify else None)
     rest = np.setdiff1d(np.arange(n), test)
-    train = rest[subsample_rows(rest.size, anchor, seed + 1, strata=np.unique(y[rest], return_inverse=True)[1])]
+    strata = np.unique(y[rest], return_inverse=True)[1] if stratify else None
+    train = rest[subsample_rows(rest.size, anchor, seed + 1, strata=strata)]
     return test, train

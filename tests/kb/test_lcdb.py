@@ -28,9 +28,13 @@ def lcdb_slice(tmp_path):
 def test_lcdb_import_slice(lcdb_slice, tmp_path):
     kb = import_lcdb(lcdb_slice)
     assert sorted(kb.datasets["dataset_id"]) == ["openml:3", "openml:6"]
-    # OpenML's 64 qualities, then the subsample group's 20 columns read off the accuracy curves
-    assert len(kb.metafeature_names) == 84 and "NumberOfFeaturesAfterBinarization" in kb.metafeature_names
+    # OpenML's 64 qualities, then the subsample group's columns: the 20 of classification read off the accuracy
+    # curves, the regression ones NaN
+    assert len(kb.metafeature_names) == 64 + len(subsample_feature_names())
+    assert "NumberOfFeaturesAfterBinarization" in kb.metafeature_names
     assert kb.metafeature_names[64:] == list(subsample_feature_names())
+    assert kb.datasets[[c for c in subsample_feature_names() if c.endswith("_r2")]].isna().all().all()
+    assert kb.datasets["sub_knn_accuracy"].notna().any()
     assert set(kb.metrics) <= {"accuracy", "auc", "f1", "logloss"} and "accuracy" in kb.metrics
     assert kb.runs["learner"].isin(["svc_linear", "random_forest", "lda"]).any()
     src = kb.manifest["sources"][0]

@@ -15,6 +15,8 @@ from metarec.metafeatures import Budget, extract_metafeatures
 from metarec.metafeatures._conformance import check_metafeature_group
 from metarec.metafeatures.subsample import (
     ANCHORS,
+    R2_FLOOR,
+    REGRESSION_LEARNERS,
     SUBSAMPLE_LEARNERS,
     SubsampleGroup,
     _split,
@@ -63,10 +65,9 @@ def test_values_are_the_learners_test_accuracy_on_the_documented_split():
 
 
 def test_undefined_and_failing_cases_are_nan_not_errors():
-    reg = Dataset(X=pd.DataFrame({"a": np.arange(50.0)}), y=pd.Series(np.arange(50.0)), task_type="regression",
-                  name="r", categorical=[False])
-    series, report = extract_metafeatures(reg, groups=["subsample"], return_report=True)
-    assert series.isna().all() and report.groups["subsample"].status == "skipped"
+    constant = Dataset(X=pd.DataFrame({"a": np.arange(50.0)}), y=pd.Series(np.ones(50)), task_type="regression",
+                       name="r", categorical=[False])
+    assert extract_metafeatures(constant, groups=["subsample"]).isna().all()
     one_class = Dataset(X=pd.DataFrame({"a": np.arange(50.0)}), y=pd.Series(["a"] * 50), task_type="classification",
                         name="c", categorical=[False])
     assert extract_metafeatures(one_class, groups=["subsample"]).isna().all()
@@ -104,22 +105,47 @@ def test_threads_do_not_change_the_values():
     ds = _linear(400, 6)
     one = SubsampleGroup(repeats=1, n_jobs=1).compute(ds, Budget(None), {})
     two = SubsampleGroup(repeats=1, n_jobs=2).compute(ds, Budget(None), {})
-    assert one.keys() == two.keys() and all(one[k] == two[k] for k in one)
-    assert not any(math.isnan(v) for v in one.values())
+    assert pd.Series(one).equals(pd.Series(two))
+    assert not any(math.isnan(one[f"sub_{lr}_accuracy"]) for lr in SUBSAMPLE_LEARNERS)
 
 
 def test_a_learner_failing_in_its_thread_leaves_the_others(monkeypatch):
     import metarec.metafeatures.subsample as sub
 
-    real = sub._accuracy
+    real = sub._score
 
     def knn_fails(learner, *args):
         if learner.name == "knn":
             raise ValueError("boom")
         return real(learner, *args)
 
-    monkeypatch.setattr(sub, "_accuracy", knn_fails)
+    monkeypatch.setattr(sub, "_score", knn_fails)
     skipped: dict = {}
     out = SubsampleGroup(repeats=1, n_jobs=2).compute(_linear(300, 4), Budget(None), skipped)
     assert math.isnan(out["sub_knn_accuracy"]) and "boom" in skipped["sub_knn_accuracy"]
     assert not math.isnan(out["sub_lda_accuracy"]) and "sub_lda_accuracy" not in skipped
+
+
+def test_regression_values_are_the_regressors_test_r2_floored_at_minus_one():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(600, 5)), columns=list("abcde"))
+    y = pd.Series(3 * X["a"] - 2 * X["b"] + rng.normal(scale=0.1, size=600), name="y")
+    ds = Dataset(X=X, y=y, task_type="regression", name="lin", categorical=[False] * 5)
+    mf = extract_metafeatures(ds, groups=["subsample"])
+    assert mf[[f"sub_{lr}_accuracy" for lr in SUBSAMPLE_LEARNERS]].isna().all()
+    r2 = mf[[f"sub_{lr}_r2" for lr in REGRESSION_LEARNERS]]
+    assert r2.notna().all() and (r2 >= R2_FLOOR).all() and (r2 <= 1).all()
+    # a linear target: ridge on 256 rows (0.81 * 600 / 2 = 243 -> 181) is near perfect, a single tree is not
+    assert mf["sub_ridge_regressor_r2"] > 0.99 > mf["sub_decision_tree_regressor_r2"]
+    assert mf["sub_ridge_regressor_rel"] == 0 and mf["sub_decision_tree_regressor_rel"] < 0
+    # one repeat by hand: ridge's test R^2 on the documented (unstratified) split
+    test, train = _split(y.to_numpy(), 181, 1000, 0, stratify=False)
+    one = SubsampleGroup(repeats=1).compute(ds, Budget(None), {})
+    model = get_learner("ridge_regressor").make_pipeline(random_state=0).fit(X.iloc[train], y.iloc[train])
+    from sklearn.metrics import r2_score
+    assert one["sub_ridge_regressor_r2"] == pytest.approx(r2_score(y.iloc[test], model.predict(X.iloc[test])))
+    # noise the regressors cannot fit: a score below -1 is floored there
+    wild = Dataset(X=X, y=pd.Series(rng.standard_cauchy(600) * 1e3, name="y"), task_type="regression",
+                   name="wild", categorical=[False] * 5)
+    assert (extract_metafeatures(wild, groups=["subsample"])[[f"sub_{lr}_r2" for lr in REGRESSION_LEARNERS]]
+            >= R2_FLOOR).all()
