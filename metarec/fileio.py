@@ -149,10 +149,11 @@ def atomic_write_figure(fig, path: str | os.PathLike, **kwargs) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
-def atomic_write_parquet(frame, path: Path) -> None:
+def atomic_write_parquet(frame, path: Path, row_group_size: int | None = None) -> None:
     """Write a DataFrame as zstd-compressed Parquet (no index) via a temporary file renamed into place."""
     import io
 
     buf = io.BytesIO()
-    frame.to_parquet(buf, index=False, compression="zstd")
+    frame.to_parquet(buf, index=False, compression="zstd",
+                     **({} if row_group_size is None else {"row_group_size": int(row_group_size)}))
     atomic_write_bytes(path, buf.getvalue())

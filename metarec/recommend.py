@@ -231,7 +231,8 @@ class Recommender:
         neighbour_scores = below_best(perf.scores.loc[[d["dataset_id"] for d in near[:PORTFOLIO_TASKS]]])
         far = novelty(perf.metafeatures, x.iloc[0], key=(kb.checksum, ds.task_type, metric), scaling=scaling)
         # filtered once for every learner below
-        searched = search_runs(kb, metric, ds.task_type, learners=[r.learner for r in ranked[:top_k]]) \
+        searched = search_runs(kb, metric, ds.task_type, learners=[r.learner for r in ranked[:top_k]],
+                               cache=self.cache) \
             if ranked and top_k > 0 else None
         for i, r in enumerate(ranked, start=1):
             r.rank = i

@@ -133,9 +133,8 @@ class KnowledgeBase:
 
     @classmethod
     def load(cls, path: str | os.PathLike, validate: bool = True) -> "KnowledgeBase":
-        """Load a KB directory; with ``validate`` check checksums, schema and names."""
-        import pandas as pd
-
+        """Load a KB directory; with ``validate`` check checksums, schema and names (the runs table's when it
+        is first used: it is read then)."""
         root = Path(path)
         mpath = root / MANIFEST
         if not root.is_dir() or not (mpath.exists() or any((root / t).exists() for t in TABLES)):
@@ -148,7 +147,6 @@ class KnowledgeBase:
         except (OSError, ValueError) as exc:
             raise KnowledgeBaseError(f"{mpath}: unreadable manifest ({exc}); restore it or rebuild the KB") from None
         _check_manifest(manifest, mpath)
-        tables = {}
         for name in TABLES:
             tpath = root / name
             if not tpath.exists():
@@ -159,19 +157,37 @@ class KnowledgeBase:
                     f"{tpath}: checksum does not match the manifest (the file was edited or truncated); "
                     f"restore it or rebuild the KB"
                 )
-            try:
-                tables[name] = pd.read_parquet(tpath)
-            except Exception as exc:
-                raise KnowledgeBaseError(f"{tpath}: not a readable Parquet table ({type(exc).__name__}); "
-                                         f"restore it or rebuild the KB") from None
-        kb = cls(tables[DATASETS], tables[RUNS], manifest, root)
+        # the runs table (most of the bytes) is read when first used: a recommendation from cached tables and
+        # meta-models never needs it; it is checked then
+        kb = cls(_read_table(root / DATASETS), None, manifest, root)
+        object.__delattr__(kb, "runs")
+        kb.__dict__["_pending_runs"] = (root / RUNS, validate)
+        if validate:
+            _checked(kb, kb._validate_datasets)
+        return kb
+
+    def __getattr__(self, name: str):
+        pending = self.__dict__.get("_pending_runs") if name == "runs" else None
+        if pending is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        path, validate = pending
+        runs = _read_table(path)
+        self.__dict__.pop("_pending_runs")
+        self.runs = runs
         if validate:
             try:
-                kb.validate()
-            except KnowledgeBaseError as exc:
-                raise KnowledgeBaseError(f"{exc}; the KB was changed after it was written: restore it or rebuild "
-                                         f"it") from None
-        return kb
+                _checked(self, self.validate)
+            except KnowledgeBaseError:  # pending again: every use fails the same way
+                del self.runs
+                self.__dict__["_pending_runs"] = pending
+                raise
+        return runs
+
+    def __getstate__(self):
+        return {**{k: v for k, v in self.__dict__.items() if k != "_pending_runs"}, "runs": self.runs}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the tables and the manifest (each atomically); returns the directory."""
@@ -197,31 +213,60 @@ class KnowledgeBase:
     # -- checks --------------------------------------------------------------------------------------
     def validate(self, check_manifest_tables: bool = True) -> None:
         """Raise :class:`KnowledgeBaseError` naming the table and the problem if anything is off."""
-        import pandas as pd
+        self._validate_datasets(check_manifest_tables)
+        self._validate_runs(check_manifest_tables)
 
-        where = str(self.path) if self.path else "knowledge base"
-        for table, frame, cols in ((DATASETS, self.datasets, DATASET_COLUMNS), (RUNS, self.runs, RUN_COLUMNS)):
-            missing = [c for c in cols if c not in frame.columns]
-            if missing:
-                raise KnowledgeBaseError(f"{where}/{table}: missing columns {', '.join(missing)}")
-            if table == RUNS:
-                extra = [c for c in frame.columns if c not in cols]
-                if extra:
-                    raise KnowledgeBaseError(f"{where}/{table}: unknown columns {', '.join(extra)}")
-            for c, kind in cols.items():
-                ok = pd.api.types.is_numeric_dtype(frame[c]) if kind == "float" else not pd.api.types.is_numeric_dtype(frame[c]) or len(frame) == 0
-                if not ok:
-                    raise KnowledgeBaseError(f"{where}/{table}: column {c!r} should be {kind}, is {frame[c].dtype}")
-        ds = self.datasets
+    def _validate_datasets(self, check_manifest_tables: bool = True) -> None:
+        """The checks of :meth:`validate` that need only the datasets table and the manifest."""
+        self._check_columns(DATASETS, self.datasets, DATASET_COLUMNS)
+        ds, where = self.datasets, self._where
         if ds["dataset_id"].duplicated().any():
             dup = ds.loc[ds["dataset_id"].duplicated(), "dataset_id"].iloc[0]
             raise KnowledgeBaseError(f"{where}/{DATASETS}: dataset id {dup!r} appears twice")
         bad_task = set(ds["task_type"].unique()) - TASK_TYPES
         if bad_task:
             raise KnowledgeBaseError(f"{where}/{DATASETS}: unknown task types {sorted(bad_task)}")
+        import pandas as pd
+
         for c in self.metafeature_names:
             if not pd.api.types.is_numeric_dtype(ds[c]):
                 raise KnowledgeBaseError(f"{where}/{DATASETS}: meta-feature {c!r} is not numeric ({ds[c].dtype})")
+        if check_manifest_tables and self.manifest:
+            mf = set(self.manifest.get("metafeatures", {}))
+            if mf and mf != set(self.metafeature_names):
+                diff = sorted(mf ^ set(self.metafeature_names))
+                raise KnowledgeBaseError(
+                    f"{where}/{MANIFEST}: meta-feature names differ from {DATASETS}'s columns: {diff[:5]}"
+                )
+            meta = self.manifest.get("tables", {}).get(DATASETS, {})
+            if "rows" in meta and meta["rows"] != len(ds):
+                raise KnowledgeBaseError(f"{where}/{DATASETS}: {len(ds)} rows, manifest says {meta['rows']}")
+
+    @property
+    def _where(self) -> str:
+        return str(self.path) if self.path else "knowledge base"
+
+    def _check_columns(self, table: str, frame, cols: dict) -> None:
+        """``frame`` (the table named ``table``) has the columns ``cols`` with their kinds."""
+        import pandas as pd
+
+        where = self._where
+        missing = [c for c in cols if c not in frame.columns]
+        if missing:
+            raise KnowledgeBaseError(f"{where}/{table}: missing columns {', '.join(missing)}")
+        if table == RUNS:
+            extra = [c for c in frame.columns if c not in cols]
+            if extra:
+                raise KnowledgeBaseError(f"{where}/{table}: unknown columns {', '.join(extra)}")
+        for c, kind in cols.items():
+            ok = pd.api.types.is_numeric_dtype(frame[c]) if kind == "float" else not pd.api.types.is_numeric_dtype(frame[c]) or len(frame) == 0
+            if not ok:
+                raise KnowledgeBaseError(f"{where}/{table}: column {c!r} should be {kind}, is {frame[c].dtype}")
+
+    def _validate_runs(self, check_manifest_tables: bool = True) -> None:
+        """The checks of :meth:`validate` of the runs table (against the datasets and the manifest)."""
+        self._check_columns(RUNS, self.runs, RUN_COLUMNS)
+        ds, where = self.datasets, self._where
         runs = self.runs
         unknown = set(runs["dataset_id"].unique()) - set(ds["dataset_id"].unique())
         if unknown:
@@ -244,16 +289,9 @@ class KnowledgeBase:
             if declared and run_learners - declared:
                 extra = sorted(run_learners - declared)
                 raise KnowledgeBaseError(f"{where}/{MANIFEST}: learners {extra} have runs but are not declared")
-            mf = set(self.manifest.get("metafeatures", {}))
-            if mf and mf != set(self.metafeature_names):
-                diff = sorted(mf ^ set(self.metafeature_names))
-                raise KnowledgeBaseError(
-                    f"{where}/{MANIFEST}: meta-feature names differ from {DATASETS}'s columns: {diff[:5]}"
-                )
-            for name, meta in self.manifest.get("tables", {}).items():
-                frame = self.datasets if name == DATASETS else self.runs
-                if "rows" in meta and meta["rows"] != len(frame):
-                    raise KnowledgeBaseError(f"{where}/{name}: {len(frame)} rows, manifest says {meta['rows']}")
+            meta = self.manifest.get("tables", {}).get(RUNS, {})
+            if "rows" in meta and meta["rows"] != len(runs):
+                raise KnowledgeBaseError(f"{where}/{RUNS}: {len(runs)} rows, manifest says {meta['rows']}")
 
     # -- combining -----------------------------------------------------------------------------------
     def merge(self, other: "KnowledgeBase", fill: bool = True) -> "KnowledgeBase":
@@ -338,6 +376,26 @@ class KnowledgeBase:
             **self.summary(),
             "sources": self.manifest.get("sources", []),
         }
+
+
+def _read_table(path: Path):
+    """A KB table; an unreadable one is one KnowledgeBaseError line."""
+    import pandas as pd
+
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:
+        raise KnowledgeBaseError(f"{path}: not a readable Parquet table ({type(exc).__name__}); "
+                                 f"restore it or rebuild the KB") from None
+
+
+def _checked(kb: "KnowledgeBase", check) -> None:
+    """Run a validation of a KB read from disk: a failure says the KB was changed after it was written."""
+    try:
+        check()
+    except KnowledgeBaseError as exc:
+        raise KnowledgeBaseError(f"{exc}; the KB was changed after it was written: restore it or rebuild "
+                                 f"it") from None
 
 
 def not_a_kb_message(root: str | os.PathLike) -> str:

@@ -54,16 +54,30 @@ __all__ = ["search_runs", "zero_shot_configs", "portfolio_configs", "portfolio",
 
 
 def search_runs(kb, metric: str, task_type: str, min_configs: int = MIN_SEARCH_CONFIGS, sources=None,
-                learners=None):
+                learners=None, cache: bool = False):
     """The KB's search evidence for ``task_type`` datasets: one row per ``ok`` run, with columns
     ``dataset_id, source, learner, config, metric, key, trial`` (``key``: the score, higher is better).
 
     ``sources`` and ``learners`` limit the evidence to runs of those (default: all). Filtering the whole
     runs table is most of the cost; pass the result as ``runs`` to :func:`zero_shot_configs` for several
-    learners of one recommendation.
+    learners of one recommendation. With ``cache``, the evidence of every learner and source is kept in the
+    user cache (``tables/``, keyed like cached performance tables by the KB checksum, the arguments and this
+    module's source) and read from there next time, without reading the KB's runs table.
     """
     if metric not in METRICS:
         raise KnowledgeBaseError(f"unknown metric {metric!r}; known: {', '.join(sorted(METRICS))}")
+    if cache:
+        path = _cache_path(kb, metric, task_type, min_configs)
+        r = _read_cached(path, learners) if path is not None else None
+        if r is None:
+            r = search_runs(kb, metric, task_type, min_configs)
+            if path is not None:
+                _write_cached(r, path)
+            if learners is not None:
+                r = r[r["learner"].isin(list(learners)).to_numpy()].reset_index(drop=True)
+        if sources is not None:
+            r = r[r["source"].isin(list(sources)).to_numpy()].reset_index(drop=True)
+        return r
     prefs = (metric,) + tuple(m for m in SEARCH_METRICS.get(task_type, ()) if m != metric)
     runs, ds = kb.runs, kb.datasets
     ids = set(ds.loc[(ds["task_type"] == task_type).to_numpy(), "dataset_id"])
@@ -83,6 +97,57 @@ def search_runs(kb, metric: str, task_type: str, min_configs: int = MIN_SEARCH_C
     sign = r["metric"].map({m: 1.0 if METRICS[m].higher_is_better else -1.0 for m in prefs}).astype(float)
     return r.assign(key=sign * r["score"].astype(float))[
         ["dataset_id", "source", "learner", "config", "metric", "key", "trial"]].reset_index(drop=True)
+
+
+def _cache_path(kb, metric: str, task_type: str, min_configs: int):
+    """Where the search evidence of these arguments is cached; None for a KB without table checksums."""
+    import hashlib
+    from pathlib import Path
+
+    from ..cache import cache_dir
+
+    if not kb.manifest.get("tables"):  # built in memory: its checksum would hash every row
+        return None
+    try:
+        code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()  # a changed definition: a new key
+    except OSError:
+        return None
+    key = json.dumps([kb.checksum, metric, task_type, int(min_configs), code])
+    return cache_dir() / "tables" / f"search-{hashlib.sha256(key.encode()).hexdigest()[:24]}.parquet"
+
+
+def _write_cached(runs, path) -> None:
+    """Store the evidence sorted by learner in small row groups (a read of a few learners skips the rest),
+    atomically; failures are logged."""
+    import logging
+
+    from ..fileio import atomic_write_parquet
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_parquet(runs.sort_values("learner", kind="stable").reset_index(drop=True), path,
+                             row_group_size=4096)
+    except Exception as exc:
+        logging.getLogger(__name__).warning("could not cache the search evidence in %s (%s)", path, exc)
+
+
+def _read_cached(path, learners):
+    """The cached evidence of ``learners`` (all: None), or None when there is none or it is unreadable."""
+    import pandas as pd
+
+    if not path.is_file():
+        return None
+    try:
+        filters = None if learners is None else [("learner", "in", sorted(set(map(str, learners))) or [""])]
+        r = pd.read_parquet(path, filters=filters)
+        if list(r.columns) != ["dataset_id", "source", "learner", "config", "metric", "key", "trial"]:
+            raise ValueError("unexpected columns")
+        return r.reset_index(drop=True)
+    except Exception as exc:  # corrupt or foreign: rebuilt and overwritten
+        import logging
+
+        logging.getLogger(__name__).warning("search evidence cache %s is unreadable (%s); rebuilding", path, exc)
+        return None
 
 
 def zero_shot_configs(kb, x, learner: str, metric: str, task_type: str, k: int = 3, n_tasks: int = 8, *,

@@ -159,7 +159,7 @@ def test_damaged_kb_is_one_clear_error(fault, good_kb, tmp_path, monkeypatch):
     shutil.copytree(good_kb, kb)
     damage(kb)
     with pytest.raises(KnowledgeBaseError) as info:
-        KnowledgeBase.load(kb)
+        KnowledgeBase.load(kb).runs  # the runs table is read, and checked, when first used
     assert re.search(problem, str(info.value)) and re.search(fix, str(info.value)), str(info.value)
     monkeypatch.setenv("METAREC_CACHE_DIR", str(tmp_path / "cache"))
     data = tmp_path / "d.csv"

@@ -29,6 +29,28 @@ def test_round_trip(tmp_path):
     assert back.checksum == kb.checksum
 
 
+def test_runs_are_read_when_first_used_and_a_loaded_kb_pickles(tmp_path):
+    import pickle
+
+    kb = _toy_kb()
+    kb.save(tmp_path / "kb")
+    (tmp_path / "kb" / "runs.parquet").rename(tmp_path / "runs.parquet")  # gone: a read would fail
+    with pytest.raises(KnowledgeBaseError, match="runs.parquet: table missing"):
+        KnowledgeBase.load(tmp_path / "kb")
+    (tmp_path / "runs.parquet").rename(tmp_path / "kb" / "runs.parquet")
+    back = KnowledgeBase.load(tmp_path / "kb")
+    assert "runs" not in vars(back) and back.checksum == kb.checksum and len(back.datasets) == len(kb.datasets)
+    (tmp_path / "kb" / "runs.parquet").write_bytes(b"not parquet")  # replaced after loading: read on first use
+    for _ in range(2):  # and again on the next use
+        with pytest.raises(KnowledgeBaseError, match="runs.parquet: not a readable Parquet table"):
+            back.runs
+    kb.save(tmp_path / "kb")
+    back = pickle.loads(pickle.dumps(KnowledgeBase.load(tmp_path / "kb")))
+    pd.testing.assert_frame_equal(back.runs, kb.runs, check_dtype=False)
+    with pytest.raises(AttributeError):
+        back.no_such_attribute
+
+
 @pytest.fixture
 def saved(tmp_path):
     path = tmp_path / "kb"

@@ -172,3 +172,29 @@ def test_an_incumbent_no_task_ran_leaves_the_other_picks_as_they_were():
     # runs' own, as without it (placing it must not rescale the runs' config space, which moves the smoothing)
     with_default = portfolio(tasks, 4, normalise="regret", incumbent={"lr": 5.0, "leaves": 1000, "extra": "x"})
     assert with_default == alone
+
+
+def test_cached_search_evidence_is_the_same_and_needs_no_runs_table(tmp_path, monkeypatch):
+    monkeypatch.setenv("METAREC_CACHE_DIR", str(tmp_path / "cache"))
+    runs = (_search("a", "hpo", 1) + _search("a", "tabrepo", 2)
+            + [dict(r, learner="other") for r in _search("b", "hpo", 3)])
+    _kb(runs, {"a": 1, "b": 2}).save(tmp_path / "kb")
+    key = ["dataset_id", "source", "learner", "config", "trial"]
+
+    def same(a, b):
+        return a.sort_values(key).reset_index(drop=True).equals(b.sort_values(key).reset_index(drop=True))
+
+    kb = KnowledgeBase.load(tmp_path / "kb")
+    plain = search_runs(kb, "accuracy", "classification")
+    first = search_runs(kb, "accuracy", "classification", learners=["h"], cache=True)  # computes, then caches
+    assert same(first, plain[plain["learner"] == "h"]) and len(first) == 12
+    assert list((tmp_path / "cache" / "tables").glob("search-*.parquet"))
+    again = KnowledgeBase.load(tmp_path / "kb")
+    for learners, sources in ((["h"], None), (None, ["tabrepo"]), (["other", "h"], ["hpo"]), ([], None)):
+        got = search_runs(again, "accuracy", "classification", learners=learners, sources=sources, cache=True)
+        want = search_runs(kb, "accuracy", "classification", learners=learners, sources=sources)
+        assert same(got, want), (learners, sources)
+    assert "runs" not in vars(again)  # read from the cache alone
+    for f in (tmp_path / "cache" / "tables").glob("search-*.parquet"):
+        f.write_bytes(b"junk")  # an unreadable entry is rebuilt
+    assert same(search_runs(KnowledgeBase.load(tmp_path / "kb"), "accuracy", "classification", cache=True), plain)
