@@ -186,4 +186,6 @@ def test_subsample_group_on_constant_features_has_no_internal_errors():
     assert skipped == {}
     acc = [v for k, v in values.items() if k.endswith("_accuracy")]
     assert all(v == v for v in acc) and len(set(acc)) == 1  # every learner predicts the majority class
-    assert all(v == 0.0 for k, v in values.items() if k.endswith("_rel"))
+    rel = {k: v for k, v in values.items() if k.endswith("_rel")}
+    assert all(v == 0.0 for k, v in rel.items() if "regressor" not in k)  # classification: every gap is nil
+    assert all(v != v for k, v in rel.items() if "regressor" in k)  # the regression columns are NaN
