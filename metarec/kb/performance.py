@@ -230,19 +230,9 @@ _FRAMES = ("scores", "fit_times", "train_sizes", "observed", "metafeatures")
 
 def _cache_path(kb: KnowledgeBase, metric: str, task_type: str, source: str | None):
     """Where the table of these arguments is cached; None for a KB without table checksums."""
-    import hashlib
-    from pathlib import Path
+    from ..cache import kb_table_path
 
-    from ..cache import cache_dir
-
-    if not kb.manifest.get("tables"):  # built in memory: its checksum would hash every row
-        return None
-    try:
-        code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()  # a changed definition: a new key
-    except OSError:
-        return None
-    key = json.dumps([kb.checksum, metric, task_type, source, code])
-    return cache_dir() / "tables" / f"performance-{hashlib.sha256(key.encode()).hexdigest()[:24]}.npz"
+    return kb_table_path(kb, "performance", [metric, task_type, source], __file__, ".npz")
 
 
 def _write_cached(table: PerformanceTable, path) -> None:

@@ -101,19 +101,9 @@ def search_runs(kb, metric: str, task_type: str, min_configs: int = MIN_SEARCH_C
 
 def _cache_path(kb, metric: str, task_type: str, min_configs: int):
     """Where the search evidence of these arguments is cached; None for a KB without table checksums."""
-    import hashlib
-    from pathlib import Path
+    from ..cache import kb_table_path
 
-    from ..cache import cache_dir
-
-    if not kb.manifest.get("tables"):  # built in memory: its checksum would hash every row
-        return None
-    try:
-        code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()  # a changed definition: a new key
-    except OSError:
-        return None
-    key = json.dumps([kb.checksum, metric, task_type, int(min_configs), code])
-    return cache_dir() / "tables" / f"search-{hashlib.sha256(key.encode()).hexdigest()[:24]}.parquet"
+    return kb_table_path(kb, "search", [metric, task_type, int(min_configs)], __file__, ".parquet")
 
 
 def _write_cached(runs, path) -> None:

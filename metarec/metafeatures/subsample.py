@@ -79,23 +79,22 @@ def feature_names(learners=SUBSAMPLE_LEARNERS, regressors=REGRESSION_LEARNERS) -
 
 def relative(acc: Mapping[str, float], learners=SUBSAMPLE_LEARNERS) -> dict[str, float]:
     """The ``sub_*`` features from the accuracies ``acc`` (learner -> accuracy, NaN when unknown)."""
-    import math
-
-    known = [v for v in acc.values() if v == v]
-    best = max(known) if known else math.nan
-    out = {f"sub_{lr}_accuracy": float(acc.get(lr, NAN)) for lr in learners}
-    out.update({f"sub_{lr}_rel": float(acc.get(lr, NAN)) - best for lr in learners})
-    return out
+    return _with_gaps(acc, learners, "accuracy")
 
 
 def relative_r2(r2: Mapping[str, float], regressors=REGRESSION_LEARNERS) -> dict[str, float]:
     """The regression ``sub_*`` features from the R^2 values ``r2`` (regressor -> R^2, NaN when unknown)."""
+    return _with_gaps(r2, regressors, "r2")
+
+
+def _with_gaps(scores: Mapping[str, float], learners, score_name: str) -> dict[str, float]:
+    """``sub_<learner>_<score_name>`` of each learner, then ``sub_<learner>_rel``: its gap to the best known."""
     import math
 
-    known = [v for v in r2.values() if v == v]
+    known = [v for v in scores.values() if v == v]
     best = max(known) if known else math.nan
-    out = {f"sub_{lr}_r2": float(r2.get(lr, NAN)) for lr in regressors}
-    out.update({f"sub_{lr}_rel": float(r2.get(lr, NAN)) - best for lr in regressors})
+    out = {f"sub_{lr}_{score_name}": float(scores.get(lr, NAN)) for lr in learners}
+    out.update({f"sub_{lr}_rel": float(scores.get(lr, NAN)) - best for lr in learners})
     return out
 
 
