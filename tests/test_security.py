@@ -106,7 +106,7 @@ def test_pickles_in_a_kb_are_never_read(tmp_path):
     with pytest.raises(KnowledgeBaseError, match="checksum does not match"):
         KnowledgeBase.load(kb_dir)
     with pytest.raises(KnowledgeBaseError, match="not a readable Parquet table"):
-        KnowledgeBase.load(kb_dir, validate=False)
+        KnowledgeBase.load(kb_dir, validate=False).runs  # read when first used
     manifest = kb_dir / "manifest.json"
     manifest.write_bytes(_evil_bytes(marker))
     with pytest.raises(KnowledgeBaseError, match="unreadable manifest"):
