@@ -49,6 +49,9 @@ SEARCH_METRICS = {"classification": ("accuracy", "balanced_accuracy", "auc", "lo
 #: significantly many of the nearest tasks, by a one-sided sign test at this level (:func:`portfolio`)
 INCUMBENT_ALPHA = 0.05
 
+#: the columns of :func:`search_runs`'s table
+SEARCH_COLUMNS = ["dataset_id", "source", "learner", "config", "metric", "key", "trial"]
+
 __all__ = ["search_runs", "zero_shot_configs", "portfolio_configs", "portfolio", "beats_significantly",
            "MIN_SEARCH_CONFIGS", "INCUMBENT_ALPHA"]
 
@@ -95,8 +98,7 @@ def search_runs(kb, metric: str, task_type: str, min_configs: int = MIN_SEARCH_C
     group = [r["dataset_id"], r["source"], r["learner"]]
     r = r[(r.groupby(group)["config_id"].transform("nunique") >= min_configs).to_numpy()]
     sign = r["metric"].map({m: 1.0 if METRICS[m].higher_is_better else -1.0 for m in prefs}).astype(float)
-    return r.assign(key=sign * r["score"].astype(float))[
-        ["dataset_id", "source", "learner", "config", "metric", "key", "trial"]].reset_index(drop=True)
+    return r.assign(key=sign * r["score"].astype(float))[SEARCH_COLUMNS].reset_index(drop=True)
 
 
 def _cache_path(kb, metric: str, task_type: str, min_configs: int):
@@ -130,7 +132,7 @@ def _read_cached(path, learners):
     try:
         filters = None if learners is None else [("learner", "in", sorted(set(map(str, learners))) or [""])]
         r = pd.read_parquet(path, filters=filters)
-        if list(r.columns) != ["dataset_id", "source", "learner", "config", "metric", "key", "trial"]:
+        if list(r.columns) != SEARCH_COLUMNS:
             raise ValueError("unexpected columns")
         return r.reset_index(drop=True)
     except Exception as exc:  # corrupt or foreign: rebuilt and overwritten

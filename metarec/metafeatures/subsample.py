@@ -33,7 +33,7 @@ class; one whose features are all constant (nothing to learn from, and LDA fails
 majority class (its mean target), for every learner. A learner that fails, or that the budget does not reach,
 is NaN (and its ``_rel`` too). Fewer than 10 labelled rows, a single class (a constant target) or no feature
 column leave everything NaN.
-The fits run in up to :data:`MAX_THREADS` threads (scikit-learn's tree and neighbour code releases the GIL);
+The fits run in up to :data:`~metarec._parallel.MAX_THREADS` threads (scikit-learn's tree and neighbour code releases the GIL);
 the values do not depend on the number of threads.
 """
 
@@ -41,6 +41,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from .._parallel import usable_cpus
 from .base import Budget, BudgetExceeded, MetaFeatureGroup
 from .statistical import NAN
 
@@ -60,8 +61,6 @@ SUBSAMPLE_LEARNERS = (
 )
 #: the share of a dataset LCDB could train on at most (10 % test, then 10 % validation)
 LCDB_TRAIN_SHARE = 0.81
-#: threads for the learners' fits at most (``n_jobs=None``: the CPUs this process may use, up to this)
-MAX_THREADS = 4
 
 
 def anchor_for(largest_train_size: float, cap: int = 512) -> int:
@@ -109,7 +108,7 @@ class SubsampleGroup(MetaFeatureGroup):
         Test rows at most (the rest of the 20 % is not used).
     random_state : int
     n_jobs : int or None
-        Threads for the fits; None: the CPUs this process may use, at most :data:`MAX_THREADS`.
+        Threads for the fits; None: the CPUs this process may use, at most :data:`~metarec._parallel.MAX_THREADS`.
     """
 
     name = "subsample"
@@ -156,7 +155,7 @@ class SubsampleGroup(MetaFeatureGroup):
         failed: dict[str, str] = {}
         learners = {lr: get_learner(lr) for lr in names}
         with warnings.catch_warnings(), threadpool_limits(limits=1), \
-                ThreadPoolExecutor(self.n_jobs or _default_jobs()) as pool:
+                ThreadPoolExecutor(self.n_jobs or usable_cpus()) as pool:
             warnings.simplefilter("ignore")
             for rep in range(max(1, self.repeats)):
                 seed = self.random_state + rep
@@ -177,13 +176,15 @@ class SubsampleGroup(MetaFeatureGroup):
                     if lr in failed:
                         continue
                     key = (learners[lr].scale, learners[lr].dense, learners[lr].nonnegative)
-                    try:
-                        if key not in encoded and not np.all(y_train == y_train[0]):
+                    if key not in encoded and not np.all(y_train == y_train[0]):
+                        try:
                             pre = make_preprocessor(scale=key[0], dense=key[1], nonnegative=key[2])
                             A = pre.fit_transform(X.iloc[train])
                             encoded[key] = (A, pre.transform(X.iloc[test]), _varies(A))
-                    except Exception as exc:  # this learner's value is unknown, the others stand
-                        failed[lr] = f"{type(exc).__name__}: {exc}"
+                        except Exception as exc:  # every learner of this preprocessing is unknown, the others stand
+                            encoded[key] = f"{type(exc).__name__}: {exc}"
+                    if isinstance(encoded.get(key), str):
+                        failed[lr] = encoded[key]
                         continue
                     jobs[lr] = pool.submit(_score, learners[lr], encoded.get(key), y_train, y_test, seed, budget,
                                           regression)
@@ -198,17 +199,6 @@ class SubsampleGroup(MetaFeatureGroup):
         for lr, why in failed.items():
             skipped[f"sub_{lr}_{'r2' if regression else 'accuracy'}"] = skipped[f"sub_{lr}_rel"] = why
         return {**relative({}), **relative_r2(acc)} if regression else {**relative(acc), **relative_r2({})}
-
-
-def _default_jobs() -> int:
-    """Threads for the fits: the CPUs this process may use, at most :data:`MAX_THREADS`."""
-    import os
-
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(MAX_THREADS, cpus))
 
 
 def _score(learner, encoded, y_train, y_test, seed: int, budget: Budget, regression: bool) -> float:

@@ -393,12 +393,13 @@ class LightGBMMetaModel(MetaModel):
         }
 
     def _set_state(self, state: dict, directory: Path) -> None:
-        import os
         from concurrent.futures import ThreadPoolExecutor
 
         import lightgbm as lgb
 
-        def load(fname):
+        from .._parallel import usable_cpus
+
+        def read(fname):
             if fname is None:
                 return None
             path = Path(directory) / fname
@@ -413,9 +414,9 @@ class LightGBMMetaModel(MetaModel):
         # parsing a model is C++ work outside the GIL: the ~200 models of a ranking load in parallel threads
         names = [f for b in state["bags"] for f in (b["worst"], *b["presence"], *b["mu"], *b.get("near", []))]
         names += [state["best"], *state["quantiles"].values()]
-        with ThreadPoolExecutor(min(4, os.cpu_count() or 1)) as pool:
-            loaded = dict(zip(names, pool.map(load, names)))
-        load = loaded.__getitem__  # noqa: F811  each file once, looked up below
+        with ThreadPoolExecutor(usable_cpus()) as pool:
+            loaded = dict(zip(names, pool.map(read, names)))
+        load = loaded.__getitem__  # each file read once, looked up below
 
         self.bags_ = [
             {"worst": load(b["worst"]), "presence": [load(f) for f in b["presence"]], "mu": [load(f) for f in b["mu"]],

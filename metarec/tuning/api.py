@@ -28,7 +28,8 @@ from .forked import CAN_FORK
 from .objective import check_classes, class_counts, has_probabilities, make_objective
 from .refit import best_of, refit
 from .study import check_study, default_study_name, open_study, study_spec
-from .warmstart import enqueue_warm_start, explicit_warm_start, load_kb, ranking_metric, warm_sampler
+from .warmstart import (STARTUP_TRIALS, enqueue_warm_start, explicit_warm_start, load_kb, ranking_metric,
+                        warm_sampler)
 
 logger = logging.getLogger(__name__)
 
@@ -262,7 +263,7 @@ def tune(
             guard = BudgetGuard(deadline, cv, since=len(existing), calibrated=calibrated, budget=time_budget)
             callbacks = [*(callbacks or []), guard]
             # a configuration trailing the others' running CV mean stops early (the warm start runs in full)
-            study.pruner = optuna.pruners.MedianPruner(n_startup_trials=max(5, n_warm), n_warmup_steps=0)
+            study.pruner = optuna.pruners.MedianPruner(n_startup_trials=max(STARTUP_TRIALS, n_warm), n_warmup_steps=0)
         else:
             guard = None
         if on_start is not None:
