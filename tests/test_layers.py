@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "metarec"
 #: Layers from the bottom up; a module belongs to the first layer one of whose prefixes it matches.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", ("metarec._version", "metarec.exceptions", "metarec.hookspecs", "metarec.metrics", "metarec.records",
-                    "metarec.fileio", "metarec.cache", "metarec.registry", "metarec.plugins")),
+                    "metarec.fileio", "metarec.cache", "metarec._parallel", "metarec.registry", "metarec.plugins")),
     ("data", ("metarec.data", "metarec.coltypes")),
     ("learners", ("metarec.learners",)),
     ("metafeatures", ("metarec.metafeatures",)),
