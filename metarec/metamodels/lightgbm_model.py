@@ -51,6 +51,10 @@ from .base import MetaModel
 from .conformal import conformal_fold_ids, conformal_quantile
 from .preprocessing import fill_failed
 
+#: boosting rounds and LightGBM parameters of the interval's two quantile models
+QUANTILE_ROUNDS = 75
+QUANTILE_PARAMS = {"num_leaves": 7, "min_data_in_leaf": 20, "learning_rate": 0.1}
+
 #: what :class:`LightGBMMetaModel` can rank learners by (``rank_by``)
 RANK_BY = ("expected", "within")
 
@@ -87,6 +91,12 @@ class LightGBMMetaModel(MetaModel):
     random_state : int
     num_threads : int
         LightGBM threads (1 is fastest on meta-learning's small tables).
+    anchored : bool
+        Learn the dataset's best score and the interval's quantiles as offsets from the dataset's
+        learning-curve landmarkers (``sub_<learner>_accuracy`` / ``sub_<learner>_r2``, see
+        :mod:`metarec.metafeatures.subsample`): the best score from the best landmarker, a learner's
+        quantiles from its own landmarker (the best one for a learner without its own), which are also
+        inputs of the quantile models. Datasets without landmarkers keep absolute targets.
     """
 
     name = "lightgbm"
@@ -117,6 +127,7 @@ class LightGBMMetaModel(MetaModel):
         within: float = 0.01,
         random_state: int = 0,
         num_threads: int = 1,
+        anchored: bool = True,
     ):
         self.n_bags = n_bags
         self.n_estimators = n_estimators
@@ -132,6 +143,7 @@ class LightGBMMetaModel(MetaModel):
         self.within = within
         self.random_state = random_state
         self.num_threads = num_threads
+        self.anchored = anchored
 
     # -- LightGBM plumbing ---------------------------------------------------------------------------
     def _threads(self) -> int:
@@ -178,6 +190,70 @@ class LightGBMMetaModel(MetaModel):
         import numpy as np
 
         return np.column_stack([np.tile(A, (n_learners, 1)), np.repeat(np.arange(n_learners, dtype=float), len(A))])
+
+    def _landmarker_columns(self) -> list[int]:
+        """Indices of the learning-curve landmarker scores among the inputs (``sub_*_accuracy``, ``sub_*_r2``)."""
+        return [i for i, c in enumerate(self.feature_names_)
+                if c.startswith("sub_") and c.endswith(("_accuracy", "_r2"))]
+
+    def _top(self, A):
+        """The best landmarker score of each dataset (NaN where it has none)."""
+        import numpy as np
+
+        top = np.full(len(A), np.nan)
+        cols = self._landmarker_columns()
+        if cols:
+            vals = A[:, cols]
+            seen = ~np.isnan(vals).all(axis=1)
+            top[seen] = np.nanmax(vals[seen], axis=1)
+        return top
+
+    def _choose_anchors(self, A, S) -> list[int]:
+        """Per learner, the landmarker input (or -1: the best landmarker) its scores differ from least: the
+        narrowest 10-90 % spread of ``score - landmarker`` over training datasets with both (at least 20).
+        A learner with a landmarker of its own mostly gets it; one without gets the closest relative's."""
+        import numpy as np
+
+        top = self._top(A)
+        cands = [(-1, top)] + [(c, A[:, c]) for c in self._landmarker_columns()]
+        chosen = []
+        for j in range(S.shape[1]):
+            best, pick = np.inf, -1
+            for c, v in cands:
+                r = S[:, j] - v
+                r = r[~np.isnan(r)]
+                if r.size >= 20:
+                    lo, hi = np.quantile(r, [0.1, 0.9])
+                    if hi - lo < best:
+                        best, pick = hi - lo, c
+            chosen.append(int(pick))
+        return chosen
+
+    def _anchors(self, A):
+        """The offsets of ``anchored``: the best landmarker per dataset (``top``, n) and each learner's
+        chosen landmarker (:meth:`_choose_anchors`), else ``top`` (``base``, n x learners); 0 where a dataset
+        has no landmarkers, and everywhere when not ``anchored``."""
+        import numpy as np
+
+        n, L = len(A), len(self.learners_)
+        if not self.anchored:
+            return np.zeros(n), np.zeros((n, L))
+        top = self._top(A)
+        base = np.column_stack([A[:, c] if c >= 0 else top for c in self.anchor_columns_]) if L else np.zeros((n, 0))
+        base = np.where(np.isnan(base), top[:, None], base)
+        return np.nan_to_num(top, nan=0.0), np.nan_to_num(base, nan=0.0)
+
+    def _quantile_rows(self, A):
+        """The quantile models' rows: :meth:`_rows`, with the learner's anchor and the best landmarker before
+        the learner's index when ``anchored``."""
+        import numpy as np
+
+        L = len(self.learners_)
+        if not self.anchored:
+            return self._rows(A, L)
+        top, base = self._anchors(A)
+        return np.column_stack([np.tile(A, (L, 1)), base.T.reshape(-1), np.tile(top, L),
+                                np.repeat(np.arange(L, dtype=float), len(A))])
 
     def _inputs(self, X):
         """The model's input matrix: the meta-features, plus the derived ones when ``derived``."""
@@ -247,11 +323,13 @@ class LightGBMMetaModel(MetaModel):
                                     num_leaves=15, min_data_in_leaf=10)
                         if min(t.sum(), (~t).sum()) >= 3 else None)
             self.bags_.append(bag)
-        self.best_ = self._train(A, best, 50, seed0, learning_rate=0.05, num_leaves=8, min_data_in_leaf=5)
+        self.anchor_columns_ = self._choose_anchors(A, S) if self.anchored else []
+        top, base = self._anchors(A)
+        self.best_ = self._train(A, best - top, 50, seed0, learning_rate=0.05, num_leaves=8, min_data_in_leaf=5)
         # interval: quantiles of the score where the learner ran, one model over (dataset, learner) rows
-        Z = self._rows(A, L)
+        Z = self._quantile_rows(A)
         pres = present.T.reshape(-1)
-        absolute = S.T.reshape(-1)
+        absolute = S.T.reshape(-1) - base.T.reshape(-1)
         alpha = (1.0 - float(self.interval)) / 2.0
         # LightGBM splits a categorical feature only on categories with min_data_per_group rows (100 by
         # default): with fewer datasets than that (a small KB, e.g. the regression part's 15) the learner
@@ -260,8 +338,8 @@ class LightGBMMetaModel(MetaModel):
 
         def quantiles(rows):
             return {
-                key: self._train(Z[rows], absolute[rows], 75, seed0, categorical=True, objective="quantile",
-                                 alpha=q, num_leaves=7, min_data_in_leaf=20, learning_rate=0.1, **per_group)
+                key: self._train(Z[rows], absolute[rows], QUANTILE_ROUNDS, seed0, categorical=True,
+                                 objective="quantile", alpha=q, **QUANTILE_PARAMS, **per_group)
                 for key, q in (("lower", alpha), ("upper", 1.0 - alpha))
             }
 
@@ -326,11 +404,12 @@ class LightGBMMetaModel(MetaModel):
         A = self._inputs(X)
         L = len(self.learners_)
         expected = preference = self._expected(A)
-        best = self._pred(self.best_, A)
-        Z = self._rows(A, L)
+        top, base = self._anchors(A)
+        best = self._pred(self.best_, A) + top
+        Z = self._quantile_rows(A)
         # the conformal margin (interval_margin_) is applied by MetaModel.predict
-        lower = self._pred(self.quantiles_["lower"], Z).reshape(L, len(A)).T
-        upper = self._pred(self.quantiles_["upper"], Z).reshape(L, len(A)).T
+        lower = self._pred(self.quantiles_["lower"], Z).reshape(L, len(A)).T + base
+        upper = self._pred(self.quantiles_["upper"], Z).reshape(L, len(A)).T + base
         # the expected score, a failure counting as the dataset's worst score (what rank_by="expected" ranks by)
         score = best[:, None] + expected
         if self.rank_by == "within":  # the expected score breaks ties (learners without a classifier)
@@ -390,6 +469,8 @@ class LightGBMMetaModel(MetaModel):
             "rank_by": self.rank_by,
             "within": float(self.within),
             "near_rates": self.near_rates_,
+            "anchored": bool(self.anchored),
+            "anchor_columns": [self.feature_names_[c] if c >= 0 else None for c in self.anchor_columns_],
         }
 
     def _set_state(self, state: dict, directory: Path) -> None:
@@ -435,3 +516,9 @@ class LightGBMMetaModel(MetaModel):
         self.rank_by = str(state.get("rank_by", "expected"))
         self.within = float(state.get("within", 0.01))
         self.near_rates_ = [float(v) for v in state.get("near_rates", [])]
+        # models saved before anchored existed learnt absolute best scores and quantiles
+        self.anchored = bool(state.get("anchored", False))
+        names = {c: i for i, c in enumerate(self.feature_names_)}
+        self.anchor_columns_ = [names[c] if c is not None else -1 for c in state.get("anchor_columns", [])]
+        if self.anchored and len(self.anchor_columns_) != len(self.learners_):
+            raise MetarecError("anchor_columns: one per learner expected in an anchored model's state")

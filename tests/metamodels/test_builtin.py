@@ -715,3 +715,59 @@ def test_a_default_two_builds_ran_counts_on_the_most_rows():
          "train_size": 667.0},
     ])
     assert performance_table(_kb(runs)).scores.loc["a", "h"] == 0.8
+
+
+def _landmarked(n, seed):
+    """Datasets whose learners score near their learning-curve landmarkers: ``a`` and ``b`` near their own,
+    ``c`` (no landmarker of its own) 0.03 below ``b``'s; the landmarkers span 0.5 - 0.95."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"sub_a_accuracy": rng.uniform(0.5, 0.95, n), "sub_b_accuracy": rng.uniform(0.5, 0.95, n),
+                      "m0": rng.normal(size=n)}, index=[f"d{seed}_{i}" for i in range(n)])
+    Y = pd.DataFrame({"a": X["sub_a_accuracy"] + rng.normal(0, 0.01, n),
+                      "b": X["sub_b_accuracy"] + rng.normal(0, 0.01, n),
+                      "c": X["sub_b_accuracy"] - 0.03 + rng.normal(0, 0.01, n)}, index=X.index)
+    return X, Y
+
+
+def test_lightgbm_anchored_interval_follows_the_landmarkers(tmp_path):
+    """Scores that track a landmarker get intervals around it: a learner without a landmarker of its own
+    borrows the one its scores differ from least; unanchored quantile trees only approximate the tracking."""
+    from metarec.evaluate import coverage
+    from metarec.evaluate.scores import interval_width
+    from metarec.metamodels.lightgbm_model import LightGBMMetaModel
+
+    X, Y = _landmarked(200, 0)
+    Xn, Yn = _landmarked(100, 1)
+    out = {}
+    for anchored in (True, False):
+        model = LightGBMMetaModel(n_bags=1, anchored=anchored).fit(X, Y)
+        pred = model.predict(Xn)
+        assert (pred.lower.to_numpy() <= pred.score.to_numpy()).all()
+        assert (pred.score.to_numpy() <= pred.upper.to_numpy()).all()
+        out[anchored] = (coverage(Yn.to_numpy(), pred.lower.to_numpy(), pred.upper.to_numpy()),
+                         interval_width(pred.lower.to_numpy(), pred.upper.to_numpy()), model, pred)
+    model = out[True][2]
+    assert [model.feature_names_[c] for c in model.anchor_columns_] == ["sub_a_accuracy", "sub_b_accuracy",
+                                                                        "sub_b_accuracy"]
+    assert out[True][0] >= 0.7 and out[True][1] < 0.6 * out[False][1], out
+    # the best score too: the best landmarker plus a learnt offset
+    best = Yn.max(axis=1).to_numpy()
+    assert np.abs(out[True][3].score.max(axis=1).to_numpy() - best).mean() < 0.02
+    model.save(tmp_path / "m")
+    loaded = MetaModel.load(tmp_path / "m")
+    assert loaded.anchored and loaded.anchor_columns_ == model.anchor_columns_
+    pd.testing.assert_frame_equal(loaded.predict(Xn).lower, out[True][3].lower)
+
+
+def test_lightgbm_saved_before_anchoring_loads_unanchored(tmp_path):
+    from metarec.metamodels.lightgbm_model import LightGBMMetaModel
+
+    X, Y = _landmarked(60, 0)
+    model = LightGBMMetaModel(n_bags=1, anchored=False).fit(X, Y)
+    model.save(tmp_path / "m")
+    doc = json.loads((tmp_path / "m" / "metamodel.json").read_text())
+    del doc["params"]["anchored"], doc["state"]["anchored"], doc["state"]["anchor_columns"]  # an older file
+    (tmp_path / "m" / "metamodel.json").write_text(json.dumps(doc))
+    loaded = MetaModel.load(tmp_path / "m")
+    assert loaded.anchored is False
+    pd.testing.assert_frame_equal(loaded.predict(X).upper, model.predict(X).upper)
