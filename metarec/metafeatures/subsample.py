@@ -22,8 +22,10 @@ labelled rows. For the KB's LCDB datasets the same rule is applied to the larges
 (:func:`metarec.kb.lcdb.subsample_landmarkers`), so a dataset's value means the same on both sides and
 never looks at more than half of what the learner's final score was trained on.
 
-Procedure: ``repeats`` times (seeds ``random_state + i``), a test set of ``min(20 %, max_test)``
-rows is drawn, then a training sample of ``anchor`` rows from the rest (both stratified for classification;
+Procedure: ``repeats`` times (seeds ``random_state + i``), a test set of ``min(n - anchor, max_test)``
+rows is drawn (every row the training sample does not need, up to ``max_test``: on a table of a few hundred
+rows a 20 % test set would leave the value as noisy as the gaps between learners), then a training sample
+of ``anchor`` rows from the rest (both stratified for classification;
 regression has no LCDB counterpart and uses the same sizes); each learner's
 scikit-learn pipeline (:meth:`metarec.learners.Learner.make_pipeline`: its preprocessor, then its
 estimator; learners with the same preprocessing share one fitted preprocessor; free-text columns get a
@@ -105,7 +107,7 @@ class SubsampleGroup(MetaFeatureGroup):
     repeats : int
         Test/train draws averaged.
     max_test : int
-        Test rows at most (the rest of the 20 % is not used).
+        Test rows at most (the rows the training sample does not need, up to this many).
     random_state : int
     n_jobs : int or None
         Threads for the fits; None: the CPUs this process may use, at most :data:`~metarec._parallel.MAX_THREADS`.
@@ -238,14 +240,14 @@ def _varies(A) -> bool:
 
 
 def _split(y, anchor: int, max_test: int, seed: int, stratify: bool = True):
-    """Test rows (``min(20 %, max_test)``) and a training sample of ``anchor`` rows of the rest, both
+    """Test rows (``min(n - anchor, max_test)``) and a training sample of ``anchor`` rows of the rest, both
     stratified by ``y`` (class codes) unless ``stratify`` is false."""
     import numpy as np
 
     from .statistical import subsample_rows
 
     n = y.size
-    n_test = max(1, min(int(0.2 * n), max_test))
+    n_test = max(1, min(n - anchor, max_test))
     test = subsample_rows(n, n_test, seed, strata=y if stratify else None)
     rest = np.setdiff1d(np.arange(n), test)
     strata = np.unique(y[rest], return_inverse=True)[1] if stratify else None

@@ -51,7 +51,7 @@ def test_values_are_the_learners_test_accuracy_on_the_documented_split():
     # one repeat by hand: logistic regression on 512 rows (0.81 * 1500 / 2 = 607 -> 512), scored on the test rows
     y = pd.factorize(ds.y, sort=True)[0]
     test, train = _split(y, 512, 1000, 0)
-    assert train.size == 512 and test.size == 300 and not set(train) & set(test)
+    assert train.size == 512 and test.size == 988 and not set(train) & set(test)  # 1500 - 512 rows
     one = SubsampleGroup(repeats=1).compute(ds, Budget(None), {})
     model = get_learner("logistic_regression").make_pipeline(random_state=0).fit(ds.X.iloc[train], y[train])
     assert one["sub_logistic_regression_accuracy"] == pytest.approx(np.mean(model.predict(ds.X.iloc[test]) == y[test]))
