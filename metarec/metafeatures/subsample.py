@@ -22,7 +22,8 @@ labelled rows. For the KB's LCDB datasets the same rule is applied to the larges
 (:func:`metarec.kb.lcdb.subsample_landmarkers`), so a dataset's value means the same on both sides and
 never looks at more than half of what the learner's final score was trained on.
 
-Procedure: ``repeats`` times (seeds ``random_state + i``), a test set of ``min(n - anchor, max_test)``
+Procedure: ``repeats`` times (seeds ``random_state + i``; by default :func:`repeats_for` the anchor: 2 at
+the largest anchors, 4 on smaller tables, whose small training samples vary most and cost least), a test set of ``min(n - anchor, max_test)``
 rows is drawn (every row the training sample does not need, up to ``max_test``: on a table of a few hundred
 rows a 20 % test set would leave the value as noisy as the gaps between learners), then a training sample
 of ``anchor`` rows from the rest (both stratified for classification;
@@ -72,6 +73,12 @@ def anchor_for(largest_train_size: float, cap: int = 512) -> int:
     return fitting[-1] if fitting else ANCHORS[0]
 
 
+def repeats_for(anchor: int, rows: int = 1024, most: int = 4) -> int:
+    """Draws averaged at a training size of ``anchor`` rows: enough for about ``rows`` training rows in all,
+    at least 2 and at most ``most`` (2 at anchors of 362 and 512, 4 at 256 and below)."""
+    return max(2, min(int(most), rows // max(1, int(anchor))))
+
+
 def feature_names(learners=SUBSAMPLE_LEARNERS, regressors=REGRESSION_LEARNERS) -> tuple[str, ...]:
     """The classification features of ``learners``, then the regression features of ``regressors``."""
     return (tuple(f"sub_{lr}_accuracy" for lr in learners) + tuple(f"sub_{lr}_rel" for lr in learners)
@@ -104,8 +111,8 @@ class SubsampleGroup(MetaFeatureGroup):
 
     Parameters
     ----------
-    repeats : int
-        Test/train draws averaged.
+    repeats : int or None
+        Test/train draws averaged; None: :func:`repeats_for` the anchor.
     max_test : int
         Test rows at most (the rows the training sample does not need, up to this many).
     random_state : int
@@ -118,8 +125,9 @@ class SubsampleGroup(MetaFeatureGroup):
     description = ("Test accuracy of 10 LCDB learners (R^2 of 9 regressors) trained on at most 512 rows "
                    "(learning-curve landmarkers)")
 
-    def __init__(self, repeats: int = 2, max_test: int = 1000, random_state: int = 0, n_jobs: int | None = None):
-        self.repeats = int(repeats)
+    def __init__(self, repeats: int | None = None, max_test: int = 1000, random_state: int = 0,
+                 n_jobs: int | None = None):
+        self.repeats = None if repeats is None else int(repeats)
         self.max_test = int(max_test)
         self.random_state = int(random_state)
         self.n_jobs = None if n_jobs is None else max(1, int(n_jobs))
@@ -159,7 +167,7 @@ class SubsampleGroup(MetaFeatureGroup):
         with warnings.catch_warnings(), threadpool_limits(limits=1), \
                 ThreadPoolExecutor(self.n_jobs or usable_cpus()) as pool:
             warnings.simplefilter("ignore")
-            for rep in range(max(1, self.repeats)):
+            for rep in range(max(1, repeats_for(anchor) if self.repeats is None else self.repeats)):
                 seed = self.random_state + rep
                 test, train = _split(y, anchor, self.max_test, seed, stratify=not regression)
                 if train.size < 2 or test.size < 1:

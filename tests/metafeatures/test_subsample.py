@@ -22,6 +22,7 @@ from metarec.metafeatures.subsample import (
     _split,
     anchor_for,
     feature_names,
+    repeats_for,
 )
 
 
@@ -37,6 +38,15 @@ def test_anchor_is_the_largest_lcdb_size_within_half_of_what_lcdb_could_train_on
     assert anchor_for(100_000) == 512 and anchor_for(1024) == 512 and anchor_for(1023) == 362
     assert anchor_for(600) == 256 and anchor_for(100) == 45 and anchor_for(10) == ANCHORS[0]
     assert all(anchor_for(m) <= max(m / 2, ANCHORS[0]) for m in range(1, 3000, 7))
+
+
+def test_small_tables_average_more_draws_by_default():
+    assert repeats_for(512) == repeats_for(362) == 2 and repeats_for(256) == repeats_for(16) == 4
+    # 200 rows: anchor 64, so 4 draws, unless told otherwise; every draw counts in the average
+    ds = _linear(200, 5)
+    default = pd.Series(SubsampleGroup(n_jobs=1).compute(ds, Budget(None), {}))
+    assert default.equals(pd.Series(SubsampleGroup(repeats=4, n_jobs=1).compute(ds, Budget(None), {})))
+    assert not default.equals(pd.Series(SubsampleGroup(repeats=2, n_jobs=1).compute(ds, Budget(None), {})))
 
 
 def test_group_conformance():
