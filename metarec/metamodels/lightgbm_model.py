@@ -28,7 +28,10 @@ best score), whatever the ranking, and
 dataset x learner rows, the learner a categorical feature), widened (or narrowed) by a conformal margin
 (conformalized quantile regression, Romano et al. 2019, cross-conformal over 5 folds of datasets): alone,
 the quantile boosters covered 74% of held-out scores for a nominal 80% (10-fold over LCDB's datasets);
-with the margin, 82%.
+with the margin, 82%. With ``anchored`` (the default) the best score and the quantiles are learnt as
+offsets from the dataset's learning-curve landmarkers (:mod:`metarec.metamodels.anchors`): across sources
+(10 folds of R packages) the median width of the 80% interval fell from 0.147 to 0.096 accuracy and from
+0.348 to 0.180 R^2, covering 80% and 82% of held-out scores.
 
 Hyper-parameters are fixed a priori: they were chosen by leave-one-dataset-out on a development half
 of LCDB's datasets (those whose id's SHA-256 is even) and then evaluated, unchanged, on all of them;
@@ -47,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import MetarecError
+from .anchors import anchor_values, choose_anchors, landmarker_columns
 from .base import MetaModel
 from .conformal import conformal_fold_ids, conformal_quantile
 from .preprocessing import fill_failed
@@ -94,8 +98,8 @@ class LightGBMMetaModel(MetaModel):
     anchored : bool
         Learn the dataset's best score and the interval's quantiles as offsets from the dataset's
         learning-curve landmarkers (``sub_<learner>_accuracy`` / ``sub_<learner>_r2``, see
-        :mod:`metarec.metafeatures.subsample`): the best score from the best landmarker, a learner's
-        quantiles from its own landmarker (the best one for a learner without its own), which are also
+        :mod:`metarec.metamodels.anchors`): the best score from the best landmarker, a learner's quantiles
+        from the landmarker its training scores differ from least (its own, or a relative's), which are also
         inputs of the quantile models. Datasets without landmarkers keep absolute targets.
     """
 
@@ -191,57 +195,14 @@ class LightGBMMetaModel(MetaModel):
 
         return np.column_stack([np.tile(A, (n_learners, 1)), np.repeat(np.arange(n_learners, dtype=float), len(A))])
 
-    def _landmarker_columns(self) -> list[int]:
-        """Indices of the learning-curve landmarker scores among the inputs (``sub_*_accuracy``, ``sub_*_r2``)."""
-        return [i for i, c in enumerate(self.feature_names_)
-                if c.startswith("sub_") and c.endswith(("_accuracy", "_r2"))]
-
-    def _top(self, A):
-        """The best landmarker score of each dataset (NaN where it has none)."""
-        import numpy as np
-
-        top = np.full(len(A), np.nan)
-        cols = self._landmarker_columns()
-        if cols:
-            vals = A[:, cols]
-            seen = ~np.isnan(vals).all(axis=1)
-            top[seen] = np.nanmax(vals[seen], axis=1)
-        return top
-
-    def _choose_anchors(self, A, S) -> list[int]:
-        """Per learner, the landmarker input (or -1: the best landmarker) its scores differ from least: the
-        narrowest 10-90 % spread of ``score - landmarker`` over training datasets with both (at least 20).
-        A learner with a landmarker of its own mostly gets it; one without gets the closest relative's."""
-        import numpy as np
-
-        top = self._top(A)
-        cands = [(-1, top)] + [(c, A[:, c]) for c in self._landmarker_columns()]
-        chosen = []
-        for j in range(S.shape[1]):
-            best, pick = np.inf, -1
-            for c, v in cands:
-                r = S[:, j] - v
-                r = r[~np.isnan(r)]
-                if r.size >= 20:
-                    lo, hi = np.quantile(r, [0.1, 0.9])
-                    if hi - lo < best:
-                        best, pick = hi - lo, c
-            chosen.append(int(pick))
-        return chosen
-
     def _anchors(self, A):
-        """The offsets of ``anchored``: the best landmarker per dataset (``top``, n) and each learner's
-        chosen landmarker (:meth:`_choose_anchors`), else ``top`` (``base``, n x learners); 0 where a dataset
-        has no landmarkers, and everywhere when not ``anchored``."""
+        """The offsets' origins when ``anchored`` (:func:`~metarec.metamodels.anchors.anchor_values`): each
+        dataset's best landmarker (n) and each learner's anchor (n x learners); zeros when not ``anchored``."""
         import numpy as np
 
-        n, L = len(A), len(self.learners_)
         if not self.anchored:
-            return np.zeros(n), np.zeros((n, L))
-        top = self._top(A)
-        base = np.column_stack([A[:, c] if c >= 0 else top for c in self.anchor_columns_]) if L else np.zeros((n, 0))
-        base = np.where(np.isnan(base), top[:, None], base)
-        return np.nan_to_num(top, nan=0.0), np.nan_to_num(base, nan=0.0)
+            return np.zeros(len(A)), np.zeros((len(A), len(self.learners_)))
+        return anchor_values(A, self.anchor_columns_, landmarker_columns(self.feature_names_))
 
     def _quantile_rows(self, A):
         """The quantile models' rows: :meth:`_rows`, with the learner's anchor and the best landmarker before
@@ -323,7 +284,7 @@ class LightGBMMetaModel(MetaModel):
                                     num_leaves=15, min_data_in_leaf=10)
                         if min(t.sum(), (~t).sum()) >= 3 else None)
             self.bags_.append(bag)
-        self.anchor_columns_ = self._choose_anchors(A, S) if self.anchored else []
+        self.anchor_columns_ = choose_anchors(A, S, landmarker_columns(self.feature_names_)) if self.anchored else []
         top, base = self._anchors(A)
         self.best_ = self._train(A, best - top, 50, seed0, learning_rate=0.05, num_leaves=8, min_data_in_leaf=5)
         # interval: quantiles of the score where the learner ran, one model over (dataset, learner) rows
