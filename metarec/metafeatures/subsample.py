@@ -248,14 +248,16 @@ def _varies(A) -> bool:
 
 
 def _split(y, anchor: int, max_test: int, seed: int, stratify: bool = True):
-    """Test rows (``min(n - anchor, max_test)``) and a training sample of ``anchor`` rows of the rest, both
+    """Test rows (``min(n - anchor, max_test)``, and at least a fifth of the ``n`` rows) and a training sample of
+    ``anchor`` rows of the rest (all of them where fewer remain), both
     stratified by ``y`` (class codes) unless ``stratify`` is false."""
     import numpy as np
 
     from .statistical import subsample_rows
 
     n = y.size
-    n_test = max(1, min(n - anchor, max_test))
+    # below 20 rows the smallest anchor (16) would leave fewer test rows than a fifth
+    n_test = max(1, min(max_test, max(n - anchor, int(0.2 * n))))
     test = subsample_rows(n, n_test, seed, strata=y if stratify else None)
     rest = np.setdiff1d(np.arange(n), test)
     strata = np.unique(y[rest], return_inverse=True)[1] if stratify else None

@@ -40,6 +40,17 @@ def test_anchor_is_the_largest_lcdb_size_within_half_of_what_lcdb_could_train_on
     assert all(anchor_for(m) <= max(m / 2, ANCHORS[0]) for m in range(1, 3000, 7))
 
 
+def test_test_rows_are_every_row_the_sample_does_not_need_and_at_least_a_fifth():
+    y = np.arange(3000) % 2
+    test, train = _split(y, 512, 1000, 0)
+    assert test.size == 1000 and train.size == 512  # capped by max_test
+    test, train = _split(y[:300], 91, 1000, 0)
+    # stratified: each class keeps its share, rounded
+    assert abs(test.size - 209) <= 2 and abs(train.size - 91) <= 2 and not set(test) & set(train)
+    test, train = _split(y[:12], 16, 1000, 0)  # smaller than the smallest anchor
+    assert test.size == 2 and train.size == 10
+
+
 def test_small_tables_average_more_draws_by_default():
     assert repeats_for(512) == repeats_for(362) == 2 and repeats_for(256) == repeats_for(16) == 4
     # 200 rows: anchor 64, so 4 draws, unless told otherwise; every draw counts in the average
