@@ -204,15 +204,14 @@ class LightGBMMetaModel(MetaModel):
             return np.zeros(len(A)), np.zeros((len(A), len(self.learners_)))
         return anchor_values(A, self.anchor_columns_, landmarker_columns(self.feature_names_))
 
-    def _quantile_rows(self, A):
-        """The quantile models' rows: :meth:`_rows`, with the learner's anchor and the best landmarker before
-        the learner's index when ``anchored``."""
+    def _quantile_rows(self, A, top, base):
+        """The quantile models' rows: :meth:`_rows`, with the learner's anchor and the best landmarker
+        (:meth:`_anchors`' ``base`` and ``top``) before the learner's index when ``anchored``."""
         import numpy as np
 
         L = len(self.learners_)
         if not self.anchored:
             return self._rows(A, L)
-        top, base = self._anchors(A)
         return np.column_stack([np.tile(A, (L, 1)), base.T.reshape(-1), np.tile(top, L),
                                 np.repeat(np.arange(L, dtype=float), len(A))])
 
@@ -288,7 +287,7 @@ class LightGBMMetaModel(MetaModel):
         top, base = self._anchors(A)
         self.best_ = self._train(A, best - top, 50, seed0, learning_rate=0.05, num_leaves=8, min_data_in_leaf=5)
         # interval: quantiles of the score where the learner ran, one model over (dataset, learner) rows
-        Z = self._quantile_rows(A)
+        Z = self._quantile_rows(A, top, base)
         pres = present.T.reshape(-1)
         absolute = S.T.reshape(-1) - base.T.reshape(-1)
         alpha = (1.0 - float(self.interval)) / 2.0
@@ -367,7 +366,7 @@ class LightGBMMetaModel(MetaModel):
         expected = preference = self._expected(A)
         top, base = self._anchors(A)
         best = self._pred(self.best_, A) + top
-        Z = self._quantile_rows(A)
+        Z = self._quantile_rows(A, top, base)
         # the conformal margin (interval_margin_) is applied by MetaModel.predict
         lower = self._pred(self.quantiles_["lower"], Z).reshape(L, len(A)).T + base
         upper = self._pred(self.quantiles_["upper"], Z).reshape(L, len(A)).T + base
